@@ -1,0 +1,16 @@
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository's root folder. */
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/**
+ * `.workshop/NAME` under the repository (git-ignored): where the workshop keeps the data of
+ * the Redis and MongoDB servers it starts for `npm run step:N`, and the FileStore's sessions.
+ */
+export function workshopDir(name: string): string {
+  const dir = join(repoRoot, ".workshop", name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}

@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createClient } from "redis";
+import { waitUntil } from "../../scripts/services/net.ts";
+import {
+  assertForeignCookiesStartFresh,
+  Browser,
+  startStep,
+  usePrivateRedis,
+  visitRestartVisit,
+} from "../../test/harness/index.ts";
+
+const STEP = "03-redis-store";
+const redis = await usePrivateRedis();
+const env = { REDIS_URL: redis.url };
+
+async function redisCli() {
+  const client = createClient({ url: redis.url });
+  await client.connect();
+  return client;
+}
+
+test("sessions in Redis survive a restart of the server", async (t) => {
+  const { before, after, shutdown } = await visitRestartVisit(t, STEP, { env });
+  assert.equal(shutdown.code, 0, "SIGTERM should end the server with code 0");
+  assert.equal(after.visits, 3, "the count goes on after a restart");
+  assert.equal(after.sessionId, before[0]?.sessionId, "same session, same id");
+  assert.equal(after.store, "redis");
+});
+
+test("the session is the key sess:<id>, its TTL follows cookie.maxAge", async (t) => {
+  const server = await startStep(t, STEP, { env });
+  const { sessionId } = await new Browser(server.url).visit();
+  const client = await redisCli();
+  t.after(() => client.close());
+
+  const stored = JSON.parse((await client.get(`sess:${sessionId}`)) ?? "null");
+  assert.ok(stored, `the key sess:${sessionId} should exist`);
+  assert.equal(stored.visits, 1);
+  const maxAgeSeconds = stored.cookie.originalMaxAge / 1000;
+  const ttl = await client.ttl(`sess:${sessionId}`);
+  assert.ok(
+    ttl > maxAgeSeconds - 10 && ttl <= maxAgeSeconds,
+    `TTL ${ttl} s should be about cookie.maxAge (${maxAgeSeconds} s)`,
+  );
+});
+
+test("a tampered or unknown cookie starts a fresh session", async (t) => {
+  const server = await startStep(t, STEP, { env });
+  await assertForeignCookiesStartFresh(server.url);
+});
+
+test("a Redis crash loses no session (AOF on)", async (t) => {
+  const server = await startStep(t, STEP, { env });
+  const browser = new Browser(server.url);
+  await browser.visit();
+  await browser.visit();
+
+  await redis.crash(); // SIGKILL: Redis cannot save anything on the way down
+  await redis.start(); // reloads the append-only file
+  await waitUntil("the app to reconnect", async () => {
+    const response = await browser.request("/", { json: true });
+    if (response.status === 503) return false;
+    assert.equal(response.status, 200);
+    assert.equal(((await response.json()) as { visits: number }).visits, 3);
+    return true;
+  });
+});
+
+test("while Redis is down: a quick 503, the process stays up, then it recovers", async (t) => {
+  const server = await startStep(t, STEP, { env });
+  const browser = new Browser(server.url);
+  await browser.visit();
+
+  await redis.crash();
+  t.after(() => redis.start().catch(() => {})); // leave Redis running for the other tests
+
+  const started = Date.now();
+  const json = await browser.request("/", { json: true });
+  assert.equal(json.status, 503);
+  assert.ok(Date.now() - started < 5000, `the 503 took ${Date.now() - started} ms`);
+  assert.match(((await json.json()) as { error: string }).error, /session store/);
+
+  const page = await browser.request("/", { json: false });
+  assert.equal(page.status, 503);
+  assert.match(await page.text(), /Session store unavailable/);
+  assert.equal(server.output().includes("TypeError"), false, "no crash in the log");
+
+  await redis.start();
+  await waitUntil("the app to recover", async () => {
+    const response = await browser.request("/", { json: true });
+    return response.status === 200;
+  });
+  assert.equal((await browser.visit()).visits >= 2, true, "the session survived the outage");
+});
+
+test("SIGTERM closes the Redis connection before the process exits", async (t) => {
+  const client = await redisCli();
+  t.after(() => client.close());
+  const connections = async () => (await client.clientList()).length;
+  const alone = await connections();
+
+  const server = await startStep(t, STEP, { env });
+  await new Browser(server.url).visit();
+  assert.equal(await connections(), alone + 1, "the step holds one connection");
+
+  const { code, ms } = await server.stop("SIGTERM");
+  assert.equal(code, 0);
+  assert.ok(ms < 3000, `shutdown took ${ms} ms`);
+  assert.equal(await connections(), alone, "its connection is closed");
+});
+
+test("a wrong REDIS_URL ends with a clear message and exit code 1, quickly", async (t) => {
+  const started = Date.now();
+  const server = await startStep(t, STEP, {
+    env: { REDIS_URL: "redis://127.0.0.1:1" },
+    expectListening: false,
+  });
+  const { code } = await server.exited;
+  assert.equal(code, 1);
+  assert.ok(Date.now() - started < 10_000);
+  assert.match(server.output(), /REDIS_URL is set to redis:\/\/127\.0\.0\.1:1.*no Redis answered/s);
+  assert.doesNotMatch(server.output(), /\n\s+at /, "no stack trace");
+});

@@ -1,0 +1,17 @@
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Response } from "express";
+import pug from "pug";
+
+const viewsDir = join(dirname(fileURLToPath(import.meta.url)), "views");
+const compiled = new Map<string, pug.compileTemplate>();
+
+/** Renders `steps/shared/views/NAME.pug` with `locals` and sends it as the response. */
+export function render(res: Response, name: string, locals: Record<string, unknown>): void {
+  let template = compiled.get(name);
+  if (!template) {
+    template = pug.compileFile(join(viewsDir, `${name}.pug`));
+    compiled.set(name, template);
+  }
+  res.type("html").send(template(locals));
+}

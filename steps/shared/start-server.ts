@@ -1,0 +1,59 @@
+import type { Server } from "node:http";
+import type { Express } from "express";
+import { ServiceError } from "../../scripts/services/errors.ts";
+
+export interface RunningApp {
+  app: Express;
+  /** Closes the store's connections (Redis client, MongoDB client...). */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a step: builds it with `setup`, listens on PORT (default 3000), prints
+ * `listening on http://localhost:PORT`, and on SIGTERM or SIGINT (Ctrl-C) closes the HTTP
+ * server and the store's connections, then exits 0.
+ * A missing service or a taken port ends with a one-paragraph message and exit code 1.
+ */
+export async function startServer(setup: () => Promise<RunningApp>): Promise<void> {
+  const port = Number(process.env.PORT ?? 3000);
+  let running: RunningApp;
+  try {
+    running = await setup();
+  } catch (error) {
+    fail(error instanceof ServiceError || error instanceof Error ? error.message : String(error));
+  }
+
+  const server: Server = running.app.listen(port);
+  server.once("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EADDRINUSE") {
+      fail(
+        `Port ${port} is already in use (is another step still running?). Stop it with Ctrl-C ` +
+          `in its terminal, or choose another port: PORT=${port + 1} npm run step:N`,
+      );
+    }
+    fail(`Could not listen on port ${port}: ${error.message}`);
+  });
+  server.once("listening", () => console.log(`listening on http://localhost:${port}`));
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: closing the server and the store's connections…`);
+    // A stuck close must not keep the process alive forever.
+    setTimeout(() => fail("Shutdown took longer than 5 s; exiting anyway."), 5000).unref();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections(); // keep-alive connections would hold close() open
+    });
+    await running.close();
+    process.exit(0);
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(1);
+}

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import type { TestContext } from "node:test";
+import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
+import { Browser } from "./browser.ts";
+import { type StartOptions, startStep } from "./step-process.ts";
+
+export interface RestartResult {
+  /** The two visits before the restart. */
+  before: { visits: number; sessionId: string }[];
+  /** The visit after the restart, with the same cookie. */
+  after: { visits: number; sessionId: string; store: string };
+  /** How the first process ended on SIGTERM. */
+  shutdown: { code: number | null; signal: string | null; ms: number };
+}
+
+/**
+ * The claim of every step: visit twice, stop the server with SIGTERM, start a new process,
+ * visit again with the same cookie. Steps with a persistent store go on at 3; MemoryStore
+ * starts again at 1.
+ */
+export async function visitRestartVisit(
+  t: TestContext,
+  step: string,
+  options: StartOptions = {},
+): Promise<RestartResult> {
+  const first = await startStep(t, step, options);
+  const browser = new Browser(first.url);
+  const before = [await browser.visit(), await browser.visit()];
+  assert.deepEqual(
+    before.map((visit) => visit.visits),
+    [1, 2],
+    "two visits with the same cookie should count 1, then 2",
+  );
+  const shutdown = await first.stop("SIGTERM");
+
+  const second = await startStep(t, step, options);
+  browser.baseUrl = second.url;
+  return { before, after: await browser.visit(), shutdown };
+}
+
+/**
+ * A cookie whose signature does not match, and one the server never issued, both start a
+ * fresh session at 1; neither is an error.
+ */
+export async function assertForeignCookiesStartFresh(url: string): Promise<void> {
+  const browser = new Browser(url);
+  const { sessionId } = await browser.visit();
+  await browser.visit();
+
+  const signed = browser.cookie(COOKIE_NAME) ?? "";
+  browser.cookies.set(
+    COOKIE_NAME,
+    signed.replace(/.$/, (last) => (last === "A" ? "B" : "A")),
+  );
+  const tampered = await browser.visit();
+  assert.equal(tampered.visits, 1, "a cookie with a wrong signature must start a new session");
+  assert.notEqual(tampered.sessionId, sessionId);
+
+  const stranger = new Browser(url);
+  stranger.cookies.set(COOKIE_NAME, "s%3Anot-a-session-we-know.bogussignature");
+  assert.equal((await stranger.visit()).visits, 1, "an unknown cookie must start a new session");
+
+  const garbage = new Browser(url);
+  garbage.cookies.set(COOKIE_NAME, "%%%not-even-url-encoding");
+  assert.equal((await garbage.visit()).visits, 1, "a malformed cookie must start a new session");
+}

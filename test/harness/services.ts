@@ -1,0 +1,17 @@
+import { after } from "node:test";
+import { type PrivateMongo, startPrivateMongo } from "../../scripts/services/mongo.ts";
+import { type PrivateRedis, startPrivateRedis } from "../../scripts/services/redis.ts";
+
+/** A redis-server of this test file's own (free port, temporary folder), stopped at the end. */
+export async function usePrivateRedis(): Promise<PrivateRedis> {
+  const redis = await startPrivateRedis();
+  after(() => redis.stop());
+  return redis;
+}
+
+/** A MongoDB(-compatible) server of this test file's own, stopped at the end. */
+export async function usePrivateMongo(): Promise<PrivateMongo> {
+  const mongo = await startPrivateMongo();
+  after(() => mongo.stop());
+  return mongo;
+}

@@ -1,0 +1,59 @@
+import express from "express";
+import session from "express-session";
+import createFileStore from "session-file-store";
+import { inspectFile } from "../shared/inspectors.ts";
+import { COOKIE_NAME, sessionSecrets } from "../shared/session-secret.ts";
+import { storeErrorHandler } from "../shared/store-errors.ts";
+import { visitsPage } from "../shared/visits.ts";
+
+// session-file-store plugs into express-session: hand it `session`, get a Store class back.
+const FileStore = createFileStore(session);
+
+export function createApp(sessionsDir: string) {
+  const store = new FileStore({
+    path: sessionsDir, // one file per session: <id>.json
+    // Seconds to live, used only for a session whose cookie has no maxAge. With a maxAge the
+    // file expires at its last write (__lastAccess) + cookie.originalMaxAge.
+    ttl: 30 * 60,
+    // How often to re-read a file that is missing. The default (5, 50–100 ms apart) makes every
+    // unknown cookie slow. Writes are atomic (temp file + rename), so a reader never sees half
+    // a file; only a redirect sent before the session was saved can race, so save first.
+    retries: 0,
+    // Every 10 minutes delete the files of expired sessions; without reaping, the folder only
+    // grows (an expired file is never served, but it stays on disk).
+    reapInterval: 10 * 60,
+    // A damaged file must start a fresh session, not fail the request. The store deletes a
+    // file it cannot parse and passes the parse error on; express-session treats an error
+    // with code ENOENT as "no such session" and starts a new one.
+    decoder: (text: string): unknown => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw Object.assign(new Error("unreadable session file, starting afresh"), {
+          code: "ENOENT",
+        });
+      }
+    },
+  });
+
+  const app = express();
+  app.use(
+    session({
+      store,
+      name: COOKIE_NAME, // the cookie's name; the default, connect.sid, tells the world what runs here
+      secret: sessionSecrets(), // signs the cookie so a forged id is rejected
+      resave: false, // don't write a session back to the store when nothing in it changed
+      saveUninitialized: false, // don't store (or set a cookie for) sessions nobody wrote to
+      cookie: {
+        httpOnly: true, // page scripts cannot read the cookie: an XSS cannot steal the session
+        sameSite: "lax", // not sent on cross-site POSTs: a first line of defence against CSRF
+        secure: "auto", // Secure when the request came over HTTPS
+        maxAge: 30 * 60 * 1000, // 30 minutes, in milliseconds: also how long the file is valid
+      },
+    }),
+  );
+
+  app.get("/", visitsPage("file", inspectFile(sessionsDir)));
+  app.use(storeErrorHandler);
+  return app;
+}

@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { MongoClient } from "mongodb";
+import {
+  assertForeignCookiesStartFresh,
+  Browser,
+  startStep,
+  usePrivateMongo,
+  visitRestartVisit,
+} from "../../test/harness/index.ts";
+
+const STEP = "04-mongo-store";
+const mongo = await usePrivateMongo();
+const env = { MONGO_URL: mongo.url };
+
+async function sessionsCollection(t: { after: (fn: () => Promise<void>) => void }) {
+  const client = new MongoClient(mongo.url, { serverSelectionTimeoutMS: 2000 });
+  await client.connect();
+  t.after(() => client.close());
+  return client.db().collection<{ _id: string; session: string; expires: Date }>("sessions");
+}
+
+test("sessions in MongoDB survive a restart of the server", async (t) => {
+  const { before, after, shutdown } = await visitRestartVisit(t, STEP, { env });
+  assert.equal(shutdown.code, 0, "SIGTERM should end the server with code 0");
+  assert.equal(after.visits, 3, "the count goes on after a restart");
+  assert.equal(after.sessionId, before[0]?.sessionId, "same session, same id");
+  assert.equal(after.store, "mongo");
+});
+
+test("each session is a document with `expires` = cookie.expires, under a TTL index", async (t) => {
+  const server = await startStep(t, STEP, { env });
+  const { sessionId } = await new Browser(server.url).visit();
+  const sessions = await sessionsCollection(t);
+
+  const document = await sessions.findOne({ _id: sessionId });
+  assert.ok(document, `a document with _id ${sessionId} in the sessions collection`);
+  const stored = JSON.parse(document.session);
+  assert.equal(stored.visits, 1);
+  assert.equal(document.expires.toISOString(), new Date(stored.cookie.expires).toISOString());
+
+  const indexes = await sessions.indexes();
+  const ttlIndex = indexes.find((index) => index.key.expires === 1);
+  assert.ok(ttlIndex, "autoRemove: 'native' creates an index on expires");
+  assert.equal(ttlIndex.expireAfterSeconds, 0, "documents go when `expires` is reached");
+});
+
+test("an expired document is not revived even before the TTL monitor deletes it", async (t) => {
+  const server = await startStep(t, STEP, { env });
+  const browser = new Browser(server.url);
+  const { sessionId } = await browser.visit();
+  const sessions = await sessionsCollection(t);
+  await sessions.updateOne({ _id: sessionId }, { $set: { expires: new Date(Date.now() - 1000) } });
+
+  const next = await browser.visit();
+  assert.equal(next.visits, 1);
+  assert.notEqual(next.sessionId, sessionId);
+});
+
+test("a tampered or unknown cookie starts a fresh session", async (t) => {
+  const server = await startStep(t, STEP, { env });
+  await assertForeignCookiesStartFresh(server.url);
+});
+
+test("a wrong MONGO_URL ends with a clear message and exit code 1, quickly", async (t) => {
+  const started = Date.now();
+  const server = await startStep(t, STEP, {
+    env: { MONGO_URL: "mongodb://127.0.0.1:1/workshop" },
+    expectListening: false,
+  });
+  const { code } = await server.exited;
+  assert.equal(code, 1);
+  assert.ok(Date.now() - started < 10_000);
+  assert.match(server.output(), /MONGO_URL is set to mongodb:\/\/127\.0\.0\.1:1\/workshop/);
+  assert.doesNotMatch(server.output(), /\n\s+at /, "no stack trace");
+});

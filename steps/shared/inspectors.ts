@@ -33,7 +33,7 @@ export function inspectMemory(store: MemoryStore): Inspector {
           where: "an object in this Node.js process's memory",
           raw: JSON.stringify(session),
           expiresInSeconds: expires ? secondsUntil(new Date(expires).getTime()) : null,
-          lifetimeSource: "cookie.expires (MemoryStore checks it when the session is read)",
+          lifetimeSource: "cookie.expires, checked by MemoryStore when the session is read",
         });
       });
     });
@@ -86,7 +86,7 @@ export function inspectMongo(collection: Collection<{ _id: string }>): Inspector
       where: `the document {_id: "${sessionId}"} in the collection ${collection.collectionName}`,
       raw: JSON.stringify(document, null, 2),
       expiresInSeconds: expires ? secondsUntil(expires.getTime()) : null,
-      lifetimeSource: "the document's expires field (a TTL index deletes it after that)",
+      lifetimeSource: "the document's expires field; a TTL index deletes it then",
     };
   };
 }

@@ -1,0 +1,89 @@
+/**
+ * `npm run doctor`: is this machine ready for the workshop? One line per check, ✓ or ✗ with
+ * the fix. Exits 1 when something a step needs is missing.
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pingMongo } from "./services/mongo.ts";
+import { isPortOpen, which } from "./services/net.ts";
+import { pingRedis, redact } from "./services/redis.ts";
+import { repoRoot } from "./services/workshop-dir.ts";
+
+interface Check {
+  ok: boolean;
+  /** A check that is not ok but has a way round it is a warning, not a failure. */
+  optional?: boolean;
+  line: string;
+  fix?: string;
+}
+
+async function checks(): Promise<Check[]> {
+  const results: Check[] = [];
+  const engines = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).engines.node;
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  results.push({
+    ok: major > 20 || (major === 20 && minor >= 19),
+    line: `Node.js ${process.versions.node} (the workshop needs ${engines})`,
+    fix: "Install Node.js 20.19 or newer (https://nodejs.org, or `nvm install 20`).",
+  });
+
+  const redisServer = await which("redis-server");
+  const redisCli = await which("redis-cli");
+  const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const redis = await pingRedis(redisUrl, 1000);
+  results.push({
+    ok: redis.ok || Boolean(redisServer),
+    line: redis.ok
+      ? `Redis answers on ${redact(redisUrl)}`
+      : redisServer
+        ? `Redis does not answer on ${redact(redisUrl)}, but ${redisServer} can start one (npm run step:3 does)`
+        : `Redis does not answer on ${redact(redisUrl)} and there is no redis-server to start`,
+    fix: "Install Redis (Debian/Ubuntu: `sudo apt install redis-server`, macOS: `brew install redis`) or set REDIS_URL.",
+  });
+  results.push({
+    ok: Boolean(redisCli),
+    line: redisCli ? `redis-cli: ${redisCli}` : "redis-cli is missing (the walkthroughs use it)",
+    fix: "Install it (Debian/Ubuntu: `sudo apt install redis-tools`, macOS: it comes with `brew install redis`).",
+  });
+
+  const mongoUrl = process.env.MONGO_URL ?? "mongodb://127.0.0.1:27017/workshop";
+  const mongo = await pingMongo(mongoUrl, 1000);
+  const mongod = await which("mongod");
+  const embedded =
+    spawnSync(process.execPath, [
+      "-e",
+      "require.resolve('@jongodb/memory-server-bin-linux-x64-gnu/package.json')",
+    ]).status === 0;
+  results.push({
+    ok: mongo.ok || Boolean(mongod) || embedded,
+    optional: !mongo.ok && !mongod && !embedded,
+    line: mongo.ok
+      ? `MongoDB answers on ${redact(mongoUrl)}`
+      : mongod
+        ? `MongoDB does not answer on ${redact(mongoUrl)}, but ${mongod} can start one (npm run step:4 does)`
+        : embedded
+          ? "MongoDB does not answer, but the embedded MongoDB-compatible server can start (npm run step:4 does)"
+          : "MongoDB does not answer, and neither mongod nor the embedded server is here; npm run step:4 will try to download a mongod",
+    fix: "Install MongoDB (macOS: `brew install mongodb-community`) or set MONGO_URL (e.g. a free Atlas cluster).",
+  });
+
+  const port = Number(process.env.PORT ?? 3000);
+  const taken = await isPortOpen(port, "127.0.0.1", 500);
+  results.push({
+    ok: !taken,
+    line: taken ? `port ${port} is in use` : `port ${port} is free`,
+    fix: `Stop what runs there (another step?), or run steps with PORT=${port + 1}.`,
+  });
+  return results;
+}
+
+let failed = false;
+for (const check of await checks()) {
+  const mark = check.ok ? "✓" : check.optional ? "!" : "✗";
+  console.log(`${mark} ${check.line}`);
+  if (!check.ok && check.fix) console.log(`    fix: ${check.fix}`);
+  if (!check.ok && !check.optional) failed = true;
+}
+console.log(failed ? "\nSome things need fixing (see above)." : "\nReady for the workshop.");
+process.exitCode = failed ? 1 : 0;

@@ -51,3 +51,12 @@ test("without a cookie-writing visit, nothing is stored and no cookie is set", a
   assert.equal(response.status, 404);
   assert.equal(response.headers.getSetCookie().length, 0, "saveUninitialized: false");
 });
+
+test("a port already in use ends with a one-paragraph message and exit code 1", async (t) => {
+  const first = await startStep(t, STEP);
+  const second = await startStep(t, STEP, { port: first.port, expectListening: false });
+  const { code } = await second.exited;
+  assert.equal(code, 1);
+  assert.match(second.output(), new RegExp(`Port ${first.port} is already in use`));
+  assert.doesNotMatch(second.output(), /\n\s+at /, "no stack trace");
+});

@@ -40,14 +40,16 @@ export async function startServer(setup: () => Promise<RunningApp>): Promise<voi
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: closing the server and the store's connections…`);
-    // A stuck close must not keep the process alive forever.
-    setTimeout(() => fail("Shutdown took longer than 5 s; exiting anyway."), 5000).unref();
+    // A stuck close, or a handle left open, must not keep the process alive forever.
+    setTimeout(() => fail("Shutdown took longer than 5 s: something is still open."), 5000).unref();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections(); // keep-alive connections would hold close() open
     });
     await running.close();
-    process.exit(0);
+    // No process.exit(): with the server and the store's connections closed, nothing is left
+    // to keep Node running, so it ends by itself with code 0. A connection left open would
+    // keep it alive, and the timer above would end it with code 1 and say so.
   };
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);

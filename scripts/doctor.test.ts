@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { usePrivateMongo, usePrivateRedis } from "../test/harness/index.ts";
+import { freePort } from "./services/net.ts";
+import { repoRoot } from "./services/workshop-dir.ts";
+
+const redis = await usePrivateRedis();
+const mongo = await usePrivateMongo();
+
+// A PATH with node on it and nothing else: no redis-server, no redis-cli, no mongod.
+const onlyNode = mkdtempSync(join(tmpdir(), "workshop-path-"));
+symlinkSync(process.execPath, join(onlyNode, "node"));
+after(() => rmSync(onlyNode, { recursive: true, force: true }));
+
+function doctor(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/doctor.ts"], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    child.on("exit", (code) => resolve({ code, output }));
+  });
+}
+
+test("doctor: all ✓ and exit 0 when Redis, MongoDB and the port are fine", async () => {
+  const { code, output } = await doctor({
+    REDIS_URL: redis.url,
+    MONGO_URL: mongo.url,
+    PORT: String(await freePort()),
+  });
+  assert.equal(code, 0, output);
+  assert.match(output, new RegExp(`✓ Redis answers on ${redis.url}`));
+  assert.match(output, /✓ MongoDB answers on/);
+  assert.match(output, /Ready for the workshop/);
+  assert.doesNotMatch(output, /✗/);
+});
+
+test("doctor: ✗ with the fix when Redis is unreachable and cannot be started", async () => {
+  const { code, output } = await doctor({
+    REDIS_URL: "redis://127.0.0.1:1",
+    MONGO_URL: mongo.url,
+    PORT: String(redis.port), // taken: the private Redis listens there
+    PATH: onlyNode,
+  });
+  assert.equal(code, 1, output);
+  assert.match(output, /✗ Redis does not answer on redis:\/\/127\.0\.0\.1:1/);
+  assert.match(output, /fix: Install Redis/);
+  assert.match(output, /✗ redis-cli is missing/);
+  assert.match(output, new RegExp(`✗ port ${redis.port} is in use`));
+});

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import {
   assertForeignCookiesStartFresh,
+  assertSessionsSurviveRestart,
   Browser,
   startStep,
-  visitRestartVisit,
 } from "../../test/harness/index.ts";
 
 const STEP = "02-file-store";
@@ -17,11 +17,7 @@ const env = { SESSIONS_DIR: sessionsDir };
 const fileOf = (sessionId: string) => join(sessionsDir, `${sessionId}.json`);
 
 test("session files survive a restart of the server", async (t) => {
-  const { before, after, shutdown } = await visitRestartVisit(t, STEP, { env });
-  assert.equal(shutdown.code, 0, "SIGTERM should end the server with code 0");
-  assert.equal(after.visits, 3, "the count goes on after a restart");
-  assert.equal(after.sessionId, before[0]?.sessionId, "same session, same id");
-  assert.equal(after.store, "file");
+  await assertSessionsSurviveRestart(t, STEP, "file", { env });
 });
 
 test("each session is the file <id>.json, valid for cookie.maxAge after its last write", async (t) => {

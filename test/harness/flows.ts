@@ -39,6 +39,23 @@ export async function visitRestartVisit(
 }
 
 /**
+ * The claim of steps with a persistent store, asserted: after a restart the same session
+ * goes on at 3, and the first process ended cleanly (code 0) on SIGTERM.
+ */
+export async function assertSessionsSurviveRestart(
+  t: TestContext,
+  step: string,
+  store: string,
+  options: StartOptions = {},
+): Promise<void> {
+  const { before, after, shutdown } = await visitRestartVisit(t, step, options);
+  assert.equal(shutdown.code, 0, "SIGTERM should end the server with code 0");
+  assert.equal(after.visits, 3, "the count goes on after a restart");
+  assert.equal(after.sessionId, before[0]?.sessionId, "same session, same id");
+  assert.equal(after.store, store);
+}
+
+/**
  * A cookie whose signature does not match, and one the server never issued, both start a
  * fresh session at 1; neither is an error.
  */

@@ -1,6 +1,11 @@
 // The test harness: what every step's test uses and none of them is about.
 export { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 export { Browser, setCookieAttributes } from "./browser.ts";
-export { assertForeignCookiesStartFresh, type RestartResult, visitRestartVisit } from "./flows.ts";
+export {
+  assertForeignCookiesStartFresh,
+  assertSessionsSurviveRestart,
+  type RestartResult,
+  visitRestartVisit,
+} from "./flows.ts";
 export { usePrivateMongo, usePrivateRedis } from "./services.ts";
 export { type StepProcess, startStep } from "./step-process.ts";

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createClient } from "redis";
 import { waitUntil } from "../../scripts/services/net.ts";
 import {
   assertForeignCookiesStartFresh,
+  assertSessionKeyFollowsCookie,
   assertSessionsSurviveRestart,
+  assertShutdownClosesRedis,
   Browser,
   startStep,
   usePrivateRedis,
@@ -14,32 +15,12 @@ const STEP = "03-redis-store";
 const redis = await usePrivateRedis();
 const env = { REDIS_URL: redis.url };
 
-async function redisCli() {
-  const client = createClient({ url: redis.url });
-  await client.connect();
-  return client;
-}
-
 test("sessions in Redis survive a restart of the server", async (t) => {
   await assertSessionsSurviveRestart(t, STEP, "redis", { env });
 });
 
 test("the session is the key sess:<id>, its TTL follows cookie.maxAge", async (t) => {
-  const server = await startStep(t, STEP, { env });
-  const { sessionId } = await new Browser(server.url).visit();
-  const client = await redisCli();
-  t.after(() => client.close());
-
-  const stored = JSON.parse((await client.get(`sess:${sessionId}`)) ?? "null");
-  assert.ok(stored, `the key sess:${sessionId} should exist`);
-  assert.equal(stored.visits, 1);
-  const maxAgeSeconds = stored.cookie.originalMaxAge / 1000;
-  const ttl = await client.ttl(`sess:${sessionId}`);
-  assert.ok(
-    // connect-redis rounds up the seconds left until cookie.expires
-    ttl > maxAgeSeconds - 10 && ttl <= Math.ceil(maxAgeSeconds),
-    `TTL ${ttl} s should be about cookie.maxAge (${maxAgeSeconds} s)`,
-  );
+  await assertSessionKeyFollowsCookie(t, STEP, redis.url);
 });
 
 test("a tampered or unknown cookie starts a fresh session", async (t) => {
@@ -92,19 +73,7 @@ test("while Redis is down: a quick 503, the process stays up, then it recovers",
 });
 
 test("SIGTERM closes the Redis connection before the process exits", async (t) => {
-  const client = await redisCli();
-  t.after(() => client.close());
-  const connections = async () => (await client.clientList()).length;
-  const alone = await connections();
-
-  const server = await startStep(t, STEP, { env });
-  await new Browser(server.url).visit();
-  assert.equal(await connections(), alone + 1, "the step holds one connection");
-
-  const { code, ms } = await server.stop("SIGTERM");
-  assert.equal(code, 0);
-  assert.ok(ms < 3000, `shutdown took ${ms} ms`);
-  assert.equal(await connections(), alone, "its connection is closed");
+  await assertShutdownClosesRedis(t, STEP, redis.url);
 });
 
 test("a wrong REDIS_URL ends with a clear message and exit code 1, quickly", async (t) => {

@@ -18,12 +18,15 @@ export class Browser {
     return (await response.json()) as VisitsJson & { pid?: number };
   }
 
-  /** Sends a request with the cookies kept so far; JSON bodies when `body` is given. */
+  /** Sends a request with the cookies kept so far, and keeps the cookies it sets. */
   async request(
     path: string,
     init: {
       method?: string;
+      /** A JSON body (sent as application/json, answer asked as JSON). */
       body?: unknown;
+      /** A form body, as a browser's <form method="post"> sends it (answer asked as HTML). */
+      form?: Record<string, string>;
       json?: boolean;
       headers?: Record<string, string>;
     } = {},
@@ -32,14 +35,22 @@ export class Browser {
     if (init.json !== false && (init.json || init.body !== undefined)) {
       headers.accept = "application/json";
     }
-    if (init.body !== undefined) headers["content-type"] = "application/json";
+    let body: string | undefined;
+    if (init.body !== undefined) {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(init.body);
+    } else if (init.form !== undefined) {
+      headers["content-type"] = "application/x-www-form-urlencoded";
+      headers.accept ??= "text/html";
+      body = new URLSearchParams(init.form).toString();
+    }
     const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
     if (cookie) headers.cookie = cookie;
 
     const response = await fetch(new URL(path, this.baseUrl), {
-      method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+      method: init.method ?? (body === undefined ? "GET" : "POST"),
       headers,
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      body,
       redirect: "manual",
       signal: AbortSignal.timeout(10_000),
     });

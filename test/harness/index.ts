@@ -7,5 +7,11 @@ export {
   type RestartResult,
   visitRestartVisit,
 } from "./flows.ts";
+export { type VisitsJsonWithPid, visitOverNewConnection } from "./new-connection.ts";
+export {
+  assertSessionKeyFollowsCookie,
+  assertShutdownClosesRedis,
+  redisCliFor,
+} from "./redis-step-checks.ts";
 export { usePrivateMongo, usePrivateRedis } from "./services.ts";
 export { type StepProcess, startStep } from "./step-process.ts";

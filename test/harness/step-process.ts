@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import type { TestContext } from "node:test";
 import { freePort } from "../../scripts/services/net.ts";
 import { repoRoot } from "../../scripts/services/workshop-dir.ts";
 
@@ -34,7 +33,7 @@ export interface StartOptions {
  * when the test ends, whatever happened.
  */
 export async function startStep(
-  t: Pick<TestContext, "after">,
+  t: { after(cleanup: () => unknown): void }, // a test's context, or node:test's `after`
   step: string,
   options: StartOptions = {},
 ): Promise<StepProcess> {

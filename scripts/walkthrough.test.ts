@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { test } from "node:test";
+import { type StepProcess, startStep, usePrivateRedis } from "../test/harness/index.ts";
+import { repoRoot } from "./services/workshop-dir.ts";
+import { checkOutput } from "./walkthrough/expect.ts";
+import { runWalkthrough } from "./walkthrough/run.ts";
+import { findWalkthroughs, loadWalkthrough } from "./walkthrough.ts";
+
+const redis = await usePrivateRedis();
+
+test("every walkthrough replays against a Redis filled by its step", async (t) => {
+  const files = findWalkthroughs([]);
+  assert.ok(files.length >= 5, `expected at least 5 walkthroughs, found ${files.length}`);
+  // One process per step, shared by the walkthroughs that need it, stopped at the end.
+  const running = new Map<string, Promise<StepProcess>>();
+
+  for (const file of files) {
+    await t.test(basename(file), async () => {
+      const walkthrough = loadWalkthrough(file);
+      for (const action of walkthrough.actions) {
+        if (action.kind !== "say") {
+          assert.ok(action.expected.length > 0, `line ${action.line}: a command without "# =>"`);
+        }
+      }
+      let stepUrl = "http://127.0.0.1:1"; // nothing: a walkthrough without @step sends no request
+      if (walkthrough.step) {
+        const server = join("steps", walkthrough.step, "server.ts");
+        assert.ok(
+          existsSync(join(repoRoot, server)),
+          `${basename(file)} replays against step ${walkthrough.step}, but ${server} does not ` +
+            "exist (yet). The walkthrough cannot be checked until that step is written.",
+        );
+        let step = running.get(walkthrough.step);
+        if (!step) {
+          step = startStep(t, walkthrough.step, { env: { REDIS_URL: redis.url } });
+          running.set(walkthrough.step, step);
+        }
+        stepUrl = (await step).url;
+      }
+
+      const transcript: string[] = [];
+      const result = await runWalkthrough(walkthrough, {
+        redisUrl: redis.url,
+        stepUrl,
+        print: (line) => transcript.push(line),
+      });
+      assert.ok(result.commands > 0);
+      assert.deepEqual(
+        result.failures,
+        [],
+        `${basename(file)} did not replay as written. Its transcript:\n${transcript.join("\n")}`,
+      );
+    });
+  }
+});
+
+/** Runs `npm run walkthrough -- ARGS` (without npm) against the private Redis, piped. */
+function walkthroughCli(args: string[]): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/walkthrough.ts", ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, REDIS_URL: redis.url },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  return new Promise((resolve) => child.once("close", (code) => resolve({ code, output })));
+}
+
+test("without a terminal the CLI runs straight through, printing the real output", async () => {
+  const { code, output } = await walkthroughCli(["02"]);
+  assert.equal(code, 0, output);
+  assert.match(output, /redis> SET demo:greeting "hello" EX 60\nOK\n/);
+  assert.match(output, /redis> TTL demo:nothing-here\n\(integer\) -2\n/);
+  assert.match(output, /02-expiry: \d+ commands, all as expected/);
+});
+
+test("an output that differs from the walkthrough fails, and says where", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "walkthrough-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "wrong.redis");
+  writeFileSync(
+    file,
+    "# Redis answers PONG, not PANG\nPING\n# => PANG\nDBSIZE\n# => (integer) <int>\n",
+  );
+
+  const { code, output } = await walkthroughCli([file]);
+  assert.equal(code, 1, output);
+  assert.match(output, /redis> PING\nPONG\n✗ expected a line like: PANG\n\s+got:\s+PONG/);
+  assert.match(output, /wrong: 1 of 2 commands did not answer as expected/);
+});
+
+test("an unknown walkthrough name lists the ones there are", () => {
+  assert.throws(() => findWalkthroughs(["no-such-thing"]), /There are: 01-first-look, 02-expiry/);
+});
+
+test("expected lines: placeholders, ranges, captures, regexes and ...", () => {
+  const none = new Map<string, string>();
+  const ok = (expected: string[], actual: string[], variables = none) =>
+    checkOutput(expected, actual, variables).ok;
+
+  assert.ok(ok(["(integer) <int>"], ["(integer) -2"]));
+  assert.ok(ok(["(integer) <int 1700..1800>"], ["(integer) 1799"]));
+  assert.ok(!ok(["(integer) <int 1700..1800>"], ["(integer) 120"]), "out of range");
+  assert.ok(!ok(["OK"], ["OK", "more"]), "an extra line fails");
+  assert.ok(!ok(["OK", "more"], ["OK"]), "a missing line fails");
+  assert.ok(ok(["# Memory", "...", "maxmemory:<int>", "..."], ["# Memory", "a:1", "maxmemory:0"]));
+  assert.ok(ok(['/2\\) "(yes|no)"/'], ['2) "no"']));
+  assert.ok(ok(['"sess:$ID"'], ['"sess:abc"'], new Map([["ID", "abc"]])));
+  assert.ok(!ok(['"sess:$ID"'], ['"sess:abd"'], new Map([["ID", "abc"]])));
+  assert.ok(ok(["anything"], ["something else"]) === false);
+  assert.ok(ok([], ["whatever", "it prints"]), "no expectation accepts any output");
+
+  const verdict = checkOutput(['2) 1) "sess:<id as $ID>"'], ['   2) 1) "sess:Ab-9_x"'], none);
+  assert.deepEqual(verdict, { ok: true, captured: new Map([["ID", "Ab-9_x"]]) });
+});

@@ -1,0 +1,72 @@
+import { RedisStore } from "connect-redis";
+import express from "express";
+import session from "express-session";
+import { inspectRedis } from "../shared/inspectors.ts";
+import type { RedisClient } from "../shared/redis-client.ts";
+import { COOKIE_NAME, sessionSecrets } from "../shared/session-secret.ts";
+import { storeErrorHandler } from "../shared/store-errors.ts";
+import { visitsPage } from "../shared/visits.ts";
+import { absoluteTimeout } from "./absolute-timeout.ts";
+import { authRoutes, badRequestBody } from "./auth-routes.ts";
+import { type LoginSession, logIn, logOut } from "./login-session.ts";
+import { sameOriginPosts } from "./same-origin.ts";
+import { Users } from "./users.ts";
+
+export interface AppOptions {
+  /** However active the user, a login ends this long after it began. Default: 8 hours. */
+  absoluteTimeoutMs?: number;
+  /** Express's "trust proxy" setting, from TRUST_PROXY. Unset: no proxy is trusted. */
+  trustProxy?: boolean | number | string;
+  /** logIn and logOut (login-session.ts); exercise 05 passes in the learner's own. */
+  loginSession?: LoginSession;
+}
+
+export function createApp(redis: RedisClient, options: AppOptions = {}) {
+  const {
+    absoluteTimeoutMs = 8 * 60 * 60 * 1000,
+    trustProxy,
+    loginSession = { logIn, logOut },
+  } = options;
+  const store = new RedisStore({
+    client: redis, // a connected node-redis client (see server.ts)
+    prefix: "sess:", // each session is the key sess:<id>; `redis-cli --scan --pattern 'sess:*'`
+    // Seconds to live, used only for a session whose cookie has no expiry. A cookie with
+    // maxAge wins: connect-redis sets the key's TTL to the time left until cookie.expires.
+    ttl: 30 * 60,
+  });
+
+  const app = express();
+  // Behind a reverse proxy that ends HTTPS, the app itself sees plain HTTP. Trusting the
+  // proxy's X-Forwarded-Proto lets secure: "auto" see the HTTPS and mark the cookie Secure.
+  // Only trust a proxy you run: anyone can send that header.
+  if (trustProxy !== undefined) app.set("trust proxy", trustProxy);
+  app.use(sameOriginPosts); // a form on another site cannot log you in (or out)
+
+  app.use(
+    session({
+      store,
+      name: COOKIE_NAME, // the cookie's name; the default, connect.sid, tells the world what runs here
+      secret: sessionSecrets(), // signs the cookie; several (comma-separated) rotate a secret
+      resave: false, // don't write a session back to the store when nothing in it changed
+      saveUninitialized: false, // don't store (or set a cookie for) sessions nobody wrote to
+      // The idle timeout: every answer sends the cookie again with a fresh maxAge, and the
+      // store's TTL follows. 30 minutes without a request and the session is gone.
+      rolling: true,
+      cookie: {
+        httpOnly: true, // page scripts cannot read the cookie: an XSS cannot steal the session
+        sameSite: "lax", // not sent on cross-site POSTs: a first line of defence against CSRF
+        secure: "auto", // Secure when the request came over HTTPS (see trust proxy above)
+        maxAge: 30 * 60 * 1000, // 30 minutes, in milliseconds: also the Redis key's TTL
+      },
+    }),
+  );
+  // express-session has no absolute timeout: this checks every request for one.
+  app.use(absoluteTimeout(absoluteTimeoutMs, loginSession.logOut));
+
+  const inspect = inspectRedis(redis, "sess:");
+  app.get("/", visitsPage("redis", inspect));
+  app.use(authRoutes({ users: new Users(redis), loginSession, absoluteTimeoutMs, inspect }));
+  app.use(badRequestBody); // a malformed body is a 400, not a 500 from the handler below
+  app.use(storeErrorHandler);
+  return app;
+}

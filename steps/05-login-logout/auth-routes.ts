@@ -1,0 +1,154 @@
+import express, { type NextFunction, type Request, type Response, Router } from "express";
+import type { Inspector } from "../shared/inspectors.ts";
+import { render } from "../shared/render.ts";
+import type { LoginSession } from "./login-session.ts";
+import "./session-data.ts";
+import { invalidNewUser, normalizeUsername, type Users } from "./users.ts";
+
+/** One message for an unknown name and for a wrong password: it must not tell which. */
+export const WRONG_CREDENTIALS = "Wrong username or password.";
+
+/** JSON for API clients (a JSON body, or Accept preferring JSON); pages and redirects otherwise. */
+export function wantsJson(req: Request): boolean {
+  return Boolean(req.is("json")) || req.accepts(["html", "json"]) === "json";
+}
+
+/** Answers an error as {error} to API clients, and as the login page with the message to browsers. */
+function fail(req: Request, res: Response, status: number, message: string): void {
+  res.status(status);
+  if (wantsJson(req)) {
+    res.json({ error: message });
+    return;
+  }
+  render(res, "login", { error: message, pid: process.pid });
+}
+
+/** {username, password} from a JSON body or a form, or null when either is missing. */
+function readCredentials(body: unknown): { username: string; password: string } | null {
+  if (typeof body !== "object" || body === null) return null;
+  const { username, password } = body as Record<string, unknown>;
+  if (typeof username !== "string" || typeof password !== "string") return null;
+  return { username, password };
+}
+
+export interface AuthOptions {
+  users: Users;
+  loginSession: LoginSession;
+  absoluteTimeoutMs: number;
+  /** Shows the session's record in Redis on /home. */
+  inspect: Inspector;
+}
+
+/** GET /login, POST /register, POST /login, GET /me, GET /home, POST /logout. */
+export function authRoutes({ users, loginSession, absoluteTimeoutMs, inspect }: AuthOptions) {
+  const router = Router();
+  // Bodies of HTML forms and of JSON requests. A name and a password fit in a few kB; a
+  // bigger body is refused (413) before anybody hashes it.
+  router.use(express.json({ limit: "4kb" }), express.urlencoded({ extended: false, limit: "4kb" }));
+
+  router.get("/login", (req, res) => {
+    const notice =
+      req.query.registered !== undefined
+        ? "Your account is ready: log in."
+        : req.query.expired !== undefined
+          ? "Your login expired: log in again."
+          : undefined;
+    render(res, "login", { loggedInAs: req.session.username, notice, pid: process.pid });
+  });
+
+  router.post("/register", async (req, res) => {
+    const credentials = readCredentials(req.body);
+    if (!credentials) return fail(req, res, 400, "Send a username and a password.");
+    const username = normalizeUsername(credentials.username);
+    const invalid = invalidNewUser(username, credentials.password);
+    if (invalid) return fail(req, res, 400, invalid);
+
+    const user = await users.register(username, credentials.password);
+    if (!user) return fail(req, res, 409, `The username ${username} is taken.`);
+    if (wantsJson(req)) {
+      res.status(201).json({ username: user.username });
+      return;
+    }
+    res.redirect(303, "/login?registered"); // a reload of the next page must not post again
+  });
+
+  router.post("/login", async (req, res) => {
+    const credentials = readCredentials(req.body);
+    if (!credentials) return fail(req, res, 400, "Send a username and a password.");
+    const user = await users.verify(normalizeUsername(credentials.username), credentials.password);
+    if (!user) return fail(req, res, 401, WRONG_CREDENTIALS);
+
+    await loginSession.logIn(req, user);
+    if (wantsJson(req)) {
+      res.json({ username: user.username });
+      return;
+    }
+    res.redirect(303, "/home");
+  });
+
+  router.get("/me", (req, res) => {
+    res.set("Cache-Control", "no-store"); // who is logged in is nobody else's business
+    const { username, loggedInAt } = req.session;
+    if (username === undefined || loggedInAt === undefined) {
+      res.status(401).json({ error: "You are not logged in." });
+      return;
+    }
+    res.json({ username, loggedInAt: new Date(loggedInAt).toISOString() });
+  });
+
+  router.get("/home", async (req, res) => {
+    const { userId, username, loggedInAt } = req.session;
+    if (userId === undefined || loggedInAt === undefined) {
+      res.redirect(303, "/login");
+      return;
+    }
+    res.set("Cache-Control", "no-store"); // after logout, Back must not show this page
+    render(res, "home", {
+      username,
+      userId,
+      shortId: `${req.sessionID.slice(0, 8)}…`,
+      loggedInAt: new Date(loggedInAt),
+      loginEnds: new Date(loggedInAt + absoluteTimeoutMs),
+      cookieExpires: req.session.cookie.expires,
+      record: await inspect(req.sessionID),
+      pid: process.pid,
+    });
+  });
+
+  router.post("/logout", async (req, res) => {
+    await loginSession.logOut(req, res);
+    if (wantsJson(req)) {
+      res.json({ loggedOut: true });
+      return;
+    }
+    res.redirect(303, "/login");
+  });
+
+  return router;
+}
+
+/**
+ * A body the parsers could not read (malformed JSON, too large, unknown charset) arrives here
+ * as an error with a 4xx `status` and a `type`. It is the client's mistake: answer 400 (or 413,
+ * 415) with a message, never the stack trace of Express's default error page, and never the 500
+ * of storeErrorHandler.
+ */
+export function badRequestBody(
+  error: Error & { status?: number; type?: string },
+  req: Request,
+  res: Response,
+  next: NextFunction,
+): void {
+  const status = error.status ?? 500;
+  if (error.type === undefined || status < 400 || status >= 500) {
+    next(error);
+    return;
+  }
+  const message =
+    error.type === "entity.parse.failed"
+      ? "The request body is not valid JSON."
+      : error.type === "entity.too.large"
+        ? "The request body is too large."
+        : "The request body could not be read.";
+  fail(req, res, status, message);
+}

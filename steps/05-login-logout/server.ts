@@ -1,0 +1,37 @@
+import { redisUrlForStep } from "../../scripts/services/redis.ts";
+import { createRedisClient } from "../shared/redis-client.ts";
+import { startServer } from "../shared/start-server.ts";
+import { createApp } from "./app.ts";
+
+await startServer(async () => {
+  // REDIS_URL, or the Redis on localhost:6379, or one the workshop starts for you.
+  const redis = createRedisClient(await redisUrlForStep());
+  // Built before connecting, so that a bad setting (no SESSION_SECRET in production) stops
+  // the server at once with its message.
+  const app = createApp(redis, {
+    absoluteTimeoutMs: milliseconds(process.env.ABSOLUTE_TIMEOUT_MS),
+    trustProxy: trustProxy(process.env.TRUST_PROXY),
+  });
+  await redis.connect();
+  return { app, close: () => redis.close() };
+});
+
+/** ABSOLUTE_TIMEOUT_MS (the tests set a short one); unset: the app's default of 8 hours. */
+function milliseconds(value: string | undefined): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms <= 0) {
+    throw new Error(`ABSOLUTE_TIMEOUT_MS must be a whole number of milliseconds, not "${value}".`);
+  }
+  return ms;
+}
+
+/**
+ * TRUST_PROXY as Express reads "trust proxy": "true", a number of proxies in front ("1"), or
+ * addresses and names ("loopback", "10.0.0.0/8"). Unset: trust no proxy.
+ */
+function trustProxy(value: string | undefined): boolean | number | string | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (value === "true" || value === "false") return value === "true";
+  return /^\d+$/.test(value) ? Number(value) : value;
+}

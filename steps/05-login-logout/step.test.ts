@@ -1,0 +1,358 @@
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { after, describe, test } from "node:test";
+import { createClient } from "redis";
+import { waitUntil } from "../../scripts/services/net.ts";
+import {
+  assertForeignCookiesStartFresh,
+  Browser,
+  COOKIE_NAME,
+  setCookieAttributes,
+  startStep,
+  usePrivateRedis,
+} from "../../test/harness/index.ts";
+import { WRONG_CREDENTIALS } from "./auth-routes.ts";
+
+const STEP = "05-login-logout";
+const OLD_SECRET = "the-secret-we-signed-with-until-today-0123";
+const NEW_SECRET = "the-secret-we-sign-with-from-today-on-4567";
+const PASSWORD = "correct horse battery staple";
+
+const redis = await usePrivateRedis();
+const env = { REDIS_URL: redis.url, SESSION_SECRET: OLD_SECRET };
+const ABSOLUTE_TIMEOUT_MS = 2500;
+// Two servers for the whole file, stopped when it ends: one as `npm run step:5` runs it, and
+// one with a short absolute timeout, behind a (pretend) HTTPS proxy it trusts.
+const [server, shortBehindProxy] = await Promise.all([
+  startStep({ after }, STEP, { env }),
+  startStep({ after }, STEP, {
+    env: { ...env, ABSOLUTE_TIMEOUT_MS: `${ABSOLUTE_TIMEOUT_MS}`, TRUST_PROXY: "loopback" },
+  }),
+]);
+
+const client = createClient({ url: redis.url });
+client.on("error", () => {}); // the private Redis may stop before this client closes
+await client.connect();
+after(() => client.close());
+
+let accounts = 0;
+/** A username no other test uses. */
+const newName = () => `user-${++accounts}`;
+
+/** The session id inside the signed cookie `s%3A<id>.<signature>`. */
+function sessionIdOf(browser: Browser): string {
+  const value = decodeURIComponent(browser.cookie(COOKIE_NAME) ?? "");
+  return value.slice(2, value.lastIndexOf("."));
+}
+
+async function register(browser: Browser, username: string, password = PASSWORD) {
+  return browser.request("/register", { body: { username, password } });
+}
+
+/** Registers USERNAME and logs in as them with JSON; the browser keeps the cookie. */
+async function registeredAndLoggedIn(browser: Browser, username = newName()): Promise<string> {
+  assert.equal((await register(browser, username)).status, 201);
+  const login = await browser.request("/login", { body: { username, password: PASSWORD } });
+  assert.equal(login.status, 200, `login answered ${login.status}`);
+  assert.deepEqual(await login.json(), { username });
+  return username;
+}
+
+/** POSTs an HTML form (urlencoded) as a browser does, keeping the session cookie it gets. */
+function postForm(browser: Browser, path: string, fields: Record<string, string>) {
+  return browser.request(path, { form: fields });
+}
+
+async function me(browser: Browser) {
+  const response = await browser.request("/me", { json: true });
+  return { status: response.status, body: (await response.json()) as Record<string, string> };
+}
+
+test("GET / still counts visits, and foreign cookies start a fresh session", async () => {
+  const browser = new Browser(server.url);
+  assert.equal((await browser.visit()).visits, 1);
+  assert.equal((await browser.visit()).visits, 2);
+  assert.equal((await browser.visit()).store, "redis");
+  await assertForeignCookiesStartFresh(server.url);
+});
+
+test("register: 201, a hash per user in Redis with salt and scrypt hash, no password", async () => {
+  const [first, second] = [newName(), newName()];
+  const response = await register(new Browser(server.url), first);
+  assert.equal(response.status, 201);
+  assert.deepEqual(await response.json(), { username: first });
+  await register(new Browser(server.url), second); // the same password
+
+  const stored = await client.hGetAll(`user:${first}`);
+  assert.deepEqual(Object.keys(stored).sort(), ["createdAt", "hash", "id", "salt", "username"]);
+  assert.match(stored.hash ?? "", /^[0-9a-f]{128}$/, "a 64-byte scrypt hash, in hex");
+  assert.match(stored.salt ?? "", /^[0-9a-f]{32}$/, "a 16-byte random salt, in hex");
+  for (const [field, value] of Object.entries(stored)) {
+    assert.ok(!value.includes(PASSWORD), `the field ${field} holds the plaintext password`);
+  }
+  const other = await client.hGetAll(`user:${second}`);
+  assert.notEqual(other.hash, stored.hash, "same password, different salt, different hash");
+});
+
+test("register: 409 for a taken name, 400 with a message for malformed input", async () => {
+  const browser = new Browser(server.url);
+  const taken = newName();
+  assert.equal((await register(browser, taken)).status, 201);
+  const duplicate = await register(browser, taken.toUpperCase()); // names ignore case
+  assert.equal(duplicate.status, 409);
+  assert.match(((await duplicate.json()) as { error: string }).error, /taken/);
+
+  const invalid: [string, unknown][] = [
+    ["no password", { username: newName() }],
+    ["a short password", { username: newName(), password: "seven77" }],
+    ["spaces in the name", { username: "two words", password: PASSWORD }],
+    ["a number for a name", { username: 42, password: PASSWORD }],
+    ["a JSON array", [newName(), PASSWORD]],
+  ];
+  for (const [what, body] of invalid) {
+    const response = await browser.request("/register", { body });
+    assert.equal(response.status, 400, `${what} should be a 400`);
+    const { error } = (await response.json()) as { error: string };
+    assert.ok(error.length > 0, `${what}: the 400 should say why`);
+  }
+  assert.equal(await client.exists(`user:${taken.toUpperCase()}`), 0);
+});
+
+test("a malformed or oversized body: 400/413 as JSON, no stack trace", async () => {
+  const send = (path: string, body: string) =>
+    fetch(new URL(path, server.url), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+  for (const path of ["/register", "/login"]) {
+    const response = await send(path, '{"username": "alice", "password": ');
+    assert.equal(response.status, 400, `${path} with broken JSON`);
+    assert.match(response.headers.get("content-type") ?? "", /json/);
+    const text = await response.text();
+    assert.deepEqual(JSON.parse(text), { error: "The request body is not valid JSON." });
+    assert.doesNotMatch(text, /\bat \S+ \(/, "no stack trace");
+  }
+  const huge = await send(
+    "/login",
+    JSON.stringify({ username: "x", password: "p".repeat(10_000) }),
+  );
+  assert.equal(huge.status, 413);
+  assert.deepEqual(await huge.json(), { error: "The request body is too large." });
+});
+
+test("login gives a new session id and deletes the old one (no session fixation)", async () => {
+  const browser = new Browser(server.url);
+  const { sessionId: before } = await browser.visit(); // a session from before the login
+  assert.equal(await client.exists(`sess:${before}`), 1);
+  const oldCookie = browser.cookie(COOKIE_NAME) ?? "";
+
+  const username = await registeredAndLoggedIn(browser);
+  const after = sessionIdOf(browser);
+  assert.notEqual(after, before, "the session id must change at login");
+  assert.equal(await client.exists(`sess:${before}`), 0, `sess:${before} must be gone`);
+
+  const stored = JSON.parse((await client.get(`sess:${after}`)) ?? "{}");
+  assert.equal(stored.username, username);
+  assert.match(stored.userId, /^[0-9a-f-]{36}$/, "the user's id, not the session id");
+  assert.equal(typeof stored.loggedInAt, "number");
+
+  const { status, body } = await me(browser);
+  assert.equal(status, 200);
+  assert.equal(body.username, username);
+  assert.ok(Date.parse(body.loggedInAt ?? "") <= Date.now(), "loggedInAt is an ISO date");
+
+  const attacker = new Browser(server.url);
+  attacker.cookies.set(COOKIE_NAME, oldCookie);
+  assert.equal((await me(attacker)).status, 401, "the id from before the login is worth nothing");
+});
+
+test("the idle timeout rolls: every answer renews the cookie and the key's TTL", async () => {
+  const browser = new Browser(server.url);
+  await registeredAndLoggedIn(browser);
+  const key = `sess:${sessionIdOf(browser)}`;
+  await client.expire(key, 60); // as if the user had been idle for 29 minutes
+  const response = await browser.request("/me", { json: true });
+  assert.ok(setCookieAttributes(response, COOKIE_NAME)?.has("expires"), "cookie sent again");
+  await response.json(); // express-session holds back the body's last byte until Redis is touched
+  const ttl = await client.ttl(key);
+  assert.ok(ttl > 30 * 60 - 10, `the TTL should be back to about 30 min, is ${ttl} s`);
+});
+
+test("wrong password and unknown user: 401 with one and the same message", async () => {
+  const browser = new Browser(server.url);
+  const username = newName();
+  await register(browser, username);
+  const wrong = await browser.request("/login", { body: { username, password: "not-the-one" } });
+  const unknown = await browser.request("/login", {
+    body: { username: newName(), password: PASSWORD },
+  });
+  assert.equal(wrong.status, 401);
+  assert.equal(unknown.status, 401);
+  assert.deepEqual(await wrong.json(), { error: WRONG_CREDENTIALS });
+  assert.deepEqual(await unknown.json(), { error: WRONG_CREDENTIALS });
+  assert.equal(browser.cookie(COOKIE_NAME), undefined, "a failed login stores no session");
+
+  const missing = await browser.request("/login", { body: { username } });
+  assert.equal(missing.status, 400);
+});
+
+test("logout deletes the session in Redis; the old cookie no longer logs anyone in", async () => {
+  const browser = new Browser(server.url);
+  await registeredAndLoggedIn(browser);
+  const sessionId = sessionIdOf(browser);
+  const stolen = new Browser(server.url);
+  stolen.cookies.set(COOKIE_NAME, browser.cookie(COOKIE_NAME) ?? "");
+
+  const response = await browser.request("/logout", { method: "POST", json: true });
+  assert.equal(response.status, 200);
+  assert.deepEqual(await response.json(), { loggedOut: true });
+  assert.equal(response.headers.get("cache-control"), "no-store");
+  const cleared = setCookieAttributes(response, COOKIE_NAME);
+  assert.ok(cleared, "the answer clears the cookie");
+  assert.equal(cleared.get("path"), "/");
+  assert.ok(Date.parse(cleared.get("expires") ?? "") < Date.now(), "with an expiry in the past");
+  assert.equal(browser.cookie(COOKIE_NAME), undefined);
+
+  assert.equal(await client.exists(`sess:${sessionId}`), 0, "the key is gone from Redis");
+  assert.equal((await me(stolen)).status, 401, "replaying the old cookie: not logged in");
+});
+
+test("HTML forms: login redirects to /home, logout to /login", async () => {
+  const browser = new Browser(server.url);
+  const username = newName();
+  assert.equal(
+    (await postForm(browser, "/register", { username, password: PASSWORD })).status,
+    303,
+  );
+
+  const page = await browser.request("/login", { json: false });
+  assert.match(await page.text(), /action="\/login"[\s\S]*action="\/register"/);
+  const wrong = await postForm(browser, "/login", { username, password: "wrong-password" });
+  assert.equal(wrong.status, 401);
+  assert.match(await wrong.text(), new RegExp(WRONG_CREDENTIALS));
+
+  const login = await postForm(browser, "/login", { username, password: PASSWORD });
+  assert.equal(login.status, 303);
+  assert.equal(login.headers.get("location"), "/home");
+  const home = await browser.request("/home", { json: false });
+  assert.equal(home.status, 200);
+  assert.equal(home.headers.get("cache-control"), "no-store");
+  assert.match(await home.text(), new RegExp(`Hello, ${username}`));
+
+  const logout = await postForm(browser, "/logout", {});
+  assert.equal(logout.status, 303);
+  assert.equal(logout.headers.get("location"), "/login");
+  const afterwards = await browser.request("/home", { json: false });
+  assert.equal(afterwards.status, 303);
+  assert.equal(afterwards.headers.get("location"), "/login");
+});
+
+test("a POST from a page of another site is refused (login CSRF)", async () => {
+  const browser = new Browser(server.url);
+  const username = newName();
+  await register(browser, username);
+  const credentials = { username, password: PASSWORD };
+  const forged = await browser.request("/login", {
+    body: credentials,
+    headers: { origin: "https://evil.example" },
+  });
+  assert.equal(forged.status, 403);
+  assert.equal(browser.cookie(COOKIE_NAME), undefined, "no session for the forged login");
+
+  const own = await browser.request("/login", {
+    body: credentials,
+    headers: { origin: server.url },
+  });
+  assert.equal(own.status, 200, "a form of the site itself passes");
+});
+
+test("a tampered cookie is not logged in", async () => {
+  const browser = new Browser(server.url);
+  await registeredAndLoggedIn(browser);
+  const signed = browser.cookie(COOKIE_NAME) ?? "";
+  browser.cookies.set(
+    COOKIE_NAME,
+    signed.replace(/.$/, (last) => (last === "A" ? "B" : "A")),
+  );
+  assert.equal((await me(browser)).status, 401);
+});
+
+// These mostly wait for a process or a clock, so they run side by side.
+describe("restarts, timeouts and settings", { concurrency: true }, () => {
+  test("a restart with a rotated SESSION_SECRET keeps the login, re-signed", async (t) => {
+    const first = await startStep(t, STEP, { env }); // signs with OLD_SECRET only
+    const browser = new Browser(first.url);
+    const username = await registeredAndLoggedIn(browser);
+    assert.equal((await first.stop("SIGTERM")).code, 0);
+
+    const rotated = { SESSION_SECRET: `${NEW_SECRET},${OLD_SECRET}` };
+    const second = await startStep(t, STEP, { env: { ...env, ...rotated } });
+    browser.baseUrl = second.url;
+    const { status, body } = await me(browser);
+    assert.equal(status, 200, "the login survives the restart; new,old accepts an old cookie");
+    assert.equal(body.username, username);
+
+    const id = sessionIdOf(browser);
+    const signature = createHmac("sha256", NEW_SECRET).update(id).digest("base64");
+    assert.equal(
+      decodeURIComponent(browser.cookie(COOKIE_NAME) ?? ""),
+      `s:${id}.${signature.replace(/=+$/, "")}`,
+      "the renewed cookie is signed with the new secret",
+    );
+  });
+
+  test("the absolute timeout ends a login however active it is", async () => {
+    const api = new Browser(shortBehindProxy.url);
+    const page = new Browser(shortBehindProxy.url);
+    const started = Date.now();
+    await registeredAndLoggedIn(api);
+    await registeredAndLoggedIn(page);
+    const sessionId = sessionIdOf(api);
+
+    // Busy all along: each request pushes the idle timeout back, but not this one.
+    await waitUntil("the login to expire", async () => (await me(api)).status === 401, {
+      timeoutMs: ABSOLUTE_TIMEOUT_MS + 10_000,
+      everyMs: 200,
+    });
+    assert.ok(Date.now() - started >= ABSOLUTE_TIMEOUT_MS, "not before the absolute timeout");
+    assert.equal(await client.exists(`sess:${sessionId}`), 0, "the expired session is deleted");
+    assert.equal(api.cookie(COOKIE_NAME), undefined, "and its cookie cleared");
+
+    let location: string | null = null;
+    await waitUntil("/home to send the expired login to /login", async () => {
+      const response = await page.request("/home", { json: false });
+      location = response.headers.get("location");
+      return response.status === 303;
+    });
+    assert.equal(location, "/login?expired");
+  });
+
+  test("TRUST_PROXY: behind an HTTPS proxy the cookie is Secure; else the header is ignored", async () => {
+    const loginOverHttps = async (url: string) => {
+      const browser = new Browser(url);
+      const username = newName();
+      await register(browser, username);
+      const response = await browser.request("/login", {
+        body: { username, password: PASSWORD },
+        headers: { "x-forwarded-proto": "https" },
+      });
+      assert.equal(response.status, 200);
+      return setCookieAttributes(response, COOKIE_NAME);
+    };
+    const trusted = await loginOverHttps(shortBehindProxy.url);
+    assert.equal(trusted?.has("secure"), true, "Secure behind a trusted proxy");
+    const untrusted = await loginOverHttps(server.url);
+    assert.equal(untrusted?.has("secure"), false, "without TRUST_PROXY the header is ignored");
+  });
+
+  test("NODE_ENV=production without SESSION_SECRET: a message naming it, exit 1", async (t) => {
+    const refused = await startStep(t, STEP, {
+      env: { ...env, NODE_ENV: "production", SESSION_SECRET: undefined },
+      expectListening: false,
+    });
+    assert.equal((await refused.exited).code, 1);
+    assert.match(refused.output(), /SESSION_SECRET is not set/);
+    assert.doesNotMatch(refused.output(), /\n\s+at /, "a message, not a stack trace");
+  });
+});

@@ -1,0 +1,50 @@
+import cluster from "node:cluster";
+import type { RunningApp } from "../shared/start-server.ts";
+
+/**
+ * One worker process of the cluster: builds its own app with `setup` (its own store
+ * connection) and listens on PORT. The port is the primary's: listen() in a worker asks the
+ * primary for it, and the primary hands this worker its share of the connections.
+ * It stops on SIGTERM or SIGINT (the primary's, or Ctrl-C in the terminal), and when the
+ * primary disappears, closing its HTTP server and its store's connections first.
+ */
+export async function startWorker(setup: () => Promise<RunningApp>): Promise<void> {
+  const port = Number(process.env.PORT ?? 3000);
+  const name = `worker ${process.pid}`;
+  let running: RunningApp;
+  try {
+    running = await setup();
+  } catch (error) {
+    fail(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  // No "listening on" line here: the primary prints it once every worker listens.
+  const server = running.app.listen(port);
+  server.once("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EADDRINUSE") {
+      fail(`Port ${port} is in use (another step still running?). Try PORT=${port + 1}.`);
+    }
+    fail(`${name} could not listen on port ${port}: ${error.message}`);
+  });
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections(); // keep-alive connections would hold close() open
+    });
+    await running.close();
+    process.exit(0);
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  // The primary was killed (no chance to stop us): do not live on as an orphan.
+  cluster.worker?.once("disconnect", stop);
+}
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(1);
+}

@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import type { TestContext } from "node:test";
+import { createClient } from "redis";
+import { Browser } from "./browser.ts";
+import { startStep } from "./step-process.ts";
+
+/** A plain node-redis client for a test to look inside Redis, closed when the test ends. */
+export async function redisCliFor(t: Pick<TestContext, "after">, url: string) {
+  const client = createClient({ url });
+  client.on("error", () => {}); // a test that stops Redis reports that itself
+  await client.connect();
+  t.after(() => (client.isOpen ? client.close() : undefined));
+  return client;
+}
+
+/**
+ * For a step that keeps sessions in Redis: one visit makes the key PREFIX<id>, holding the
+ * session as JSON, with a TTL of about cookie.maxAge.
+ */
+export async function assertSessionKeyFollowsCookie(
+  t: TestContext,
+  step: string,
+  redisUrl: string,
+  prefix = "sess:",
+): Promise<void> {
+  const server = await startStep(t, step, { env: { REDIS_URL: redisUrl } });
+  const { sessionId } = await new Browser(server.url).visit();
+  const client = await redisCliFor(t, redisUrl);
+
+  const key = prefix + sessionId;
+  const stored = JSON.parse((await client.get(key)) ?? "null");
+  assert.ok(stored, `the key ${key} should exist`);
+  assert.equal(stored.visits, 1);
+  const maxAgeSeconds = stored.cookie.originalMaxAge / 1000;
+  const ttl = await client.ttl(key);
+  assert.ok(
+    // connect-redis rounds up the seconds left until cookie.expires
+    ttl > maxAgeSeconds - 10 && ttl <= Math.ceil(maxAgeSeconds),
+    `TTL ${ttl} s should be about cookie.maxAge (${maxAgeSeconds} s)`,
+  );
+}
+
+/**
+ * SIGTERM: the step closes its Redis connection, then exits 0, quickly. Connections are told
+ * apart by their id: a process killed by an earlier test may still hold one for a moment.
+ */
+export async function assertShutdownClosesRedis(
+  t: TestContext,
+  step: string,
+  redisUrl: string,
+): Promise<void> {
+  const client = await redisCliFor(t, redisUrl);
+  const connectionIds = async () => new Set((await client.clientList()).map(({ id }) => id));
+  const before = await connectionIds();
+
+  const server = await startStep(t, step, { env: { REDIS_URL: redisUrl } });
+  await new Browser(server.url).visit();
+  const opened = [...(await connectionIds())].filter((id) => !before.has(id));
+  assert.equal(opened.length, 1, "the step holds one connection");
+
+  const { code, ms } = await server.stop("SIGTERM");
+  assert.equal(code, 0);
+  assert.ok(ms < 3000, `shutdown took ${ms} ms`);
+  assert.equal((await connectionIds()).has(opened[0] ?? -1), false, "its connection is closed");
+}

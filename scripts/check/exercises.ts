@@ -1,0 +1,63 @@
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot } from "../services/workshop-dir.ts";
+
+/** One exercise, found by its folder exercises/NN-name. */
+export interface Exercise {
+  /** 1 for exercises/01-reset-and-greet. */
+  number: number;
+  /** The folder's name: "01-reset-and-greet". */
+  name: string;
+  /** The learner's folder, relative to the repository: "exercises/01-reset-and-greet". */
+  dir: string;
+  /** The solution's folder: "solutions/01-reset-and-greet". */
+  solutionDir: string;
+  /** The check that proves it: "test/checks/01-reset-and-greet.check.ts". */
+  checkFile: string;
+}
+
+/** Which folder a check runs against: the learner's code or the solution. */
+export type Target = "exercise" | "solution";
+
+const FOLDER = /^(\d{2})-[\w-]+$/;
+
+/** Every exercise, in order: each folder exercises/NN-name is one (no list to keep up to date). */
+export function findExercises(): Exercise[] {
+  const root = join(repoRoot, "exercises");
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((name) => FOLDER.test(name) && statSync(join(root, name)).isDirectory())
+    .sort()
+    .map((name) => ({
+      number: Number(name.slice(0, 2)),
+      name,
+      dir: join("exercises", name),
+      solutionDir: join("solutions", name),
+      checkFile: join("test", "checks", `${name}.check.ts`),
+    }));
+}
+
+/** The exercise a learner names on the command line: "3", "03" or "03-move-to-redis". */
+export function findExercise(wanted: string): Exercise {
+  const exercises = findExercises();
+  const found = exercises.find((exercise) =>
+    /^\d+$/.test(wanted) ? exercise.number === Number(wanted) : exercise.name === wanted,
+  );
+  if (found) return found;
+  const known = exercises.map((exercise) => `  ${exercise.number}  ${exercise.name}`).join("\n");
+  throw new Error(`There is no exercise ${wanted}. The exercises are:\n${known}`);
+}
+
+/** The folder a target means, relative to the repository. */
+export function targetDir(exercise: Exercise, target: Target): string {
+  return target === "solution" ? exercise.solutionDir : exercise.dir;
+}
+
+/** The code files of a folder: everything but its README.md, sorted. */
+export function codeFiles(dir: string): string[] {
+  const absolute = join(repoRoot, dir);
+  if (!existsSync(absolute)) return [];
+  return readdirSync(absolute, { recursive: true, encoding: "utf8" })
+    .filter((file) => file !== "README.md" && statSync(join(absolute, file)).isFile())
+    .sort();
+}

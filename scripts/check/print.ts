@@ -1,0 +1,156 @@
+import type { CaseResult, CheckResult } from "./run-check.ts";
+
+const useColor = process.stdout.isTTY === true && !process.env.NO_COLOR;
+const paint = (code: number) => (text: string) =>
+  useColor ? `\u001b[${code}m${text}\u001b[0m` : text;
+export const green = paint(32);
+export const red = paint(31);
+export const yellow = paint(33);
+export const bold = paint(1);
+export const dim = paint(2);
+
+const PASS = green("✓");
+const FAIL = red("✗");
+const WIDTH = Math.min(process.stdout.columns || 100, 110);
+
+/**
+ * node:assert adds its own comparison after the check's message ("\n\n1 !== 2", or a
+ * "+ actual - expected" diff). The message is what the learner needs; the rest is detail.
+ */
+export function splitMessage(message: string): { text: string; detail: string } {
+  const cuts = [message.indexOf("\n+ actual - expected"), message.indexOf("\n\n")].filter(
+    (index) => index >= 0,
+  );
+  if (cuts.length === 0) return { text: message.trim(), detail: "" };
+  const cut = Math.min(...cuts);
+  return { text: message.slice(0, cut).trim(), detail: message.slice(cut).trim() };
+}
+
+/** Wraps text to the terminal's width, every line indented. */
+function wrap(text: string, indent: string): string {
+  const lines: string[] = [];
+  for (const paragraph of text.split("\n")) {
+    let line = "";
+    for (const word of paragraph.split(" ")) {
+      if (line && indent.length + line.length + word.length + 1 > WIDTH) {
+        lines.push(line);
+        line = word;
+      } else {
+        line = line ? `${line} ${word}` : word;
+      }
+    }
+    lines.push(line);
+  }
+  return lines.map((line) => indent + line).join("\n");
+}
+
+/** The first reason a check failed, in the check's own words. */
+export function firstFailure(result: CheckResult): string {
+  if (result.problem) return result.problem;
+  const failed = result.cases.find((check) => !check.passed);
+  if (failed?.message) return splitMessage(failed.message).text;
+  if (failed) return `"${failed.name}" failed`;
+  return "the check found nothing to check";
+}
+
+/** The first `max` characters of the first line, and "…" when there was more. */
+function shorten(text: string, max: number): string {
+  const line = text.split("\n")[0] ?? "";
+  return line.length > max || line !== text.trim() ? `${line.slice(0, max)}…` : line;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** Every check of one exercise, and why each failed one failed. */
+export function printDetails(result: CheckResult, { watching = false } = {}): void {
+  const { exercise, target } = result;
+  const folder = target === "solution" ? exercise.solutionDir : exercise.dir;
+  console.log(
+    `\n${bold(`Exercise ${exercise.number}: ${exercise.name}`)}  ${dim(`(${folder})`)}\n`,
+  );
+  for (const check of result.cases) printCase(check);
+  if (result.problem) {
+    console.log(`  ${FAIL} ${red("The check could not run your code:")}`);
+    console.log(wrap(result.problem, "      "));
+    if (/ServiceError/.test(result.problem)) {
+      console.log(
+        yellow(
+          "\n  That is about this machine, not your code: npm run doctor says what is missing.",
+        ),
+      );
+    }
+  } else if (!result.passed) {
+    printServerOutput(result.output);
+  }
+
+  const passed = result.cases.filter((check) => check.passed).length;
+  const total = result.cases.length;
+  console.log();
+  if (result.passed) {
+    console.log(green(bold(`All ${total} checks pass.`)) + dim(` (${seconds(result.ms)})`));
+    if (target === "exercise") {
+      console.log(`Compare with the solution: npm run diff -- ${exercise.number} --solution`);
+    }
+  } else {
+    const summary = total === 0 ? "No check could run." : `${passed} of ${total} checks pass.`;
+    console.log(`${red(bold(summary))}${dim(` (${seconds(result.ms)})`)}`);
+    if (target === "exercise" && !watching) {
+      console.log(
+        `Edit ${exercise.dir}/ (its README.md says what to do), then check again: ` +
+          `npm run check -- ${exercise.number}\nor let it re-check on every save: ` +
+          `npm run check -- ${exercise.number} --watch`,
+      );
+    }
+  }
+}
+
+function printCase(check: CaseResult): void {
+  if (check.passed) {
+    console.log(`  ${PASS} ${check.name}`);
+    return;
+  }
+  console.log(`  ${FAIL} ${check.name}`);
+  const { text, detail } = splitMessage(check.message ?? "failed");
+  console.log(wrap(text, "      "));
+  const detailLines = detail.split("\n").filter(Boolean);
+  if (detailLines.length > 0 && detailLines.length <= 12) {
+    console.log(dim(detailLines.map((line) => `        ${line}`).join("\n")));
+  }
+}
+
+/** What the app printed while it was checked (a 500's error, a stack trace), briefly. */
+function printServerOutput(output: string): void {
+  const lines = output
+    .split("\n")
+    .filter((line) => line.trim() !== "" && !/^\s+at .*(node:|node_modules)/.test(line));
+  if (lines.length === 0) return;
+  const shown = lines.slice(0, 10);
+  console.log(`\n  ${dim("Your code printed:")}`);
+  console.log(dim(shown.map((line) => `    ${line}`).join("\n")));
+  if (lines.length > shown.length)
+    console.log(dim(`    … (${lines.length - shown.length} more lines)`));
+}
+
+/** The progress table: one line per exercise, and the first reason for each one not done. */
+export function printTable(results: CheckResult[], ms: number): void {
+  const target = results[0]?.target ?? "exercise";
+  console.log(`\n${bold(target === "solution" ? "Solutions" : "Your progress")}\n`);
+  const nameWidth = Math.max(...results.map((result) => result.exercise.name.length));
+  for (const result of results) {
+    const passed = result.cases.filter((check) => check.passed).length;
+    const count = `${passed}/${result.cases.length}`.padStart(5);
+    const mark = result.passed ? PASS : FAIL;
+    const time = dim(seconds(result.ms).padStart(7));
+    console.log(`  ${mark} ${result.exercise.name.padEnd(nameWidth)} ${count} ${time}`);
+    if (!result.passed) console.log(dim(wrap(shorten(firstFailure(result), 300), "      ")));
+  }
+  const done = results.filter((result) => result.passed).length;
+  const next = results.find((result) => !result.passed);
+  console.log(`\n${bold(`${done} of ${results.length} done.`)} ${dim(`(${seconds(ms)})`)}`);
+  if (next && target === "exercise") {
+    console.log(
+      `Next: exercise ${next.exercise.number}. Read ${next.exercise.dir}/README.md, then see ` +
+        `every check: npm run check -- ${next.exercise.number}`,
+    );
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Shows what changed in an exercise.
+ *   npm run diff -- N             your changes to exercise N, against the starter as committed
+ *   npm run diff -- N --solution  your exercise N against its solution (README.md left out)
+ * Uses git's own diff, coloured on a terminal.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { codeFiles, type Exercise, findExercise } from "./check/exercises.ts";
+import { repoRoot } from "./services/workshop-dir.ts";
+
+const USAGE = `Usage: npm run diff -- N [--solution]
+  npm run diff -- N             your changes to exercise N since the starter (as committed in git)
+  npm run diff -- N --solution  your exercise N against its solution`;
+
+const color = process.stdout.isTTY && !process.env.NO_COLOR ? "always" : "never";
+
+/** Runs git; its output goes straight to the terminal unless `capture`. */
+function git(args: string[], capture = false) {
+  const result = spawnSync("git", ["--no-pager", ...args], {
+    cwd: repoRoot,
+    encoding: "utf8",
+    stdio: capture ? "pipe" : "inherit",
+  });
+  if (result.error) {
+    console.error(`npm run diff needs git, which did not run: ${result.error.message}`);
+    process.exit(2);
+  }
+  return { status: result.status ?? 1, stdout: result.stdout ?? "" };
+}
+
+/** Your changes since the starter: the working folder against the last commit (HEAD). */
+function againstStarter(exercise: Exercise): number {
+  if (git(["ls-files", "--", exercise.dir], true).stdout.trim() === "") {
+    console.error(
+      `${exercise.dir} is not committed in git, so there is no starter to compare with. ` +
+        `Compare with the solution instead: npm run diff -- ${exercise.number} --solution`,
+    );
+    return 2;
+  }
+  const changed = git(["diff", "--quiet", "HEAD", "--", exercise.dir]).status !== 0;
+  const added = git(["ls-files", "--others", "--exclude-standard", "--", exercise.dir], true)
+    .stdout.trim()
+    .split("\n")
+    .filter(Boolean);
+  if (!changed && added.length === 0) {
+    console.log(
+      `No changes yet in ${exercise.dir}: it is the starter as committed. Its README.md says ` +
+        `what to do; npm run check -- ${exercise.number} says what is missing.`,
+    );
+    return 0;
+  }
+  console.log(`Your changes to ${exercise.dir} since the starter (- starter, + yours):\n`);
+  git(["diff", `--color=${color}`, "HEAD", "--", exercise.dir]);
+  if (added.length > 0) console.log(`\nNew files, not in the starter: ${added.join(", ")}`);
+  return 0;
+}
+
+/** Your exercise against the solution, file by file (the README is the exercise's only). */
+function againstSolution(exercise: Exercise): number {
+  const files = [...new Set([...codeFiles(exercise.dir), ...codeFiles(exercise.solutionDir)])];
+  console.log(
+    `${exercise.dir} (-, yours) against ${exercise.solutionDir} (+, the solution).\n` +
+      "Spoiler ahead: the + lines are the answer.\n",
+  );
+  let same = true;
+  for (const file of files.sort()) {
+    // A file on one side only is compared with nothing (/dev/null): all added or all removed.
+    const side = (dir: string) =>
+      existsSync(join(repoRoot, dir, file)) ? join(dir, file) : "/dev/null";
+    const yours = side(exercise.dir);
+    const solution = side(exercise.solutionDir);
+    const { status } = git(["diff", "--no-index", `--color=${color}`, "--", yours, solution]);
+    if (status > 1) return status; // git said why
+    if (status === 1) same = false;
+  }
+  if (same) console.log("Your files are the same as the solution's.");
+  return 0;
+}
+
+function main(): number {
+  let exercise: Exercise;
+  let solution: boolean;
+  try {
+    const { values, positionals } = parseArgs({
+      options: { solution: { type: "boolean", default: false } },
+      allowPositionals: true,
+    });
+    if (positionals.length !== 1) throw new Error("Which exercise? Give its number.");
+    exercise = findExercise(positionals[0] as string);
+    solution = values.solution;
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : error}\n\n${USAGE}`);
+    return 2;
+  }
+  return solution ? againstSolution(exercise) : againstStarter(exercise);
+}
+
+process.exitCode = main();

@@ -4,9 +4,9 @@
  *   npm run slides:build                    into slides-html/ (git-ignored)
  *   npm run slides:build -- --output DIR    into DIR
  *
- * Writes one NN-topic.html per deck and an index.html that links them.
+ * Writes one NN-topic.html per deck, an index.html that links them, and the decks' img/.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { marpCli } from "@marp-team/marp-cli";
@@ -38,6 +38,9 @@ export async function buildSlides(outputDir: string): Promise<string[]> {
     );
     written.push(html);
   }
+  // Pictures the decks show (img/bench-chart.svg...), at the same relative place.
+  const images = join(slidesDir, "img");
+  if (existsSync(images)) cpSync(images, join(outputDir, "img"), { recursive: true });
   writeFileSync(join(outputDir, "index.html"), indexPage(written));
   return written;
 }

@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { usePrivateMongo, usePrivateRedis } from "../test/harness/index.ts";
+import { runScript, usePrivateMongo, usePrivateRedis } from "../test/harness/index.ts";
 import { freePort } from "./services/net.ts";
-import { repoRoot } from "./services/workshop-dir.ts";
 
 const redis = await usePrivateRedis();
 const mongo = await usePrivateMongo();
@@ -17,16 +15,7 @@ symlinkSync(process.execPath, join(onlyNode, "node"));
 after(() => rmSync(onlyNode, { recursive: true, force: true }));
 
 function doctor(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "scripts/doctor.ts"], {
-      cwd: repoRoot,
-      env: { ...process.env, ...env },
-    });
-    let output = "";
-    child.stdout.on("data", (chunk) => (output += chunk));
-    child.stderr.on("data", (chunk) => (output += chunk));
-    child.on("exit", (code) => resolve({ code, output }));
-  });
+  return runScript("scripts/doctor.ts", [], env);
 }
 
 test("doctor: all ✓ and exit 0 when Redis, MongoDB and the port are fine", async () => {

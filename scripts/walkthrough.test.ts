@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { test } from "node:test";
-import { type StepProcess, startStep, usePrivateRedis } from "../test/harness/index.ts";
+import { runScript, type StepProcess, startStep, usePrivateRedis } from "../test/harness/index.ts";
 import { repoRoot } from "./services/workshop-dir.ts";
 import { checkOutput } from "./walkthrough/expect.ts";
 import { runWalkthrough } from "./walkthrough/run.ts";
@@ -60,19 +59,7 @@ test("every walkthrough replays against a Redis filled by its step", async (t) =
 
 /** Runs `npm run walkthrough -- ARGS` (without npm) against the private Redis, piped. */
 function walkthroughCli(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/walkthrough.ts", ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, REDIS_URL: redis.url },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  return new Promise((resolve) => child.once("close", (code) => resolve({ code, output })));
+  return runScript("scripts/walkthrough.ts", args, { REDIS_URL: redis.url });
 }
 
 test("without a terminal the CLI runs straight through, printing the real output", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Browser, startStep, usePrivateRedis } from "./harness/index.ts";
-import { type VisitsJsonWithPid, visitOverNewConnection } from "./harness/new-connection.ts";
+import { type VisitsJsonWithPid, visitsOverNewConnections } from "./harness/new-connection.ts";
 
 // Many browsers at once, each visiting in sequence, as people do: no visit may be lost,
 // counted twice, or given to another session, and no request may fail.
@@ -10,16 +10,10 @@ const VISITS_EACH = 25;
 
 const redis = await usePrivateRedis();
 
-/** One browser's visits, in order, each on a connection of its own. */
-async function visitInSequence(url: string): Promise<VisitsJsonWithPid[]> {
-  const browser = new Browser(url);
-  const visits: VisitsJsonWithPid[] = [];
-  for (let i = 0; i < VISITS_EACH; i++) visits.push(await visitOverNewConnection(browser));
-  return visits;
-}
-
 async function loadTest(url: string): Promise<VisitsJsonWithPid[][]> {
-  const clients = await Promise.all(Array.from({ length: CLIENTS }, () => visitInSequence(url)));
+  const clients = await Promise.all(
+    Array.from({ length: CLIENTS }, () => visitsOverNewConnections(new Browser(url), VISITS_EACH)),
+  );
   const expected = Array.from({ length: VISITS_EACH }, (_, i) => i + 1);
   clients.forEach((visits, client) => {
     assert.deepEqual(

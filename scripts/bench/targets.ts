@@ -1,9 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PrivateMongo } from "../services/mongo.ts";
 import type { PrivateRedis } from "../services/redis.ts";
-import { repoRoot } from "../services/workshop-dir.ts";
 
 /** One thing to measure: a server the bench starts as a child process, as `npm run step:N` would. */
 export interface Target {
@@ -22,7 +21,7 @@ export interface Target {
  */
 export function benchTargets(services: { redis: PrivateRedis; mongo: PrivateMongo }): Target[] {
   const sessionsDir = mkdtempSync(join(tmpdir(), "workshop-bench-sessions-"));
-  const targets: Target[] = [
+  return [
     { store: "none", entry: "scripts/bench/baseline-server.ts", env: {} },
     { store: "memory", entry: "steps/01-memory-store/server.ts", env: {} },
     {
@@ -41,14 +40,10 @@ export function benchTargets(services: { redis: PrivateRedis; mongo: PrivateMong
       entry: "steps/04-mongo-store/server.ts",
       env: { MONGO_URL: services.mongo.url },
     },
-  ];
-  // Step 07 (a store written by hand over Redis) joins the bench once it exists.
-  if (existsSync(join(repoRoot, "steps/07-own-store/server.ts"))) {
-    targets.push({
+    {
       store: "own",
       entry: "steps/07-own-store/server.ts",
       env: { REDIS_URL: services.redis.url },
-    });
-  }
-  return targets;
+    },
+  ];
 }

@@ -20,7 +20,7 @@ function fail(req: Request, res: Response, status: number, message: string): voi
     res.json({ error: message });
     return;
   }
-  render(res, "login", { error: message, pid: process.pid });
+  render(res, "login", { error: message });
 }
 
 /** {username, password} from a JSON body or a form, or null when either is missing. */
@@ -53,7 +53,7 @@ export function authRoutes({ users, loginSession, absoluteTimeoutMs, inspect }: 
         : req.query.expired !== undefined
           ? "Your login expired: log in again."
           : undefined;
-    render(res, "login", { loggedInAs: req.session.username, notice, pid: process.pid });
+    render(res, "login", { loggedInAs: req.session.username, notice });
   });
 
   router.post("/register", async (req, res) => {
@@ -111,7 +111,6 @@ export function authRoutes({ users, loginSession, absoluteTimeoutMs, inspect }: 
       loginEnds: new Date(loggedInAt + absoluteTimeoutMs),
       cookieExpires: req.session.cookie.expires,
       record: await inspect(req.sessionID),
-      pid: process.pid,
     });
   });
 

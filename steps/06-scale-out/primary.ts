@@ -1,4 +1,5 @@
 import cluster, { type Worker } from "node:cluster";
+import { exitWithMessage } from "../shared/start-server.ts";
 
 export interface PrimaryOptions {
   /** How many worker processes to fork. */
@@ -19,12 +20,13 @@ export interface PrimaryOptions {
  */
 export async function startPrimary({ workers, prepare }: PrimaryOptions): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
-  if (!Number.isInteger(workers) || workers < 1) fail(`WORKERS must be 1 or more, not ${workers}.`);
+  if (!Number.isInteger(workers) || workers < 1)
+    exitWithMessage(`WORKERS must be 1 or more, not ${workers}.`);
   let env: Record<string, string>;
   try {
     env = await prepare();
   } catch (error) {
-    fail(error instanceof Error ? error.message : String(error));
+    exitWithMessage(error instanceof Error ? error.message : String(error));
   }
 
   let announced = false;
@@ -63,7 +65,7 @@ export async function startPrimary({ workers, prepare }: PrimaryOptions): Promis
     stopping = true;
     // A worker that does not stop in time must not keep the primary alive forever.
     setTimeout(
-      () => fail("The workers took longer than 5 s to stop; exiting anyway."),
+      () => exitWithMessage("The workers took longer than 5 s to stop; exiting anyway."),
       5000,
     ).unref();
     const running = Object.values(cluster.workers ?? {}).filter(
@@ -89,9 +91,4 @@ function stopWorker(worker: Worker): Promise<void> {
     worker.once("exit", () => resolve());
     worker.process.kill("SIGTERM");
   });
-}
-
-function fail(message: string): never {
-  console.error(message);
-  process.exit(1);
 }

@@ -1,42 +1,33 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createClient } from "redis";
 import { waitUntil } from "../../scripts/services/net.ts";
 import {
   Browser,
+  redisCliFor,
   startStep,
   usePrivateRedis,
-  visitRestartVisit,
-} from "../../test/harness/index.ts";
-import {
   type VisitsJsonWithPid,
   visitOverNewConnection,
-} from "../../test/harness/new-connection.ts";
+  visitRestartVisit,
+  visitsOverNewConnections,
+} from "../../test/harness/index.ts";
 
 const STEP = "06-scale-out";
 const redis = await usePrivateRedis();
 const env = { REDIS_URL: redis.url, WORKERS: "2" };
-
-async function visitTimes(browser: Browser, times: number): Promise<VisitsJsonWithPid[]> {
-  const visits: VisitsJsonWithPid[] = [];
-  for (let i = 0; i < times; i++) visits.push(await visitOverNewConnection(browser));
-  return visits;
-}
 
 const countsOf = (visits: VisitsJsonWithPid[]) => visits.map((visit) => visit.visits);
 const pidsOf = (visits: VisitsJsonWithPid[]) => new Set(visits.map((visit) => visit.pid));
 const oneToN = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
 test("with Redis, one session counts 1..N in order while several workers answer", async (t) => {
-  const client = createClient({ url: redis.url });
-  await client.connect();
-  t.after(() => client.close());
+  const client = await redisCliFor(t, redis.url);
   const connections = async () => (await client.clientList()).length;
   const alone = await connections();
 
   const server = await startStep(t, STEP, { env });
   assert.match(server.output(), /2 workers \(pids \d+, \d+\) share port/);
-  const visits = await visitTimes(new Browser(server.url), 10);
+  const visits = await visitsOverNewConnections(new Browser(server.url), 10);
 
   assert.deepEqual(countsOf(visits), oneToN(10), "every worker sees the same session");
   assert.equal(new Set(visits.map((visit) => visit.sessionId)).size, 1, "one session id");
@@ -56,7 +47,7 @@ test("with Redis, one session counts 1..N in order while several workers answer"
 
 test("with STORE=memory, every worker keeps its own sessions: counts jump and reset", async (t) => {
   const server = await startStep(t, STEP, { env: { STORE: "memory", WORKERS: "2" } });
-  const visits = await visitTimes(new Browser(server.url), 10);
+  const visits = await visitsOverNewConnections(new Browser(server.url), 10);
 
   assert.ok(pidsOf(visits).size >= 2, `answered by pids ${[...pidsOf(visits)]}`);
   assert.notDeepEqual(countsOf(visits), oneToN(10), "the count cannot go on across workers");
@@ -78,7 +69,7 @@ test("the count survives a restart of the whole cluster", async (t) => {
 test("a worker that dies is replaced, and no session is lost", async (t) => {
   const server = await startStep(t, STEP, { env });
   const browser = new Browser(server.url);
-  const first = await visitTimes(browser, 2);
+  const first = await visitsOverNewConnections(browser, 2);
   const victim = first[0]?.pid ?? -1;
   process.kill(victim, "SIGKILL");
   // A connection handed to the worker in the instant it died would be lost with it: wait

@@ -1,5 +1,5 @@
 import cluster from "node:cluster";
-import type { RunningApp } from "../shared/start-server.ts";
+import { exitWithMessage, listenError, type RunningApp } from "../shared/start-server.ts";
 
 /**
  * One worker process of the cluster: builds its own app with `setup` (its own store
@@ -15,17 +15,14 @@ export async function startWorker(setup: () => Promise<RunningApp>): Promise<voi
   try {
     running = await setup();
   } catch (error) {
-    fail(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+    exitWithMessage(`${name}: ${error instanceof Error ? error.message : String(error)}`);
   }
 
   // No "listening on" line here: the primary prints it once every worker listens.
   const server = running.app.listen(port);
-  server.once("error", (error: NodeJS.ErrnoException) => {
-    if (error.code === "EADDRINUSE") {
-      fail(`Port ${port} is in use (another step still running?). Try PORT=${port + 1}.`);
-    }
-    fail(`${name} could not listen on port ${port}: ${error.message}`);
-  });
+  server.once("error", (error: NodeJS.ErrnoException) =>
+    exitWithMessage(`${name}: ${listenError(port, error)}`),
+  );
 
   let stopping = false;
   const stop = async () => {
@@ -42,9 +39,4 @@ export async function startWorker(setup: () => Promise<RunningApp>): Promise<voi
   process.once("SIGINT", stop);
   // The primary was killed (no chance to stop us): do not live on as an orphan.
   cluster.worker?.once("disconnect", stop);
-}
-
-function fail(message: string): never {
-  console.error(message);
-  process.exit(1);
 }

@@ -6,12 +6,15 @@ import pug from "pug";
 const viewsDir = join(dirname(fileURLToPath(import.meta.url)), "views");
 const compiled = new Map<string, pug.compileTemplate>();
 
-/** Renders `steps/shared/views/NAME.pug` with `locals` and sends it as the response. */
+/**
+ * Renders `steps/shared/views/NAME.pug` with `locals` and sends it as the response. Every page
+ * also gets `pid`, the process that answered (the footer shows it; step 06 runs several).
+ */
 export function render(res: Response, name: string, locals: Record<string, unknown>): void {
   let template = compiled.get(name);
   if (!template) {
     template = pug.compileFile(join(viewsDir, `${name}.pug`));
     compiled.set(name, template);
   }
-  res.type("html").send(template(locals));
+  res.type("html").send(template({ pid: process.pid, ...locals }));
 }

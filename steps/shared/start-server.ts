@@ -20,19 +20,13 @@ export async function startServer(setup: () => Promise<RunningApp>): Promise<voi
   try {
     running = await setup();
   } catch (error) {
-    fail(error instanceof ServiceError || error instanceof Error ? error.message : String(error));
+    exitWithMessage(
+      error instanceof ServiceError || error instanceof Error ? error.message : String(error),
+    );
   }
 
   const server: Server = running.app.listen(port);
-  server.once("error", (error: NodeJS.ErrnoException) => {
-    if (error.code === "EADDRINUSE") {
-      fail(
-        `Port ${port} is already in use (is another step still running?). Stop it with Ctrl-C ` +
-          `in its terminal, or choose another port: PORT=${port + 1} npm run step:N`,
-      );
-    }
-    fail(`Could not listen on port ${port}: ${error.message}`);
-  });
+  server.once("error", (error: NodeJS.ErrnoException) => exitWithMessage(listenError(port, error)));
   server.once("listening", () => console.log(`listening on http://localhost:${port}`));
 
   let stopping = false;
@@ -41,7 +35,10 @@ export async function startServer(setup: () => Promise<RunningApp>): Promise<voi
     stopping = true;
     console.log(`${signal}: closing the server and the store's connections…`);
     // A stuck close, or a handle left open, must not keep the process alive forever.
-    setTimeout(() => fail("Shutdown took longer than 5 s: something is still open."), 5000).unref();
+    setTimeout(
+      () => exitWithMessage("Shutdown took longer than 5 s: something is still open."),
+      5000,
+    ).unref();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections(); // keep-alive connections would hold close() open
@@ -55,7 +52,19 @@ export async function startServer(setup: () => Promise<RunningApp>): Promise<voi
   process.once("SIGINT", stop);
 }
 
-function fail(message: string): never {
+/** Why listening on PORT failed, in words a learner can act on. */
+export function listenError(port: number, error: NodeJS.ErrnoException): string {
+  if (error.code === "EADDRINUSE") {
+    return (
+      `Port ${port} is already in use (is another step still running?). Stop it with Ctrl-C ` +
+      `in its terminal, or choose another port: PORT=${port + 1} npm run step:N`
+    );
+  }
+  return `Could not listen on port ${port}: ${error.message}`;
+}
+
+/** Prints MESSAGE (no stack trace: it is meant for a person) and ends the process with 1. */
+export function exitWithMessage(message: string): never {
   console.error(message);
   process.exit(1);
 }

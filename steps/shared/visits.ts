@@ -38,7 +38,6 @@ export function visitsPage(store: StoreName, inspect: Inspector) {
       shortId: `${req.sessionID.slice(0, 8)}…`,
       cookieExpires: req.session.cookie.expires,
       record: await inspect(req.sessionID),
-      pid: process.pid,
     });
   };
 }

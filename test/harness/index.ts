@@ -7,11 +7,16 @@ export {
   type RestartResult,
   visitRestartVisit,
 } from "./flows.ts";
-export { type VisitsJsonWithPid, visitOverNewConnection } from "./new-connection.ts";
+export {
+  type VisitsJsonWithPid,
+  visitOverNewConnection,
+  visitsOverNewConnections,
+} from "./new-connection.ts";
 export {
   assertSessionKeyFollowsCookie,
   assertShutdownClosesRedis,
   redisCliFor,
 } from "./redis-step-checks.ts";
+export { runScript } from "./run-script.ts";
 export { usePrivateMongo, usePrivateRedis } from "./services.ts";
 export { type StepProcess, startStep } from "./step-process.ts";

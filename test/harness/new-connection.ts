@@ -22,3 +22,13 @@ export async function visitOverNewConnection(
   }
   return (await response.json()) as VisitsJsonWithPid;
 }
+
+/** TIMES visits in a row of one browser, each over a connection of its own. */
+export async function visitsOverNewConnections(
+  browser: Browser,
+  times: number,
+): Promise<VisitsJsonWithPid[]> {
+  const visits: VisitsJsonWithPid[] = [];
+  for (let i = 0; i < times; i++) visits.push(await visitOverNewConnection(browser));
+  return visits;
+}

@@ -81,3 +81,22 @@ export async function assertForeignCookiesStartFresh(url: string): Promise<void>
   garbage.cookies.set(COOKIE_NAME, "%%%not-even-url-encoding");
   assert.equal((await garbage.visit()).visits, 1, "a malformed cookie must start a new session");
 }
+
+/**
+ * A step started with ENV (a service URL where nothing answers, a taken port...) must end
+ * within 10 s with exit code 1 and a message matching MESSAGE: no hang, no stack trace.
+ */
+export async function assertExitsWithMessage(
+  t: TestContext,
+  step: string,
+  env: Record<string, string>,
+  message: RegExp,
+): Promise<void> {
+  const started = Date.now();
+  const server = await startStep(t, step, { env, expectListening: false });
+  const { code } = await server.exited;
+  assert.equal(code, 1, `expected exit code 1; it printed:\n${server.output()}`);
+  assert.ok(Date.now() - started < 10_000, `it took ${Date.now() - started} ms`);
+  assert.match(server.output(), message);
+  assert.doesNotMatch(server.output(), /\n\s+at /, "no stack trace");
+}

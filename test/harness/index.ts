@@ -2,6 +2,7 @@
 export { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 export { Browser, setCookieAttributes } from "./browser.ts";
 export {
+  assertExitsWithMessage,
   assertForeignCookiesStartFresh,
   assertSessionsSurviveRestart,
   type RestartResult,

@@ -11,13 +11,13 @@ import { cpus, platform, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createClient } from "redis";
-import { startStep } from "../test/harness/step-process.ts";
+import { startPrivateMongo } from "../lib/services/mongo.ts";
+import { startPrivateRedis } from "../lib/services/redis.ts";
+import { repoRoot } from "../lib/services/workshop-dir.ts";
+import { startStep } from "../lib/step-process.ts";
 import { barChartSvg } from "./bench/chart.ts";
 import { load, type Measurement, returningVisitors } from "./bench/measure.ts";
 import { benchTargets } from "./bench/targets.ts";
-import { startPrivateMongo } from "./services/mongo.ts";
-import { startPrivateRedis } from "./services/redis.ts";
-import { repoRoot } from "./services/workshop-dir.ts";
 
 const { values } = parseArgs({
   options: {

@@ -9,7 +9,7 @@
  */
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { type Exercise, findExercise, findExercises, type Target } from "./check/exercises.ts";
+import { type Exercise, findExercise, findExercises, type Target } from "../lib/exercises.ts";
 import { bold, dim, printDetails, printTable } from "./check/print.ts";
 import { type CheckResult, inParallel, runCheck } from "./check/run-check.ts";
 import { watchFolders } from "./check/watch.ts";

@@ -8,8 +8,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { codeFiles, type Exercise, findExercise } from "./check/exercises.ts";
-import { repoRoot } from "./services/workshop-dir.ts";
+import { codeFiles, type Exercise, findExercise } from "../lib/exercises.ts";
+import { repoRoot } from "../lib/services/workshop-dir.ts";
 
 const USAGE = `Usage: npm run diff -- N [--solution]
   npm run diff -- N             your changes to exercise N since the starter (as committed in git)

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { freePort } from "../lib/services/net.ts";
 import { runScript, usePrivateMongo, usePrivateRedis } from "../test/harness/index.ts";
-import { freePort } from "./services/net.ts";
 
 const redis = await usePrivateRedis();
 const mongo = await usePrivateMongo();

@@ -5,10 +5,10 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { pingMongo } from "./services/mongo.ts";
-import { isPortOpen, which } from "./services/net.ts";
-import { pingRedis, redact } from "./services/redis.ts";
-import { repoRoot } from "./services/workshop-dir.ts";
+import { pingMongo } from "../lib/services/mongo.ts";
+import { isPortOpen, which } from "../lib/services/net.ts";
+import { pingRedis, redact } from "../lib/services/redis.ts";
+import { repoRoot } from "../lib/services/workshop-dir.ts";
 
 interface Check {
   ok: boolean;

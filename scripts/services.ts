@@ -3,9 +3,9 @@
  * `npm run services -- start` finds or starts both; `npm run services -- stop` stops the ones
  * the workshop started in the background (its data stays in .workshop/).
  */
-import { ServiceError } from "./services/errors.ts";
-import { mongoUrlForStep, pingMongo, stopBackgroundMongo } from "./services/mongo.ts";
-import { pingRedis, redact, redisUrlForStep, stopBackgroundRedis } from "./services/redis.ts";
+import { ServiceError } from "../lib/services/errors.ts";
+import { mongoUrlForStep, pingMongo, stopBackgroundMongo } from "../lib/services/mongo.ts";
+import { pingRedis, redact, redisUrlForStep, stopBackgroundRedis } from "../lib/services/redis.ts";
 
 const command = process.argv[2] ?? "status";
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";

@@ -10,7 +10,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync
 import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { marpCli } from "@marp-team/marp-cli";
-import { repoRoot } from "./services/workshop-dir.ts";
+import { repoRoot } from "../lib/services/workshop-dir.ts";
 
 export const slidesDir = join(repoRoot, "slides");
 

@@ -13,9 +13,9 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { createInterface } from "node:readline/promises";
-import { isPortOpen } from "./services/net.ts";
-import { redact, redisUrlForStep } from "./services/redis.ts";
-import { repoRoot } from "./services/workshop-dir.ts";
+import { isPortOpen } from "../lib/services/net.ts";
+import { redact, redisUrlForStep } from "../lib/services/redis.ts";
+import { repoRoot } from "../lib/services/workshop-dir.ts";
 import { parseWalkthrough, type Walkthrough } from "./walkthrough/format.ts";
 import { runWalkthrough } from "./walkthrough/run.ts";
 

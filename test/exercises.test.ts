@@ -8,9 +8,10 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { codeFiles, findExercises } from "../scripts/check/exercises.ts";
+import { codeFiles, findExercises } from "../lib/exercises.ts";
+import { repoRoot } from "../lib/services/workshop-dir.ts";
 import { type CheckResult, runCheck } from "../scripts/check/run-check.ts";
-import { repoRoot } from "../scripts/services/workshop-dir.ts";
+import { steps } from "../workshop.ts";
 
 const exercises = findExercises();
 const read = (path: string) => readFileSync(join(repoRoot, path), "utf8");
@@ -28,7 +29,7 @@ function explain(result: CheckResult): string {
 }
 
 test("the exercises are found by their folders, numbered in order", () => {
-  assert.ok(exercises.length >= 4, `found ${exercises.length} exercises in exercises/`);
+  assert.equal(exercises.length, steps.length, "one exercise per step of workshop.ts");
   const numbers = exercises.map((exercise) => exercise.number);
   assert.deepEqual(numbers, [...new Set(numbers)], "two exercises share a number");
 });

@@ -1,6 +1,6 @@
 // Nothing to change here: step 06's cluster, running your app.ts in every worker.
 import cluster from "node:cluster";
-import { redisUrlForStep } from "../../scripts/services/redis.ts";
+import { redisUrlForStep } from "../../lib/services/redis.ts";
 import { startPrimary } from "../../steps/06-scale-out/primary.ts";
 import { startWorker } from "../../steps/06-scale-out/worker.ts";
 import { createRedisClient } from "../../steps/shared/redis-client.ts";

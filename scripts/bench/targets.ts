@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { PrivateMongo } from "../services/mongo.ts";
-import type { PrivateRedis } from "../services/redis.ts";
+import type { PrivateMongo } from "../../lib/services/mongo.ts";
+import type { PrivateRedis } from "../../lib/services/redis.ts";
+import { steps } from "../../workshop.ts";
 
 /** One thing to measure: a server the bench starts as a child process, as `npm run step:N` would. */
 export interface Target {
@@ -16,34 +17,24 @@ export interface Target {
 }
 
 /**
- * Express without sessions, then every store of the workshop, each by its step's own
- * server.ts (the same code a learner runs), pointed at the bench's private servers.
+ * Express without sessions, then every store of the workshop (workshop.ts), each by the server.ts
+ * of the first step that uses it (the same code a learner runs), pointed at the bench's private
+ * servers.
  */
 export function benchTargets(services: { redis: PrivateRedis; mongo: PrivateMongo }): Target[] {
-  const sessionsDir = mkdtempSync(join(tmpdir(), "workshop-bench-sessions-"));
-  return [
-    { store: "none", entry: "scripts/bench/baseline-server.ts", env: {} },
-    { store: "memory", entry: "steps/01-memory-store/server.ts", env: {} },
-    {
-      store: "file",
-      entry: "steps/02-file-store/server.ts",
-      env: { SESSIONS_DIR: sessionsDir },
-      cleanUp: () => rmSync(sessionsDir, { recursive: true, force: true }),
-    },
-    {
-      store: "redis",
-      entry: "steps/03-redis-store/server.ts",
-      env: { REDIS_URL: services.redis.url },
-    },
-    {
-      store: "mongo",
-      entry: "steps/04-mongo-store/server.ts",
-      env: { MONGO_URL: services.mongo.url },
-    },
-    {
-      store: "own",
-      entry: "steps/07-own-store/server.ts",
-      env: { REDIS_URL: services.redis.url },
-    },
-  ];
+  const targets: Target[] = [{ store: "none", entry: "scripts/bench/baseline-server.ts", env: {} }];
+  for (const step of steps) {
+    if (targets.some((target) => target.store === step.store)) continue;
+    const target: Target = { store: step.store, entry: `steps/${step.slug}/server.ts`, env: {} };
+    const needs = step.services as readonly string[];
+    if (needs.includes("redis")) target.env.REDIS_URL = services.redis.url;
+    if (needs.includes("mongo")) target.env.MONGO_URL = services.mongo.url;
+    if (step.store === "file") {
+      const sessionsDir = mkdtempSync(join(tmpdir(), "workshop-bench-sessions-"));
+      target.env.SESSIONS_DIR = sessionsDir;
+      target.cleanUp = () => rmSync(sessionsDir, { recursive: true, force: true });
+    }
+    targets.push(target);
+  }
+  return targets;
 }

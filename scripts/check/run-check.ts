@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot } from "../services/workshop-dir.ts";
-import { type Exercise, type Target, targetDir } from "./exercises.ts";
+import { type Exercise, type Target, targetDir } from "../../lib/exercises.ts";
+import { repoRoot } from "../../lib/services/workshop-dir.ts";
 import { LINE_PREFIX, type ReportLine } from "./reporter.ts";
 
 /** One check (one `test(...)` of the check file) and how it went. */

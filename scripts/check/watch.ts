@@ -1,6 +1,6 @@
 import { type FSWatcher, readdirSync, statSync, watch } from "node:fs";
 import { join } from "node:path";
-import { repoRoot } from "../services/workshop-dir.ts";
+import { repoRoot } from "../../lib/services/workshop-dir.ts";
 
 export interface Watcher {
   /** How changes are noticed, to tell the learner: "file events" or "polling every 500 ms". */

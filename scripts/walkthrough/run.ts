@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { styleText } from "node:util";
-import { Browser } from "../../test/harness/browser.ts";
+import { Browser } from "../../lib/browser.ts";
 import { checkOutput, type Variables } from "./expect.ts";
 import { type Action, splitArguments, type Walkthrough } from "./format.ts";
 

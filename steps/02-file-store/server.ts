@@ -1,4 +1,4 @@
-import { workshopDir } from "../../scripts/services/workshop-dir.ts";
+import { workshopDir } from "../../lib/services/workshop-dir.ts";
 import { startServer } from "../shared/start-server.ts";
 import { createApp } from "./app.ts";
 

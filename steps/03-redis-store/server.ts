@@ -1,4 +1,4 @@
-import { redisUrlForStep } from "../../scripts/services/redis.ts";
+import { redisUrlForStep } from "../../lib/services/redis.ts";
 import { createRedisClient } from "../shared/redis-client.ts";
 import { startServer } from "../shared/start-server.ts";
 import { createApp } from "./app.ts";

@@ -1,5 +1,5 @@
 import { MongoClient } from "mongodb";
-import { mongoUrlForStep } from "../../scripts/services/mongo.ts";
+import { mongoUrlForStep } from "../../lib/services/mongo.ts";
 import { startServer } from "../shared/start-server.ts";
 import { createApp } from "./app.ts";
 

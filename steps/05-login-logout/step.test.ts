@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { after, describe, test } from "node:test";
 import { createClient } from "redis";
-import { waitUntil } from "../../scripts/services/net.ts";
+import { waitUntil } from "../../lib/services/net.ts";
 import {
   assertForeignCookiesStartFresh,
   Browser,

@@ -1,5 +1,5 @@
 import cluster from "node:cluster";
-import { redisUrlForStep } from "../../scripts/services/redis.ts";
+import { redisUrlForStep } from "../../lib/services/redis.ts";
 import { createRedisClient } from "../shared/redis-client.ts";
 import { createApp } from "./app.ts";
 import { startPrimary } from "./primary.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { waitUntil } from "../../scripts/services/net.ts";
+import { waitUntil } from "../../lib/services/net.ts";
 import {
   Browser,
   redisCliFor,

@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import type { Express } from "express";
-import { ServiceError } from "../../scripts/services/errors.ts";
+import { ServiceError } from "../../lib/services/errors.ts";
 
 export interface RunningApp {
   app: Express;

@@ -1,16 +1,11 @@
 import type { Request, Response } from "express";
+import type { VisitsJson } from "../../lib/visits-contract.ts";
+import type { StoreName } from "../../workshop.ts";
 import type { Inspector } from "./inspectors.ts";
 import { render } from "./render.ts";
 import "./session-data.ts";
 
-/** The name each step gives its store, shown on the page and in the JSON. */
-export type StoreName = "memory" | "file" | "redis" | "mongo" | "own";
-
-export interface VisitsJson {
-  visits: number;
-  sessionId: string;
-  store: StoreName;
-}
+export type { VisitsJson } from "../../lib/visits-contract.ts";
 
 /**
  * GET / : counts one visit in the session and answers with the count.

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 // Straight from browser.ts: the harness index loads the Redis and MongoDB drivers too.
-import { Browser, setCookieAttributes } from "../harness/browser.ts";
+import { Browser, setCookieAttributes } from "../../lib/browser.ts";
+import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 import { listen } from "./listen.ts";
 import { importTarget } from "./target.ts";
 

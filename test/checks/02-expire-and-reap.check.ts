@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
-import { waitUntil } from "../../scripts/services/net.ts";
-import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 // Straight from browser.ts: the harness index loads the Redis and MongoDB drivers too.
-import { Browser, setCookieAttributes } from "../harness/browser.ts";
+import { Browser, setCookieAttributes } from "../../lib/browser.ts";
+import { waitUntil } from "../../lib/services/net.ts";
+import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 import { listen } from "./listen.ts";
 import { importTarget } from "./target.ts";
 

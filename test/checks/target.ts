@@ -5,7 +5,7 @@
  */
 import { isAbsolute, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { repoRoot } from "../../scripts/services/workshop-dir.ts";
+import { repoRoot } from "../../lib/services/workshop-dir.ts";
 
 export function exerciseDir(): string {
   const dir = process.env.EXERCISE_DIR;

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { Cookie, type SessionData, type Store } from "express-session";
-import { waitUntil } from "../../scripts/services/net.ts";
+import { waitUntil } from "../../lib/services/net.ts";
 import "../../steps/shared/session-data.ts";
 
 /**

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
+import { Browser } from "../../lib/browser.ts";
+import { type StartOptions, startStep } from "../../lib/step-process.ts";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
-import { Browser } from "./browser.ts";
-import { type StartOptions, startStep } from "./step-process.ts";
 
 export interface RestartResult {
   /** The two visits before the restart. */

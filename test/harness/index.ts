@@ -1,6 +1,9 @@
 // The test harness: what every step's test uses and none of them is about.
+
+export { Browser, setCookieAttributes } from "../../lib/browser.ts";
+export { runScript } from "../../lib/run-script.ts";
+export { type StepProcess, startStep } from "../../lib/step-process.ts";
 export { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
-export { Browser, setCookieAttributes } from "./browser.ts";
 export {
   assertExitsWithMessage,
   assertForeignCookiesStartFresh,
@@ -18,6 +21,4 @@ export {
   assertShutdownClosesRedis,
   redisCliFor,
 } from "./redis-step-checks.ts";
-export { runScript } from "./run-script.ts";
 export { usePrivateMongo, usePrivateRedis } from "./services.ts";
-export { type StepProcess, startStep } from "./step-process.ts";

@@ -1,5 +1,5 @@
+import type { Browser } from "../../lib/browser.ts";
 import type { VisitsJson } from "../../steps/shared/visits.ts";
-import type { Browser } from "./browser.ts";
 
 /** What a step that runs several processes answers: the visit, and which process counted it. */
 export type VisitsJsonWithPid = VisitsJson & { pid: number };

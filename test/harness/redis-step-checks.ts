@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
 import { createClient } from "redis";
-import { Browser } from "./browser.ts";
-import { startStep } from "./step-process.ts";
+import { Browser } from "../../lib/browser.ts";
+import { startStep } from "../../lib/step-process.ts";
 
 /** A plain node-redis client for a test to look inside Redis, closed when the test ends. */
 export async function redisCliFor(t: Pick<TestContext, "after">, url: string) {

@@ -1,6 +1,6 @@
 import { after } from "node:test";
-import { type PrivateMongo, startPrivateMongo } from "../../scripts/services/mongo.ts";
-import { type PrivateRedis, startPrivateRedis } from "../../scripts/services/redis.ts";
+import { type PrivateMongo, startPrivateMongo } from "../../lib/services/mongo.ts";
+import { type PrivateRedis, startPrivateRedis } from "../../lib/services/redis.ts";
 
 /** A redis-server of this test file's own (free port, temporary folder), stopped at the end. */
 export async function usePrivateRedis(): Promise<PrivateRedis> {

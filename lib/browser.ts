@@ -1,4 +1,4 @@
-import type { VisitsJson } from "../../steps/shared/visits.ts";
+import type { VisitsJson } from "./visits-contract.ts";
 
 /**
  * A tiny browser for tests: keeps cookies like a browser does (set, replace, delete on
@@ -10,12 +10,12 @@ export class Browser {
   constructor(public baseUrl: string) {}
 
   /** GET / as a JSON client: counts one visit. */
-  async visit(): Promise<VisitsJson & { pid?: number }> {
+  async visit(): Promise<VisitsJson> {
     const response = await this.request("/", { json: true });
     if (response.status !== 200) {
       throw new Error(`GET / answered ${response.status}: ${await response.text()}`);
     }
-    return (await response.json()) as VisitsJson & { pid?: number };
+    return (await response.json()) as VisitsJson;
   }
 
   /** Sends a request with the cookies kept so far, and keeps the cookies it sets. */

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import { freePort } from "../../scripts/services/net.ts";
-import { repoRoot } from "../../scripts/services/workshop-dir.ts";
+import { freePort } from "./services/net.ts";
+import { repoRoot } from "./services/workshop-dir.ts";
 
 /** A step's server.ts running as a real child process on a free port. */
 export interface StepProcess {

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { repoRoot } from "../../scripts/services/workshop-dir.ts";
+import { repoRoot } from "./services/workshop-dir.ts";
 
 /**
  * Runs a workshop script (`scripts/NAME.ts`) as `npm run NAME` would, without npm and without a

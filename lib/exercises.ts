@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot } from "../services/workshop-dir.ts";
+import { steps } from "../workshop.ts";
+import { repoRoot } from "./services/workshop-dir.ts";
 
 /** One exercise, found by its folder exercises/NN-name. */
 export interface Exercise {
@@ -19,22 +20,15 @@ export interface Exercise {
 /** Which folder a check runs against: the learner's code or the solution. */
 export type Target = "exercise" | "solution";
 
-const FOLDER = /^(\d{2})-[\w-]+$/;
-
-/** Every exercise, in order: each folder exercises/NN-name is one (no list to keep up to date). */
+/** Every exercise, in the order of the steps they belong to (workshop.ts). */
 export function findExercises(): Exercise[] {
-  const root = join(repoRoot, "exercises");
-  if (!existsSync(root)) return [];
-  return readdirSync(root)
-    .filter((name) => FOLDER.test(name) && statSync(join(root, name)).isDirectory())
-    .sort()
-    .map((name) => ({
-      number: Number(name.slice(0, 2)),
-      name,
-      dir: join("exercises", name),
-      solutionDir: join("solutions", name),
-      checkFile: join("test", "checks", `${name}.check.ts`),
-    }));
+  return steps.map(({ number, exercise: name }) => ({
+    number,
+    name,
+    dir: join("exercises", name),
+    solutionDir: join("solutions", name),
+    checkFile: join("test", "checks", `${name}.check.ts`),
+  }));
 }
 
 /** The exercise a learner names on the command line: "3", "03" or "03-move-to-redis". */

@@ -1,0 +1,103 @@
+/**
+ * The manifest (workshop.ts) and the tree agree, in the spirit of rustlings' own checks:
+ * every step has what a learner and an instructor are promised, and every file in the steps',
+ * exercises', decks' and walkthroughs' folders belongs to a step.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { codeFiles } from "../lib/exercises.ts";
+import { repoRoot } from "../lib/services/workshop-dir.ts";
+import { openingDeck, steps } from "../workshop.ts";
+
+const exists = (path: string) => existsSync(join(repoRoot, path));
+const read = (path: string) => readFileSync(join(repoRoot, path), "utf8");
+const foldersIn = (dir: string) =>
+  readdirSync(join(repoRoot, dir)).filter((name) =>
+    statSync(join(repoRoot, dir, name)).isDirectory(),
+  );
+const WALKTHROUGHS = "scripts/redis-cli";
+
+test("steps are numbered 1, 2, 3… and each builds on an earlier one", () => {
+  steps.forEach((step, index) => {
+    assert.equal(step.number, index + 1, `${step.slug}: numbers go up by one`);
+    assert.match(step.slug, new RegExp(`^${String(step.number).padStart(2, "0")}-[a-z0-9-]+$`));
+    if ("buildsOn" in step) {
+      assert.ok(step.buildsOn < step.number, `${step.slug} builds on a later step`);
+    }
+  });
+});
+
+describe("every step has its parts", () => {
+  const packageJson = JSON.parse(read("package.json")) as { scripts: Record<string, string> };
+  for (const step of steps) {
+    test(`step ${step.number} (${step.slug})`, () => {
+      const folder = `steps/${step.slug}`;
+      for (const file of ["app.ts", "server.ts", "step.test.ts", "README.md"]) {
+        assert.ok(exists(`${folder}/${file}`), `${folder}/${file} is missing`);
+      }
+      assert.equal(
+        packageJson.scripts[`step:${step.number}`],
+        `tsx ${folder}/server.ts`,
+        `package.json: "step:${step.number}" should run ${folder}/server.ts`,
+      );
+      assert.ok(exists(`slides/${step.deck}`), `its deck slides/${step.deck} is missing`);
+
+      const exercise = `exercises/${step.exercise}`;
+      const solution = `solutions/${step.exercise}`;
+      assert.ok(exists(`${exercise}/README.md`), `${exercise}/README.md is missing`);
+      assert.ok(exists(`test/checks/${step.exercise}.check.ts`), "its check is missing");
+      assert.ok(codeFiles(exercise).length > 0, `${exercise} has no starter code`);
+      assert.deepEqual(
+        codeFiles(solution),
+        codeFiles(exercise),
+        `${solution} should hold the same files as ${exercise}`,
+      );
+
+      if ((step.services as readonly string[]).includes("redis")) {
+        assert.ok(step.walkthroughs.length > 0, "a step that uses Redis has a walkthrough");
+      }
+      for (const name of step.walkthroughs) {
+        const file = `${WALKTHROUGHS}/${name}.redis`;
+        assert.ok(exists(file), `${file} is missing`);
+        const needs = /^@step\s+(\S+)/m.exec(read(file))?.[1];
+        if (needs) assert.equal(needs, step.slug, `${file} replays against another step`);
+      }
+      assert.ok(read("README.md").includes(`(${folder}/README.md)`), "README.md lists the step");
+    });
+  }
+});
+
+test("every file in those folders belongs to a step", () => {
+  const slugs: string[] = steps.map((step) => step.slug);
+  const exercises: string[] = steps.map((step) => step.exercise);
+  const strays = [
+    ...foldersIn("steps")
+      .filter((name) => name !== "shared" && !slugs.includes(name))
+      .map((name) => `steps/${name}/`),
+    ...foldersIn("exercises")
+      .filter((name) => !exercises.includes(name))
+      .map((name) => `exercises/${name}/`),
+    ...foldersIn("solutions")
+      .filter((name) => !exercises.includes(name))
+      .map((name) => `solutions/${name}/`),
+    ...readdirSync(join(repoRoot, "test/checks"))
+      .filter((file) => file.endsWith(".check.ts"))
+      .filter((file) => !exercises.includes(file.replace(/\.check\.ts$/, "")))
+      .map((file) => `test/checks/${file}`),
+    ...readdirSync(join(repoRoot, "slides"))
+      .filter((file) => /^\d\d-.*\.md$/.test(file) && file !== openingDeck)
+      .filter((file) => !steps.some((step) => step.deck === file))
+      .map((file) => `slides/${file}`),
+    ...readdirSync(join(repoRoot, WALKTHROUGHS))
+      .filter((file) => file.endsWith(".redis"))
+      .filter(
+        (file) =>
+          !steps.some((s) => (s.walkthroughs as readonly string[]).includes(file.slice(0, -6))),
+      )
+      .map((file) => `${WALKTHROUGHS}/${file}`),
+  ];
+  assert.deepEqual(strays, [], `not listed in workshop.ts:\n  ${strays.join("\n  ")}`);
+  assert.ok(exists(`slides/${openingDeck}`), `the opening deck slides/${openingDeck} is missing`);
+});

@@ -28,6 +28,11 @@ export interface Step {
   readonly services: readonly Service[];
   /** The exercise's folder under exercises/ and solutions/: "03-move-to-redis". */
   readonly exercise: string;
+  /**
+   * Hints for the exercise, shown one at a time by `npm run hint -- N`, from a nudge to the
+   * near-answer. Kept here, not in the learner's folder, so that they are not all read at once.
+   */
+  readonly hints: readonly string[];
   /** The deck under slides/: "03-redis-store.md". */
   readonly deck: string;
   /** Walkthroughs under scripts/redis-cli/, without ".redis", that replay against this step. */
@@ -44,6 +49,7 @@ export const steps = [
     afterRestart: "count back to 1",
     services: [],
     exercise: "01-reset-and-greet",
+    hints: [],
     deck: "01-memory-store.md",
     walkthroughs: [],
   },
@@ -57,6 +63,7 @@ export const steps = [
     afterRestart: "count goes on",
     services: [],
     exercise: "02-expire-and-reap",
+    hints: [],
     deck: "02-file-store.md",
     walkthroughs: [],
   },
@@ -70,6 +77,7 @@ export const steps = [
     afterRestart: "count goes on",
     services: ["redis"],
     exercise: "03-move-to-redis",
+    hints: [],
     deck: "03-redis-store.md",
     walkthroughs: [
       "01-first-look",
@@ -88,6 +96,7 @@ export const steps = [
     afterRestart: "count goes on",
     services: ["mongo"],
     exercise: "04-fewer-writes",
+    hints: [],
     deck: "04-mongo-store.md",
     walkthroughs: [],
   },
@@ -101,6 +110,7 @@ export const steps = [
     afterRestart: "still logged in",
     services: ["redis"],
     exercise: "05-login-session",
+    hints: [],
     deck: "05-login-logout.md",
     walkthroughs: ["05-login-logout"],
   },
@@ -114,6 +124,7 @@ export const steps = [
     afterRestart: "count goes on",
     services: ["redis"],
     exercise: "06-behind-the-balancer",
+    hints: [],
     deck: "06-scale-out.md",
     walkthroughs: ["06-scale-out"],
   },
@@ -127,6 +138,7 @@ export const steps = [
     afterRestart: "count goes on",
     services: ["redis"],
     exercise: "07-own-store",
+    hints: [],
     deck: "07-own-store.md",
     walkthroughs: ["07-own-store"],
   },

@@ -1,4 +1,6 @@
 import cluster from "node:cluster";
+import { createServer } from "node:http";
+import { announcingStep } from "../shared/current-step.ts";
 import { exitWithMessage, listenError, type RunningApp } from "../shared/start-server.ts";
 
 /**
@@ -19,7 +21,7 @@ export async function startWorker(setup: () => Promise<RunningApp>): Promise<voi
   }
 
   // No "listening on" line here: the primary prints it once every worker listens.
-  const server = running.app.listen(port);
+  const server = createServer(announcingStep(running.app)).listen(port);
   server.once("error", (error: NodeJS.ErrnoException) =>
     exitWithMessage(`${name}: ${listenError(port, error)}`),
   );

@@ -1,6 +1,7 @@
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { Express } from "express";
 import { ServiceError } from "../../lib/services/errors.ts";
+import { announcingStep } from "./current-step.ts";
 
 export interface RunningApp {
   app: Express;
@@ -25,7 +26,7 @@ export async function startServer(setup: () => Promise<RunningApp>): Promise<voi
     );
   }
 
-  const server: Server = running.app.listen(port);
+  const server: Server = createServer(announcingStep(running.app)).listen(port);
   server.once("error", (error: NodeJS.ErrnoException) => exitWithMessage(listenError(port, error)));
   server.once("listening", () => console.log(`listening on http://localhost:${port}`));
 

@@ -37,6 +37,8 @@ export interface Step {
   readonly deck: string;
   /** Walkthroughs under scripts/redis-cli/, without ".redis", that replay against this step. */
   readonly walkthroughs: readonly string[];
+  /** Pages of the step besides `/`, linked from the bar at the top of every page. */
+  readonly pages?: readonly { readonly path: string; readonly label: string }[];
 }
 
 export const steps = [
@@ -113,6 +115,7 @@ export const steps = [
     hints: [],
     deck: "05-login-logout.md",
     walkthroughs: ["05-login-logout"],
+    pages: [{ path: "/login", label: "Log in or register" }],
   },
   {
     number: 6,

@@ -25,6 +25,7 @@ export function orientation(step = currentStep()) {
     deck: `slides/${step.deck}`,
     check: `npm run check -- ${step.number}`,
     next: next ? { number: next.number, title: next.title } : undefined,
+    pages: step.pages ?? [],
   };
 }
 

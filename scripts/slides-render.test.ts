@@ -91,7 +91,9 @@ async function measure(marp: Marp, deck: string): Promise<SlideReport[]> {
           );
           if (past > 1) {
             const text = (element.textContent ?? "").trim().slice(0, 50);
-            overflow.push(`<${element.tagName.toLowerCase()}> "${text}" ${Math.round(past)}px out`);
+            overflow.push(
+              `runs past the frame: <${element.tagName.toLowerCase()}> "${text}" ${Math.round(past)}px out`,
+            );
           }
         }
         const prose = section.cloneNode(true) as HTMLElement;
@@ -99,6 +101,11 @@ async function measure(marp: Marp, deck: string): Promise<SlideReport[]> {
         const words = (prose.textContent ?? "")
           .split(/\s+/)
           .filter((word) => /[\p{L}\p{N}]/u.test(word)).length;
+        // Code must be readable from the back row: 26 px or more, never shrunk to fit.
+        for (const code of Array.from(section.querySelectorAll("pre"))) {
+          const size = Number.parseFloat(getComputedStyle(code).fontSize);
+          if (size < 26) overflow.push(`<pre> at ${size}px: code must be 26px or more`);
+        }
         const title = section.querySelector("h1, h2")?.textContent?.trim() ?? "(no title)";
         return { number: index + 1, title, overflow: overflow.slice(0, 3), words };
       });
@@ -119,7 +126,7 @@ test("every slide of every deck fits its frame, is short, and has speaker notes"
     for (const slide of slides) {
       const at = `${name} slide ${slide.number} "${slide.title}"`;
       if (slide.overflow.length > 0) {
-        problems.push(`${at}: content runs past the frame: ${slide.overflow.join("; ")}`);
+        problems.push(`${at}: ${slide.overflow.join("; ")}`);
       }
       if (slide.words > MAX_WORDS) {
         problems.push(

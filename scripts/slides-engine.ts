@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Marp, type MarpOptions } from "@marp-team/marp-core";
-import { repoRoot } from "./services/workshop-dir.ts";
+import { repoRoot } from "../lib/services/workshop-dir.ts";
 
 export const themeFile = join(repoRoot, "slides", "theme.css");
 export const engineFile = join(repoRoot, "slides", "engine.mjs");

@@ -17,7 +17,7 @@ import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import type { Marp } from "@marp-team/marp-core";
 import puppeteer, { type Browser } from "puppeteer-core";
-import { repoRoot } from "./services/workshop-dir.ts";
+import { repoRoot } from "../lib/services/workshop-dir.ts";
 import { listDecks, slidesDir } from "./slides-build.ts";
 import { createWorkshopMarp } from "./slides-engine.ts";
 

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { test } from "node:test";
-import { repoRoot } from "./services/workshop-dir.ts";
+import { repoRoot } from "../lib/services/workshop-dir.ts";
 import { listDecks } from "./slides-build.ts";
 
 async function freePort(): Promise<number> {

@@ -14,7 +14,7 @@
 import { createReadStream, existsSync, statSync, watch } from "node:fs";
 import { createServer } from "node:http";
 import { extname, join, normalize, relative, sep } from "node:path";
-import { repoRoot } from "./services/workshop-dir.ts";
+import { repoRoot } from "../lib/services/workshop-dir.ts";
 import { buildSlides, slidesDir } from "./slides-build.ts";
 
 const port = Number(process.env.SLIDES_PORT ?? 8080);

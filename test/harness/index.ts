@@ -21,4 +21,4 @@ export {
   assertShutdownClosesRedis,
   redisCliFor,
 } from "./redis-step-checks.ts";
-export { usePrivateMongo, usePrivateRedis } from "./services.ts";
+export { usePrivateMongo, usePrivatePostgres, usePrivateRedis } from "./services.ts";

@@ -11,18 +11,18 @@
  * CHROMIUM_PATH to a Chrome or Chromium binary elsewhere.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { basename, relative } from "node:path";
 import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import type { Marp } from "@marp-team/marp-core";
-import puppeteer, { type Browser } from "puppeteer-core";
+import type { Browser } from "puppeteer-core";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
+import { launchChromium } from "../test/harness/chromium.ts";
 import { listDecks, slidesDir } from "./slides-build.ts";
 import { createWorkshopMarp } from "./slides-engine.ts";
 
 const MAX_WORDS = 60;
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 interface SlideReport {
   number: number;
@@ -34,25 +34,7 @@ interface SlideReport {
 let browser: Browser;
 
 before(async () => {
-  assert.ok(
-    existsSync(CHROMIUM),
-    `No Chromium at ${CHROMIUM}: the slide rendering test needs one. Install it with ` +
-      "`sudo apt-get install -y chromium` (Debian/Ubuntu), or set CHROMIUM_PATH to a Chrome or " +
-      "Chromium binary.",
-  );
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Browser as BrowserType } from "../../lib/browser.ts";
+import { launchChromium } from "../../test/harness/chromium.ts";
 import {
   assertSessionsSurviveRestart,
   Browser,
@@ -81,4 +82,24 @@ test("the page shows both counters", async (t) => {
   assert.match(page, /<p class="count">2<\/p>/);
   assert.match(page, /<p class="count naive">2<\/p>/);
   assert.doesNotMatch(page, /localStorage/, "the page never keeps the session id in the browser");
+});
+
+test("in a real browser, the page's button sends 20 requests: exact +20, naive less", async (t) => {
+  const server = await startStep(t, STEP, { env });
+  const chromium = await launchChromium();
+  t.after(() => chromium.close());
+  const page = await chromium.newPage();
+  await page.goto(`${server.url}/`);
+  const count = (selector: string) =>
+    page.$eval(selector, (element) => Number(element.textContent));
+  assert.equal(await count(".count:not(.naive)"), 1);
+  await Promise.all([page.waitForNavigation({ timeout: 60_000 }), page.click("#burst")]);
+  assert.equal(await count(".count:not(.naive)"), 22, "exact: 1 + 20 + the reload");
+  const naive = await count(".count.naive");
+  assert.ok(naive < 22, `naive: ${naive} (a browser sends them 6 at a time, so it loses some)`);
+  const cookies = await page.cookies();
+  assert.ok(
+    cookies.every((cookie) => cookie.httpOnly),
+    "the session cookie stays HttpOnly",
+  );
 });

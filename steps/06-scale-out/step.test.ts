@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { waitUntil } from "../../lib/services/net.ts";
 import {
   Browser,
-  redisCliFor,
+  redisClientFor,
   startStep,
   usePrivateRedis,
   type VisitsJsonWithPid,
@@ -21,7 +21,7 @@ const pidsOf = (visits: VisitsJsonWithPid[]) => new Set(visits.map((visit) => vi
 const oneToN = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
 test("with Redis, one session counts 1..N in order while several workers answer", async (t) => {
-  const client = await redisCliFor(t, redis.url);
+  const client = await redisClientFor(t, redis.url);
   const connections = async () => (await client.clientList()).length;
   const alone = await connections();
 

@@ -11,7 +11,7 @@ import {
 import {
   assertSessionKeyFollowsCookie,
   assertShutdownClosesRedis,
-  redisCliFor,
+  redisClientFor,
 } from "../../test/harness/redis-step-checks.ts";
 import { createRedisClient } from "../shared/redis-client.ts";
 import { RedisSessionStore } from "./redis-session-store.ts";
@@ -45,7 +45,7 @@ test("an unreadable value in Redis starts a fresh session, and the key is delete
   const server = await startStep(t, STEP, { env });
   const browser = new Browser(server.url);
   const { sessionId } = await browser.visit();
-  const client = await redisCliFor(t, redis.url);
+  const client = await redisClientFor(t, redis.url);
   await client.set(`sess:${sessionId}`, "not JSON at all");
 
   const next = await browser.visit();

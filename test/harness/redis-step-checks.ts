@@ -9,7 +9,7 @@ import { startStep } from "../../lib/step-process.ts";
  * closed when the test (or, given node:test's `after`, the file) ends. The one way tests and
  * the harness open a connection of their own to Redis.
  */
-export async function redisClientFor(t: Pick<TestContext, "after">, url: string) {
+export async function redisClientFor(t: { after(cleanup: () => unknown): void }, url: string) {
   const client = createClient({ url });
   client.on("error", () => {}); // a test that stops Redis reports that itself
   await client.connect();

@@ -43,8 +43,13 @@ export function redisTombstones(client: RedisClient, prefix = "ended:", seconds 
  *   what it wrote if the id was buried meanwhile. Whatever the interleaving, the session ends
  *   deleted: a write that lands after the delete sees the tombstone, which was laid before it.
  *   Cost: one more command per destroy, two more (EXISTS before and after) per write.
+ * - **One write per request**: a session saved during the request is not touched again as the
+ *   response ends.
  */
 export class GuardedStore extends Store {
+  /** Sessions (the request's own objects) written since their request began; see touch(). */
+  private readonly justWritten = new WeakSet<object>();
+
   constructor(
     private readonly inner: Store,
     private readonly tombstones?: Tombstones,
@@ -65,16 +70,23 @@ export class GuardedStore extends Store {
       callback?.();
       return;
     }
+    const written = (error?: unknown) => {
+      if (!error) this.justWritten.add(session);
+      callback?.(error);
+    };
+    // The store gets a copy: some change what they are given (connect-mongo deletes
+    // `lastModified`), which would make express-session see a change and write it again.
+    const copy = { ...session };
     const { tombstones } = this;
     if (!tombstones) {
-      this.inner.set(id, session, callback);
+      this.inner.set(id, copy, written);
       return;
     }
     (async () => {
       if (await tombstones.isBuried(id)) return; // logged out: this late write is dropped
-      await promised((done) => this.inner.set(id, session, done));
+      await promised((done) => this.inner.set(id, copy, done));
       if (await tombstones.isBuried(id)) await promised((done) => this.inner.destroy(id, done));
-    })().then(() => callback?.(), callback ?? (() => {}));
+    })().then(() => written(), written);
   }
 
   override destroy(id: string, callback?: Callback): void {
@@ -94,7 +106,10 @@ export class GuardedStore extends Store {
   }
 
   override touch(id: string, session: SessionData, callback?: Callback): void {
-    if (!isSessionId(id) || !this.inner.touch) {
+    // A session saved during this request (visitsPage saves before answering) was written
+    // with its new expiry: the touch express-session sends as the response ends would be a
+    // second write for nothing.
+    if (this.justWritten.delete(session) || !isSessionId(id) || !this.inner.touch) {
       callback?.();
       return;
     }

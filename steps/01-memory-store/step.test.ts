@@ -152,3 +152,28 @@ test("SIGTERM to the pid of `npm run step:1` ends the server too", async (t) => 
     { timeoutMs: 10_000, everyMs: 200 },
   );
 });
+
+test("a server whose parent is killed (a test runner that crashed) ends too", async (t) => {
+  const port = await freePort();
+  // sh starts the server and waits; SIGKILL to sh gives the server no chance to be told.
+  const parent = spawn(
+    "sh",
+    ["-c", `"${process.execPath}" --import tsx steps/01-memory-store/server.ts & wait`],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, PORT: String(port), SESSION_SECRET: "x".repeat(8) },
+      stdio: "ignore",
+    },
+  );
+  t.after(() => parent.kill("SIGKILL"));
+  await waitUntil(`the server on port ${port} to listen`, () => isPortOpen(port), {
+    timeoutMs: 90_000,
+    everyMs: 200,
+  });
+  parent.kill("SIGKILL");
+  await waitUntil(
+    `port ${port} to close after its parent (pid ${parent.pid}) was killed`,
+    async () => !(await isPortOpen(port)),
+    { timeoutMs: 10_000, everyMs: 200 },
+  );
+});

@@ -35,6 +35,9 @@ const [server, shortBehindProxy] = await Promise.all([
 
 const client = await redisClientFor({ after }, redis.url);
 
+/** Resolves MS milliseconds from now: spreads racing requests over a few milliseconds. */
+const inMs = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 let accounts = 0;
 /** A username no other test uses. */
 const newName = () => `user-${++accounts}`;
@@ -289,8 +292,11 @@ test("a logout is final: 8 requests racing it never bring the session back (100 
       other.cookies.set(COOKIE_NAME, cookie);
       return other.request("/", { json: true }).then((response) => response.arrayBuffer());
     };
-    const racing = Array.from({ length: 8 }, tab);
-    const logout = await browser.request("/logout", { method: "POST", json: true });
+    // The logout leaves first; the 8 requests follow over the next few milliseconds, so that
+    // some load the session before it is deleted and end after.
+    const loggingOut = browser.request("/logout", { method: "POST", json: true });
+    const racing = Array.from({ length: 8 }, (_, i) => inMs(i).then(tab));
+    const logout = await loggingOut;
     assert.equal(logout.status, 200);
     await Promise.all(racing);
     if ((await client.exists(`sess:${id}`)) === 1) resurrected++;
@@ -307,13 +313,26 @@ test("a login is final too: the id from before it, raced, never comes back (50 t
     const browser = new Browser(server.url);
     const { sessionId: before } = await browser.visit();
     const cookie = browser.cookie(COOKIE_NAME) ?? "";
-    const racing = Array.from({ length: 8 }, () => {
+    const tab = () => {
       const other = new Browser(server.url);
       other.cookies.set(COOKIE_NAME, cookie);
       return other.request("/", { json: true }).then((response) => response.arrayBuffer());
-    });
-    const login = await browser.request("/login", { body: { username, password: PASSWORD } });
-    assert.equal(login.status, 200);
+    };
+    // The login hashes the password (scrypt, about 100 ms) before regenerate() deletes the
+    // old id: a request every 5 ms until it answers makes sure some load the old session just
+    // before the delete and end just after.
+    let answered = false;
+    const loggingIn = browser
+      .request("/login", { body: { username, password: PASSWORD } })
+      .finally(() => {
+        answered = true;
+      });
+    const racing: Promise<unknown>[] = [];
+    while (!answered) {
+      racing.push(tab());
+      await inMs(5);
+    }
+    assert.equal((await loggingIn).status, 200);
     await Promise.all(racing);
     if ((await client.exists(`sess:${before}`)) === 1) resurrected++;
   }

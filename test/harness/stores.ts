@@ -58,7 +58,10 @@ export async function assertHungStoreAnswers503(
 
 /**
  * Sliding expiry on the page path (what a browser gets): two page visits, GAP_MS apart, and
- * the stored expiry (read by READ_EXPIRY, in ms since 1970) moves on by about the gap.
+ * the stored expiry (read by READ_EXPIRY, in ms since 1970) moves on by about the gap. Read the
+ * cookie.expires inside the stored record: a store computes the key's TTL (the document's
+ * `expires`) from it at the next write, so a stale one kills an active session once it passes,
+ * even if a touch at the end of each request pushed the TTL back meanwhile.
  */
 export async function assertPageVisitsSlideExpiry(
   t: TestContext,

@@ -22,16 +22,16 @@ export function areaOf(file) {
 }
 
 /**
- * @param {AsyncIterable<{type: string, data: {name?: string, nesting?: number, file?: string}}>} source
+ * @param {AsyncIterable<{type: string, data: {name?: string, file?: string, details?: {type?: string}}}>} source
  */
 export default async function* summary(source) {
   /** @type {Map<string, {passed: number, failed: string[]}>} */
   const areas = new Map();
   for await (const event of source) {
     if (event.type !== "test:pass" && event.type !== "test:fail") continue;
-    const { name = "", nesting = 0, file } = event.data;
-    // Top-level tests only (a describe block counts as one), and not the file-level wrapper.
-    if (nesting !== 0 || !file || name === file) continue;
+    const { name = "", file, details } = event.data;
+    // Every test, at any depth, but not the describe blocks around them, nor a file's wrapper.
+    if (!file || details?.type === "suite" || name === file) continue;
     const area = areas.get(areaOf(file)) ?? { passed: 0, failed: [] };
     areas.set(areaOf(file), area);
     if (event.type === "test:pass") area.passed++;

@@ -37,6 +37,8 @@ export interface Step {
   readonly deck: string;
   /** Walkthroughs under scripts/redis-cli/, without ".redis", that replay against this step. */
   readonly walkthroughs: readonly string[];
+  /** Pages of the step besides `/`, linked from the bar at the top of every page. */
+  readonly pages?: readonly { readonly path: string; readonly label: string }[];
 }
 
 export const steps = [
@@ -113,6 +115,7 @@ export const steps = [
     hints: [],
     deck: "05-login-logout.md",
     walkthroughs: ["05-login-logout"],
+    pages: [{ path: "/login", label: "Log in or register" }],
   },
   {
     number: 6,
@@ -141,6 +144,25 @@ export const steps = [
     hints: [],
     deck: "07-own-store.md",
     walkthroughs: ["07-own-store"],
+  },
+  {
+    number: 8,
+    slug: "08-concurrent-requests",
+    title: "Many requests at once",
+    lesson: "lost updates; atomic counters beside the session",
+    buildsOn: 3,
+    store: "redis",
+    afterRestart: "count goes on",
+    services: ["redis"],
+    exercise: "08-download-quota",
+    hints: [
+      "Requests sent together each load the session before any of them saves it: whatever they read there is already old. Which part of the system can count for all of them at once?",
+      "Redis runs one command at a time. INCR on a key of this visitor's own (derived from req.sessionID) adds one and answers the new count in the same step: compare that answer with the quota.",
+      "The window starts at the first download: give the key its time to live only when it has none (EXPIRE key seconds NX, or SET key 0 EX seconds NX before the INCR). Inside a MULTI, both commands go together.",
+      "Retry-After is the key's time to live, in whole seconds: PTTL answers milliseconds; round up.",
+    ],
+    deck: "08-concurrent-requests.md",
+    walkthroughs: ["08-concurrent-requests"],
   },
 ] as const satisfies readonly Step[];
 

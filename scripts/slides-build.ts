@@ -13,6 +13,7 @@ import { marpCli } from "@marp-team/marp-cli";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
 
 export const slidesDir = join(repoRoot, "slides");
+const marpConfig = join(repoRoot, ".marprc.yml");
 
 /** The decks, in order: every slides/NN-*.md (README.md is about the decks, not one). */
 export function listDecks(): string[] {
@@ -29,7 +30,8 @@ export async function buildSlides(outputDir: string): Promise<string[]> {
   for (const deck of listDecks()) {
     const html = join(outputDir, `${basename(deck, ".md")}.html`);
     // Marp converts one deck per call here: given a folder, it would convert README.md too.
-    const code = await marpCli([deck, "--output", html, "--no-config-file"]);
+    // .marprc.yml brings the workshop theme and the engine that marks lines in code.
+    const code = await marpCli([deck, "--output", html, "--config-file", marpConfig]);
     if (code !== 0) throw new Error(`Marp could not convert ${deck} (exit code ${code})`);
     // A deck links to the next one as NN-topic.md (right on GitHub); here it is NN-topic.html.
     writeFileSync(

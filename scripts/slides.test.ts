@@ -98,7 +98,11 @@ test("there is an opening deck and one per step, each Marp markdown", () => {
   for (const deck of decks) {
     const name = basename(deck.file);
     assert.match(deck.frontMatter, /^marp: true$/m, `${name}: front matter needs marp: true`);
-    assert.match(deck.frontMatter, /^theme: \S+$/m, `${name}: front matter needs a theme`);
+    assert.match(
+      deck.frontMatter,
+      /^theme: workshop$/m,
+      `${name}: front matter needs theme: workshop (slides/theme.css, for projectors)`,
+    );
     assert.match(deck.frontMatter, /^paginate: true$/m, `${name}: front matter needs paginate`);
   }
 });

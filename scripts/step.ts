@@ -17,4 +17,5 @@ if (!step) {
   process.exit(2);
 }
 // The step's own server.ts, in this process: signals (Ctrl-C) reach it directly.
+process.env.WORKSHOP_STEP = step.slug; // how the step's pages know which step they are
 await import(pathToFileURL(join(repoRoot, "steps", step.slug, "server.ts")).href);

@@ -62,9 +62,56 @@ test("every walkthrough replays against a Redis filled by its step", async (t) =
 });
 
 /** Runs `npm run walkthrough -- ARGS` (without npm) against the private Redis, piped. */
-function walkthroughCli(args: string[]): Promise<{ code: number | null; output: string }> {
-  return runScript("scripts/walkthrough.ts", args, { REDIS_URL: redis.url });
+function walkthroughCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; output: string }> {
+  return runScript("scripts/walkthrough.ts", args, { REDIS_URL: redis.url, ...env });
 }
+
+test("with step 3 running, all walkthroughs: those of step 3 replay, the others are skipped and say why", async (t) => {
+  const step3 = await startStep(t, "03-redis-store", { env: { REDIS_URL: redis.url } });
+  const { code, output } = await walkthroughCli([], { STEP_URL: step3.url });
+  assert.equal(code, 0, output);
+  for (const name of ["01-first-look", "02-expiry", "03-life-of-a-session"]) {
+    assert.match(output, new RegExp(`== ${name}: \\d+ commands, all as expected`));
+  }
+  assert.match(
+    output,
+    /05-login-logout: needs step 05-login-logout, but step 03-redis-store runs on .*npm run step:5/,
+  );
+  assert.doesNotMatch(output, /never captured/);
+
+  // Asked for by name, a walkthrough of another step fails with one message.
+  const named = await walkthroughCli(["05"], { STEP_URL: step3.url });
+  assert.equal(named.code, 1, named.output);
+  assert.match(named.output, /needs step 05-login-logout, but step 03-redis-store runs/);
+});
+
+test("nothing running: walkthroughs that need a step say how to start it", async () => {
+  const { code, output } = await walkthroughCli([], { STEP_URL: "http://127.0.0.1:1" });
+  assert.equal(code, 0, output);
+  assert.match(output, /== 02-expiry: \d+ commands, all as expected/);
+  assert.match(
+    output,
+    /01-first-look: needs step 03-redis-store; nothing answers on .*npm run step:3/,
+  );
+});
+
+test("a command that should capture a value and does not stops the walkthrough at once", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "walkthrough-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "cascade.redis");
+  writeFileSync(
+    file,
+    'ECHO "abc"\n# => "id-<int as $ID>"\nGET sess:$ID\n# => (nil)\nTTL sess:$ID\n# => (integer) -2\n',
+  );
+  const { code, output } = await walkthroughCli([file]);
+  assert.equal(code, 1, output);
+  assert.match(output, /stopping here/);
+  assert.doesNotMatch(output, /never captured/);
+  assert.doesNotMatch(output, /redis> GET/);
+});
 
 test("without a terminal the CLI runs straight through, printing the real output", async () => {
   const { code, output } = await walkthroughCli(["02"]);
@@ -109,6 +156,10 @@ test("expected lines: placeholders, ranges, captures, regexes and ...", () => {
   assert.ok(!ok(['"sess:$ID"'], ['"sess:abd"'], new Map([["ID", "abc"]])));
   assert.ok(ok(["anything"], ["something else"]) === false);
   assert.ok(ok([], ["whatever", "it prints"]), "no expectation accepts any output");
+
+  // redis-cli pads list indexes once a list has 10 items or more.
+  assert.ok(ok(['2) 1) "sess:<id>"'], ['2)  1) "sess:Ab"']), "padded index");
+  assert.ok(ok(['1) "a"', "..."], [' 1) "a"', '10) "b"']), "padded index");
 
   const verdict = checkOutput(['2) 1) "sess:<id as $ID>"'], ['   2) 1) "sess:Ab-9_x"'], none);
   assert.deepEqual(verdict, { ok: true, captured: new Map([["ID", "Ab-9_x"]]) });

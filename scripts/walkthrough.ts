@@ -1,7 +1,7 @@
 /**
  * Replays the redis-cli walkthroughs of scripts/redis-cli/ against the workshop's Redis.
  *
- *   npm run walkthrough                      all of them, in order
+ *   npm run walkthrough                      all that fit the step running (others: skipped, and why)
  *   npm run walkthrough -- 03                the one whose name starts with (or contains) "03"
  *   npm run walkthrough -- path/to/x.redis   a file of your own
  *
@@ -16,6 +16,7 @@ import { createInterface } from "node:readline/promises";
 import { isPortOpen } from "../lib/services/net.ts";
 import { redact, redisUrlForStep } from "../lib/services/redis.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
+import { steps } from "../workshop.ts";
 import { parseWalkthrough, type Walkthrough } from "./walkthrough/format.ts";
 import { runWalkthrough } from "./walkthrough/run.ts";
 
@@ -46,10 +47,11 @@ export function loadWalkthrough(file: string): Walkthrough {
 }
 
 async function main(): Promise<number> {
-  const files = findWalkthroughs(process.argv.slice(2));
-  const walkthroughs = files.map(loadWalkthrough);
+  const names = process.argv.slice(2);
+  const walkthroughs = findWalkthroughs(names).map(loadWalkthrough);
   const redisUrl = await redisUrlForStep();
   const stepUrl = process.env.STEP_URL ?? "http://localhost:3000";
+  const running = await stepAt(stepUrl);
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const prompt = interactive
     ? createInterface({ input: process.stdin, output: process.stdout })
@@ -61,20 +63,23 @@ async function main(): Promise<number> {
     : undefined;
 
   let failures = 0;
+  let replayed = 0;
+  const skipped: string[] = [];
   try {
     for (const walkthrough of walkthroughs) {
-      const needs = walkthrough.step ? `, with step ${walkthrough.step} at ${stepUrl}` : "";
-      console.log(`\n== ${walkthrough.name} (Redis ${redact(redisUrl)}${needs})\n`);
-      if (walkthrough.step && !(await stepAnswers(stepUrl))) {
-        const number = Number(walkthrough.step.slice(0, 2));
-        console.error(
-          `Nothing answers on ${stepUrl}. This walkthrough sends requests to step ` +
-            `${walkthrough.step}: start it in another terminal with \`npm run step:${number}\` ` +
-            "(or set STEP_URL to where it runs), then try again.",
-        );
-        failures++;
+      if (walkthrough.step && walkthrough.step !== running.slug) {
+        const why = whyNot(walkthrough.step, running, stepUrl);
+        // Asked for by name: a failure. Part of "all of them": skipped, and said why.
+        if (names.length > 0) {
+          console.error(`\n== ${walkthrough.name}: ${why}`);
+          failures++;
+        } else {
+          skipped.push(`${walkthrough.name}: ${why}`);
+        }
         continue;
       }
+      const needs = walkthrough.step ? `, with step ${walkthrough.step} at ${stepUrl}` : "";
+      console.log(`\n== ${walkthrough.name} (Redis ${redact(redisUrl)}${needs})\n`);
       const result = await runWalkthrough(walkthrough, {
         redisUrl,
         stepUrl,
@@ -82,6 +87,7 @@ async function main(): Promise<number> {
         pause,
         color: process.stdout.isTTY,
       });
+      replayed++;
       failures += result.failures.length;
       console.log(
         result.failures.length === 0
@@ -92,14 +98,43 @@ async function main(): Promise<number> {
   } finally {
     prompt?.close();
   }
+  console.log(`\n${replayed} walkthrough${replayed === 1 ? "" : "s"} replayed.`);
+  if (skipped.length > 0) {
+    console.log(`Skipped, each needs another step running:\n  ${skipped.join("\n  ")}`);
+  }
   return failures === 0 ? 0 : 1;
 }
 
-async function stepAnswers(stepUrl: string): Promise<boolean> {
+/** What answers at STEP_URL: a step (by its X-Workshop-Step header), something else, or nothing. */
+async function stepAt(stepUrl: string): Promise<{ slug?: string; answers: boolean }> {
   const url = new URL(stepUrl);
   const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
   const host = url.hostname === "localhost" ? "127.0.0.1" : url.hostname;
-  return isPortOpen(port, host, 1000);
+  if (!(await isPortOpen(port, host, 1000))) return { answers: false };
+  try {
+    // A path no step serves: the answer is a 404 that creates no session, with the header.
+    const response = await fetch(new URL("/.well-known/workshop-step", stepUrl), {
+      method: "HEAD",
+      signal: AbortSignal.timeout(3000),
+    });
+    return { slug: response.headers.get("x-workshop-step") ?? undefined, answers: true };
+  } catch {
+    return { answers: true };
+  }
+}
+
+/** Why a walkthrough that needs step NEEDED cannot replay against what runs at STEP_URL. */
+function whyNot(needed: string, running: { slug?: string; answers: boolean }, stepUrl: string) {
+  const step = steps.find((s) => s.slug === needed);
+  const start = `start it with \`npm run step:${step?.number ?? needed}\``;
+  if (!running.answers) return `needs step ${needed}; nothing answers on ${stepUrl} (${start}).`;
+  if (!running.slug) {
+    return (
+      `needs step ${needed}; what answers on ${stepUrl} does not say which step it is ` +
+      `(${start}, or set STEP_URL to where it runs).`
+    );
+  }
+  return `needs step ${needed}, but step ${running.slug} runs on ${stepUrl} (${start} instead).`;
 }
 
 if (process.argv[1] && import.meta.filename === process.argv[1]) {

@@ -5,7 +5,7 @@
  */
 export class ServiceError extends Error {
   constructor(
-    readonly service: "Redis" | "MongoDB",
+    readonly service: "Redis" | "MongoDB" | "PostgreSQL",
     message: string,
   ) {
     super(message);

@@ -7,7 +7,7 @@
  *   $ID                                         a value remembered earlier, literally
  *   /regex/                                     (the whole line) a regular expression
  *   ...                                         (the whole line) any number of lines, even none
- * Leading and trailing spaces are ignored on both sides.
+ * Leading and trailing spaces are ignored on both sides, and so is the padding of list indexes.
  */
 
 export type Variables = Map<string, string>;
@@ -81,14 +81,24 @@ function matchLine(pattern: LinePattern, actual: string): Variables | null {
 }
 
 /**
+ * A line without its outer spaces, and with one space after each list marker: redis-cli pads
+ * list indexes to the width of the longest ("  1) " once there are 10 items, "   1) " at 100).
+ */
+function squeeze(line: string): string {
+  return line.trim().replace(/(\d\))\s+/g, "$1 ");
+}
+
+/**
  * Checks ACTUAL (the output's lines) against EXPECTED (the `# =>` lines). An empty EXPECTED
  * accepts any output. Values captured with `as $NAME` are returned; `variables` holds the
  * values captured by earlier commands.
  */
 export function checkOutput(expected: string[], actual: string[], variables: Variables): Verdict {
   if (expected.length === 0) return { ok: true, captured: new Map() };
-  const patterns = expected.map((line) => compileLine(line.trim(), variables));
-  const lines = actual.map((line) => line.trim());
+  const patterns = expected.map((line) =>
+    compileLine(/^\/.*\/$/.test(line.trim()) ? line.trim() : squeeze(line), variables),
+  );
+  const lines = actual.map(squeeze);
   // The furthest we got, to say where it went wrong.
   let furthest = { pattern: 0, line: 0 };
 

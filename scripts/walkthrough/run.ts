@@ -78,6 +78,14 @@ export async function runWalkthrough(
     const failure = `${walkthrough.name}, line ${action.line} (${command}):\n  ${verdict.problem}`;
     result.failures.push(failure);
     options.print(paint("red", `✗ ${verdict.problem}`));
+    if (action.expected.some((line) => / as \$\w+>/.test(line))) {
+      // What follows uses what this command should have captured: one clear failure, not a
+      // cascade of "$ID was never captured".
+      const stop = "the commands after this one need what it should have answered: stopping here";
+      result.failures.push(`${walkthrough.name}: ${stop}`);
+      options.print(paint("red", `✗ ${stop}`));
+      break;
+    }
   }
   return result;
 }

@@ -1,4 +1,6 @@
 import cluster from "node:cluster";
+import { createServer } from "node:http";
+import { announcingStep } from "../shared/current-step.ts";
 import {
   exitWithMessage,
   hideFramework,
@@ -27,7 +29,7 @@ export async function startWorker(setup: () => Promise<RunningApp>): Promise<voi
   hideFramework(running.app);
 
   // No "listening on" line here: the primary prints it once every worker listens.
-  const server = running.app.listen(port, host);
+  const server = createServer(announcingStep(running.app)).listen(port, host);
   server.once("error", (error: NodeJS.ErrnoException) =>
     exitWithMessage(`${name}: ${listenError(port, error)}`),
   );

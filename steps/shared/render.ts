@@ -2,13 +2,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Response } from "express";
 import pug from "pug";
+import { orientation } from "./current-step.ts";
 
 const viewsDir = join(dirname(fileURLToPath(import.meta.url)), "views");
 const compiled = new Map<string, pug.compileTemplate>();
 
 /**
  * Renders `steps/shared/views/NAME.pug` with `locals` and sends it as the response. Every page
- * also gets `pid`, the process that answered (the footer shows it; step 06 runs several).
+ * also gets `pid`, the process that answered (the footer shows it; step 06 runs several), and
+ * `here`: which step this is and what comes next (the bar at the top).
  */
 export function render(res: Response, name: string, locals: Record<string, unknown>): void {
   let template = compiled.get(name);
@@ -16,5 +18,5 @@ export function render(res: Response, name: string, locals: Record<string, unkno
     template = pug.compileFile(join(viewsDir, `${name}.pug`));
     compiled.set(name, template);
   }
-  res.type("html").send(template({ pid: process.pid, ...locals }));
+  res.type("html").send(template({ pid: process.pid, here: orientation(), ...locals }));
 }

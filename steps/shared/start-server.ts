@@ -1,8 +1,9 @@
 import cluster from "node:cluster";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { Express } from "express";
 import { ServiceError } from "../../lib/services/errors.ts";
 import { watchAncestors } from "./ancestors.ts";
+import { announcingStep } from "./current-step.ts";
 
 export interface RunningApp {
   app: Express;
@@ -38,7 +39,7 @@ export async function startServer(setup: () => Promise<RunningApp>): Promise<voi
   }
   hideFramework(running.app);
 
-  const server: Server = running.app.listen(port, host);
+  const server: Server = createServer(announcingStep(running.app)).listen(port, host);
   server.once("error", (error: NodeJS.ErrnoException) => exitWithMessage(listenError(port, error)));
   server.once("listening", () => console.log(`listening on ${url}`));
   stopOnSignals(server, running.close);

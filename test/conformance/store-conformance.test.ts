@@ -1,6 +1,7 @@
 /**
- * One suite, five stores: every case of ./store-cases.ts against MemoryStore,
- * session-file-store, connect-redis, connect-mongo and the store written by hand in step 07.
+ * One suite, six stores: every case of ./store-cases.ts against MemoryStore,
+ * session-file-store, connect-redis, connect-mongo, connect-pg-simple (on a real PostgreSQL and
+ * on the embedded PGlite) and the store written by hand in step 07.
  * Where a library store departs from the contract, its profile (./store-factories.ts) says
  * so with the upstream source, and the case asserts what it actually does.
  */
@@ -9,23 +10,31 @@ import { after, describe, test } from "node:test";
 import { Cookie, type SessionData, type Store } from "express-session";
 import { RedisSessionStore } from "../../steps/07-own-store/redis-session-store.ts";
 import { guardStore, type Tombstones } from "../../steps/shared/guarded-store.ts";
-import { usePrivateMongo, usePrivateRedis } from "../harness/index.ts";
+import { usePrivateMongo, usePrivatePostgres, usePrivateRedis } from "../harness/index.ts";
 import { storeCases } from "./store-cases.ts";
 import {
   connectMongoProfile,
+  connectPgSimpleProfile,
   connectRedisProfile,
   fileProfile,
   memoryProfile,
   ownStoreProfile,
 } from "./store-factories.ts";
 
-const [redis, mongo] = await Promise.all([usePrivateRedis(), usePrivateMongo()]);
+const [redis, mongo, postgresql, pglite] = await Promise.all([
+  usePrivateRedis(),
+  usePrivateMongo(),
+  usePrivatePostgres("postgresql"),
+  usePrivatePostgres("pglite"),
+]);
 
 const profiles = [
   memoryProfile(),
   fileProfile(),
   await connectRedisProfile(redis.url),
   await connectMongoProfile(mongo.url),
+  await connectPgSimpleProfile(postgresql.url, "PostgreSQL"),
+  await connectPgSimpleProfile(pglite.url, "PGlite"),
   await ownStoreProfile(RedisSessionStore, redis.url),
 ];
 

@@ -7,9 +7,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import MongoStore from "connect-mongo";
+import connectPgSimple from "connect-pg-simple";
 import { RedisStore } from "connect-redis";
 import session, { MemoryStore, type Store } from "express-session";
 import { MongoClient } from "mongodb";
+import pg from "pg";
 import createFileStore from "session-file-store";
 import type { RedisSessionStore } from "../../steps/07-own-store/redis-session-store.ts";
 import { createRedisClient, type RedisClient } from "../../steps/shared/redis-client.ts";
@@ -165,6 +167,59 @@ export async function connectMongoProfile(mongoUrl: string): Promise<StoreProfil
       };
     },
     close: () => client.close(),
+  };
+}
+
+/** connect-pg-simple: one row per session in a PostgreSQL table (sid, sess json, expire). */
+export async function connectPgSimpleProfile(url: string, engine: string): Promise<StoreProfile> {
+  const PgStore = connectPgSimple(session);
+  const pool = new pg.Pool({ connectionString: url, max: 5 });
+  const stores: { close(): Promise<void> | void }[] = [];
+  return {
+    name: `connect-pg-simple (${engine})`,
+    behaviour: {
+      missing: "null",
+      // The sess column is json: what was a Date is read back as its ISO string.
+      expiresFromGet: "ISO string",
+      addedFields: [],
+      // An UPDATE … WHERE sid = $2 that matches no row is not an error (PGStore#touch).
+      touchOfUnknown: "nothing",
+      // No all(), length() or clear(): connect-pg-simple implements get, set, destroy, touch.
+      all: "none",
+      lengthCounts: "no length()",
+      // JSON.parse of a sess that is a string fails; get() then destroys the row and calls
+      // back with nothing (PGStore#get).
+      corrupt: "null",
+    },
+    async fresh() {
+      // A schema of its own: the package's table.sql names its primary key "session_pkey",
+      // so two session tables cannot share one schema.
+      const schemaName = namespace();
+      await pool.query(`CREATE SCHEMA "${schemaName}"`);
+      const store = new PgStore({
+        pool,
+        schemaName,
+        tableName: "session",
+        createTableIfMissing: true, // CREATE TABLE from the package's table.sql, on first use
+        pruneSessionInterval: false, // no background DELETE racing the cases
+      });
+      stores.push(store);
+      return {
+        store,
+        async corrupt(sessionId) {
+          // The column's type is json, so it cannot hold broken JSON: store a JSON *string*
+          // holding broken JSON, as an app that double-encoded its data would.
+          await pool.query(
+            `UPDATE "${schemaName}".session SET sess = to_json($1::text) WHERE sid = $2`,
+            [UNPARSABLE, sessionId],
+          );
+        },
+      };
+    },
+    async close() {
+      for (const store of stores) await store.close();
+      await pool.end();
+    },
   };
 }
 

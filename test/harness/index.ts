@@ -22,7 +22,7 @@ export {
   assertShutdownClosesRedis,
   redisClientFor,
 } from "./redis-step-checks.ts";
-export { usePrivateMongo, usePrivateRedis } from "./services.ts";
+export { usePrivateMongo, usePrivatePostgres, usePrivateRedis } from "./services.ts";
 export {
   assertHungStoreAnswers503,
   assertPageVisitsSlideExpiry,

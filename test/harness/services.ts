@@ -1,5 +1,10 @@
 import { after } from "node:test";
 import { type PrivateMongo, startPrivateMongo } from "../../lib/services/mongo.ts";
+import {
+  type PostgresEngine,
+  type PrivatePostgres,
+  startPrivatePostgres,
+} from "../../lib/services/postgres.ts";
 import { type PrivateRedis, startPrivateRedis } from "../../lib/services/redis.ts";
 
 /** A redis-server of this test file's own (free port, temporary folder), stopped at the end. */
@@ -14,4 +19,11 @@ export async function usePrivateMongo(): Promise<PrivateMongo> {
   const mongo = await startPrivateMongo();
   after(() => mongo.stop());
   return mongo;
+}
+
+/** A PostgreSQL of this test file's own (real binaries when installed, else PGlite), stopped at the end. */
+export async function usePrivatePostgres(engine?: PostgresEngine): Promise<PrivatePostgres> {
+  const postgres = await startPrivatePostgres(engine);
+  after(() => postgres.stop());
+  return postgres;
 }

@@ -1,0 +1,191 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { ServiceError } from "./errors.ts";
+import { freePort, waitUntil, which } from "./net.ts";
+import { repoRoot } from "./workshop-dir.ts";
+
+/**
+ * PostgreSQL for the workshop, two engines:
+ * - "postgresql": Debian's (or any) PostgreSQL binaries, `initdb` + `postgres`, when installed;
+ * - "pglite": the embedded PGlite from npm (lib/services/pglite-server.ts), which needs nothing
+ *   installed: the fallback on a machine without PostgreSQL.
+ */
+export type PostgresEngine = "postgresql" | "pglite";
+
+export interface PrivatePostgres {
+  readonly url: string;
+  readonly engine: PostgresEngine;
+  /** SIGKILL: the server is gone, as after a crash. */
+  crash(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Answers whether a PostgreSQL at URL replies to `SELECT 1` within timeoutMs; never throws. */
+export async function pingPostgres(
+  url: string,
+  timeoutMs = 2000,
+): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  client.on("error", () => {}); // reported by connect() or query() below
+  try {
+    await client.connect();
+    await client.query("SELECT 1");
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** The folder of PostgreSQL's server binaries (initdb, postgres), or undefined. */
+export async function postgresBinDir(): Promise<string | undefined> {
+  const onPath = await which("initdb");
+  if (onPath && (await which("postgres"))) return join(onPath, "..");
+  const debian = "/usr/lib/postgresql";
+  if (!existsSync(debian)) return undefined;
+  const versions = readdirSync(debian)
+    .filter((version) => existsSync(join(debian, version, "bin", "initdb")))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] ? join(debian, versions[0], "bin") : undefined;
+}
+
+/**
+ * PostgreSQL refuses to run as root. As root, run it as the `postgres` user that Debian's
+ * package creates, and give that user the data folder.
+ */
+function runAs(dir: string): { uid?: number; gid?: number } {
+  if (userInfo().uid !== 0) return {};
+  const id = (flag: string) => spawnSync("id", [flag, "postgres"], { encoding: "utf8" });
+  const uid = id("-u");
+  const gid = id("-g");
+  if (uid.status !== 0 || gid.status !== 0) {
+    throw new ServiceError(
+      "PostgreSQL",
+      "PostgreSQL: running as root, and there is no `postgres` user to run the server as " +
+        "(PostgreSQL refuses to run as root). Install Debian's package (`apt install postgresql`), " +
+        "which creates it, or run as another user.",
+    );
+  }
+  const owner = { uid: Number(uid.stdout), gid: Number(gid.stdout) };
+  chownSync(dir, owner.uid, owner.gid);
+  return owner;
+}
+
+/** A PostgreSQL server of a test's own, on a free port, in a temporary folder. */
+export async function startPrivatePostgres(engine?: PostgresEngine): Promise<PrivatePostgres> {
+  const bin = await postgresBinDir();
+  const chosen = engine ?? (bin ? "postgresql" : "pglite");
+  const dir = mkdtempSync(join(tmpdir(), `workshop-${chosen}-`));
+  const port = await freePort();
+  if (chosen === "pglite") return servePglite(dir, port);
+  if (!bin) {
+    throw new ServiceError(
+      "PostgreSQL",
+      "PostgreSQL: no initdb/postgres binaries on PATH or in /usr/lib/postgresql. " +
+        "Install them (`apt install postgresql`, `brew install postgresql`) or use the embedded engine.",
+    );
+  }
+  return servePostgresql(bin, dir, port);
+}
+
+async function servePostgresql(bin: string, dir: string, port: number): Promise<PrivatePostgres> {
+  const owner = runAs(dir);
+  const data = join(dir, "data");
+  const init = spawnSync(
+    join(bin, "initdb"),
+    ["-D", data, "-U", "workshop", "-A", "trust", "-E", "UTF8", "--no-sync"],
+    { ...owner, encoding: "utf8", timeout: 60_000 },
+  );
+  if (init.status !== 0) {
+    throw new ServiceError("PostgreSQL", `PostgreSQL: initdb failed: ${init.stderr || init.error}`);
+  }
+  const url = `postgres://workshop@127.0.0.1:${port}/postgres`;
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawn(
+      join(bin, "postgres"),
+      ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1"]
+        // A test's database: speed over durability (the data folder is deleted at the end).
+        .concat(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]),
+      { ...owner, stdio: "ignore" },
+    );
+    await waitForPostgres(url, child, "postgres");
+  };
+  await start();
+  const kill = async (signal: NodeJS.Signals) => {
+    const running = child;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise((resolve) => running.once("exit", resolve));
+    running.kill(signal);
+    await exited;
+  };
+  return {
+    url,
+    engine: "postgresql",
+    crash: () => kill("SIGKILL"),
+    start,
+    stop: async () => {
+      await kill("SIGINT"); // "fast" shutdown: ends sessions, writes a checkpoint
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function servePglite(dir: string, port: number): Promise<PrivatePostgres> {
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(repoRoot, "lib", "services", "pglite-server.ts"), dir, String(port)],
+      { cwd: repoRoot, stdio: "ignore" },
+    );
+    await waitForPostgres(url, child, "the embedded PostgreSQL (PGlite)");
+  };
+  await start();
+  const kill = async (signal: NodeJS.Signals) => {
+    const running = child;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise((resolve) => running.once("exit", resolve));
+    running.kill(signal);
+    await exited;
+  };
+  return {
+    url,
+    engine: "pglite",
+    crash: () => kill("SIGKILL"),
+    start,
+    stop: async () => {
+      await kill("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits until URL answers, failing early (with a clear message) if CHILD exits. */
+async function waitForPostgres(url: string, child: ChildProcess, what: string): Promise<void> {
+  let exited: string | undefined;
+  child.once("exit", (code, signal) => {
+    exited = `exited with ${signal ?? code}`;
+  });
+  try {
+    // Generous: PGlite's first start compiles its WebAssembly (seconds on a busy machine).
+    await waitUntil(
+      `${what} to answer on ${url}`,
+      async () => {
+        if (exited) throw new Error(`${what} ${exited} before it answered`);
+        return (await pingPostgres(url, 1000)).ok;
+      },
+      { timeoutMs: 60_000, everyMs: 200 },
+    );
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw new ServiceError("PostgreSQL", `PostgreSQL: ${(error as Error).message}.`);
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * Every step's page says where the learner is (step N of M, what to read, what comes next), and
+ * every answer names its step in `X-Workshop-Step`, which `npm run walkthrough` reads.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { startStep } from "../lib/step-process.ts";
+import { steps } from "../workshop.ts";
+
+test("the page of step 1 says which step it is and what comes next", async (t) => {
+  const server = await startStep(t, "01-memory-store");
+  const page = await fetch(`${server.url}/`, { headers: { accept: "text/html" } });
+  assert.equal(page.headers.get("x-workshop-step"), "01-memory-store");
+  const html = await page.text();
+  assert.match(html, new RegExp(`Step 1 of ${steps.length}: MemoryStore`));
+  assert.match(html, /steps\/01-memory-store\/README\.md/);
+  assert.match(html, /npm run step:2<\/code> \(FileStore\)/);
+
+  // Asking which step runs creates no session: no cookie on a path no step serves.
+  const probe = await fetch(`${server.url}/.well-known/workshop-step`, { method: "HEAD" });
+  assert.equal(probe.headers.get("x-workshop-step"), "01-memory-store");
+  assert.equal(probe.headers.get("set-cookie"), null);
+});

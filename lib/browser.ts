@@ -52,7 +52,7 @@ export class Browser {
       headers,
       body,
       redirect: "manual",
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(30_000), // generous: a loaded machine is slow, not broken
     });
     for (const line of response.headers.getSetCookie()) this.keep(line);
     return response;

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { freePort } from "./services/net.ts";
 import { repoRoot } from "./services/workshop-dir.ts";
@@ -28,9 +29,21 @@ export interface StartOptions {
 }
 
 /**
+ * How long a step may take to start listening. A step starts in about a second on a quiet
+ * machine; on a loaded 2-core machine (a full `npm test` beside other work) it took over 20 s.
+ * Waiting is by readiness (the "listening on" line), so a generous limit costs nothing when
+ * all is well. STEP_START_TIMEOUT_MS changes it.
+ */
+const START_TIMEOUT_MS = Number(process.env.STEP_START_TIMEOUT_MS ?? 90_000);
+
+/** A secret for the steps the tests start, so that they never write a development secret. */
+const TEST_SECRET = randomBytes(32).toString("hex");
+
+/**
  * Spawns `steps/STEP/server.ts` with tsx, PORT set to a free port, and waits (event-driven, no
  * fixed sleep) until it prints `listening on http://localhost:PORT`. The process is killed
- * when the test ends, whatever happened.
+ * when the test ends, whatever happened. SESSION_SECRET is a random one unless ENV names it
+ * (even as undefined, to test the development secret).
  */
 export async function startStep(
   t: { after(cleanup: () => unknown): void }, // a test's context, or node:test's `after`
@@ -41,7 +54,13 @@ export async function startStep(
   const entry = options.entry ?? join("steps", step, "server.ts");
   const child = spawn(process.execPath, ["--import", "tsx", entry], {
     cwd: repoRoot,
-    env: { ...process.env, NODE_ENV: "test", ...options.env, PORT: String(port) },
+    env: {
+      ...process.env,
+      NODE_ENV: "test",
+      SESSION_SECRET: TEST_SECRET,
+      ...options.env,
+      PORT: String(port),
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   t.after(() => killHard(child));
@@ -61,15 +80,17 @@ export async function startStep(
 
   if (options.expectListening !== false) {
     const timeout = new Promise<"timeout">((resolve) =>
-      setTimeout(() => resolve("timeout"), 20_000).unref(),
+      setTimeout(() => resolve("timeout"), START_TIMEOUT_MS).unref(),
     );
     const first = await Promise.race([listening.then(() => "listening" as const), exited, timeout]);
     if (first !== "listening") {
       killHard(child);
       throw new Error(
-        `${entry} did not start listening on port ${port} (${
-          first === "timeout" ? "timed out after 20 s" : `exited with ${JSON.stringify(first)}`
-        }). It printed:\n${output}`,
+        `waited for ${entry} to print "listening on http://localhost:${port}": ${
+          first === "timeout"
+            ? `no such line within ${START_TIMEOUT_MS / 1000} s`
+            : `it exited first (${JSON.stringify(first)})`
+        }. It printed:\n${output}`,
       );
     }
   }

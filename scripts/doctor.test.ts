@@ -40,7 +40,11 @@ test("doctor: ✗ with the fix when Redis is unreachable and cannot be started",
   });
   assert.equal(code, 1, output);
   assert.match(output, /✗ Redis does not answer on redis:\/\/127\.0\.0\.1:1/);
-  assert.match(output, /fix: Install Redis/);
+  assert.match(output, /fix: Get Redis: Debian\/Ubuntu: `sudo apt install redis-server/);
+  assert.match(output, /brew install redis/);
+  assert.match(output, /docker run -d --name workshop-redis/);
+  assert.match(output, /inside WSL/);
+  assert.match(output, /these steps and their exercises work now: 1, 2, 4/);
   assert.match(output, /✗ redis-cli is missing/);
   assert.match(output, new RegExp(`✗ port ${redis.port} is in use`));
 });

@@ -9,6 +9,16 @@ import { pingMongo } from "../lib/services/mongo.ts";
 import { isPortOpen, which } from "../lib/services/net.ts";
 import { pingRedis, redact } from "../lib/services/redis.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
+import { steps } from "../workshop.ts";
+
+/** Every way to get a Redis, for the machine in front of the learner. */
+const HOW_TO_GET_REDIS = [
+  "Debian/Ubuntu: `sudo apt install redis-server redis-tools`",
+  "macOS: `brew install redis`",
+  "Windows: inside WSL (`wsl --install`, then the Debian/Ubuntu line)",
+  "any machine with Docker or Podman: `docker run -d --name workshop-redis -p 127.0.0.1:6379:6379 redis:7`",
+  "or a Redis you have elsewhere: REDIS_URL=redis://user:password@host:port",
+].join("; ");
 
 interface Check {
   ok: boolean;
@@ -39,8 +49,18 @@ async function checks(): Promise<Check[]> {
       : redisServer
         ? `Redis does not answer on ${redact(redisUrl)}, but ${redisServer} can start one (npm run step:3 does)`
         : `Redis does not answer on ${redact(redisUrl)} and there is no redis-server to start`,
-    fix: "Install Redis (Debian/Ubuntu: `sudo apt install redis-server`, macOS: `brew install redis`) or set REDIS_URL.",
+    fix: `Get Redis: ${HOW_TO_GET_REDIS}.`,
   });
+  if (!redis.ok && !redisServer) {
+    const without = steps.filter((step) => !(step.services as readonly string[]).includes("redis"));
+    results.push({
+      ok: false,
+      optional: true,
+      line:
+        `Without Redis, these steps and their exercises work now: ${without.map((step) => step.number).join(", ")} ` +
+        `(npm run step:${without[0]?.number ?? 1}, npm run check -- ${without[0]?.number ?? 1}); the others, and npm test, need Redis`,
+    });
+  }
   results.push({
     ok: Boolean(redisCli),
     line: redisCli ? `redis-cli: ${redisCli}` : "redis-cli is missing (the walkthroughs use it)",

@@ -1,10 +1,13 @@
 /**
  * Runs every *.test.ts of the workshop with Node's own test runner (through tsx).
  * `npm run test:only -- steps/03` runs only the files whose path contains "steps/03".
+ * It says at once when redis-server is missing (most tests start private ones), and ends with
+ * a summary per area (steps, exercises, slides, walkthroughs, conformance, structure).
  */
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { which } from "../lib/services/net.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
 
 const SEARCHED = ["steps", "test", "scripts"];
@@ -23,9 +26,33 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// Preflight: the tests start redis-server on free ports of their own (never your Redis), so
+// without it most of them cannot run. Say so now, not after minutes of failures.
+if (!(await which("redis-server"))) {
+  console.error(
+    "npm test needs redis-server: the tests start private ones on free ports, with their own " +
+      "folders, and never touch another Redis. Install it (Debian/Ubuntu: `sudo apt install " +
+      "redis-server redis-tools`, macOS: `brew install redis`, Windows: inside WSL). Without " +
+      "it, `npm run doctor` says which steps work now, and `npm run check -- 1` (2, 4) checks " +
+      "the exercises that need no Redis.",
+  );
+  process.exit(1);
+}
+
 const result = spawnSync(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=3", ...files],
-  { cwd: repoRoot, stdio: "inherit" },
+  [
+    "--import",
+    "tsx",
+    "--test",
+    "--test-concurrency=3",
+    "--test-reporter=spec",
+    "--test-reporter-destination=stdout",
+    "--test-reporter=./scripts/run-tests/summary-reporter.mjs",
+    "--test-reporter-destination=stdout",
+    ...files,
+  ],
+  // NODE_TEST_CONTEXT left out: when a test runs this script, it is a run of its own.
+  { cwd: repoRoot, stdio: "inherit", env: { ...process.env, NODE_TEST_CONTEXT: undefined } },
 );
 process.exit(result.status ?? 1);

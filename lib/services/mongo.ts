@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { MongoClient } from "mongodb";
 import { ServiceError } from "./errors.ts";
 import { freePort, waitUntil, which } from "./net.ts";
-import { killFromPidFile, redact } from "./redis.ts";
+import { killFromPidFile, killWithThisProcess, redact } from "./redis.ts";
 import { workshopDir } from "./workshop-dir.ts";
 
 const DEFAULT_MONGO_URL = "mongodb://127.0.0.1:27017/workshop";
@@ -101,6 +101,12 @@ export function stopBackgroundMongo(): boolean {
 export interface PrivateMongo {
   readonly url: string;
   readonly kind: MongoKind;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
+  freeze(): void;
+  /** Thaws a frozen server (SIGCONT). */
+  thaw(): void;
+  /** Stops the server and starts it again on the same port and folder (in memory: empty). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -108,22 +114,36 @@ export async function startPrivateMongo(database = "workshop"): Promise<PrivateM
   const server = await findMongoServer();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "workshop-mongo-"));
-  const child = spawn(server.binary, server.args(port, dir), { stdio: "ignore" });
-  try {
-    await waitForMongo(port, child, `private ${server.kind} on port ${port}`);
-  } catch (error) {
-    child.kill("SIGKILL");
-    throw error;
-  }
+  let child: ChildProcess;
+  const start = async () => {
+    child = spawn(server.binary, server.args(port, dir), { stdio: "ignore" });
+    killWithThisProcess(child);
+    try {
+      await waitForMongo(port, child, `private ${server.kind} on port ${port}`);
+    } catch (error) {
+      child.kill("SIGKILL");
+      throw error;
+    }
+  };
+  const halt = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGCONT"); // a frozen server cannot act on SIGTERM
+    child.kill("SIGTERM");
+    await exited;
+  };
+  await start();
   return {
     url: `mongodb://127.0.0.1:${port}/${database}`,
     kind: server.kind,
+    freeze: () => child.kill("SIGSTOP"),
+    thaw: () => child.kill("SIGCONT"),
+    restart: async () => {
+      await halt();
+      await start();
+    },
     stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await exited;
-      }
+      await halt();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -30,11 +30,15 @@ export function isPortOpen(port: number, host = "127.0.0.1", timeoutMs = 500): P
   });
 }
 
-/** Polls `check` every `everyMs` until it returns true; throws after `timeoutMs`. */
+/**
+ * Polls `check` every `everyMs` until it returns true; throws after `timeoutMs`, saying what it
+ * waited for. The default limit is generous (30 s): on a loaded machine things are slow, not
+ * broken, and waiting by readiness costs nothing when they are quick.
+ */
 export async function waitUntil(
   what: string,
   check: () => Promise<boolean> | boolean,
-  { timeoutMs = 10_000, everyMs = 50 } = {},
+  { timeoutMs = 30_000, everyMs = 50 } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -114,6 +114,10 @@ export interface PrivateRedis {
   crash(): Promise<void>;
   /** Starts it again on the same port and folder (it reloads its AOF); no-op when running. */
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing answers (a hung Redis). */
+  freeze(): void;
+  /** Thaws a frozen server (SIGCONT). */
+  thaw(): void;
   /** Stops it and removes its folder. */
   stop(): Promise<void>;
 }
@@ -132,6 +136,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     child = spawn(binary, [...serverArgs(port, dir), "--appendfsync", "always"], {
       stdio: "ignore",
     });
+    killWithThisProcess(child);
     const exited = new Promise<void>((resolve) => child?.once("exit", () => resolve()));
     let gone = false;
     void exited.then(() => {
@@ -147,6 +152,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     child = undefined;
     if (!running || running.exitCode !== null) return;
     const exited = new Promise((resolve) => running.once("exit", resolve));
+    running.kill("SIGCONT"); // a frozen server cannot act on a SIGTERM
     running.kill(signal);
     await exited;
   };
@@ -158,6 +164,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     dir,
     start,
     crash: () => kill("SIGKILL"),
+    freeze: () => child?.kill("SIGSTOP"),
+    thaw: () => child?.kill("SIGCONT"),
     stop: async () => {
       await kill("SIGTERM");
       rmSync(dir, { recursive: true, force: true });
@@ -190,6 +198,20 @@ async function requireRedisServerBinary(where: string): Promise<string> {
     );
   }
   return binary;
+}
+
+/**
+ * A private server must not outlive the test process that started it, even when that process
+ * crashes before its cleanup runs: it is killed on the way out ('exit' also fires after an
+ * uncaught error). A SIGKILL to the test process itself cannot be caught; then the server
+ * stays, which is why the servers of `npm run step:N` are the only ones started detached.
+ */
+export function killWithThisProcess(child: ChildProcess): void {
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+  process.once("exit", kill);
+  child.once("exit", () => process.removeListener("exit", kill));
 }
 
 export function killFromPidFile(pidFile: string): boolean {

@@ -10,7 +10,8 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", ".."
  * the Redis and MongoDB servers it starts for `npm run step:N`, and the FileStore's sessions.
  */
 export function workshopDir(name: string): string {
-  const dir = join(repoRoot, ".workshop", name);
+  // WORKSHOP_DIR moves the whole folder (the tests use a temporary one).
+  const dir = join(process.env.WORKSHOP_DIR ?? join(repoRoot, ".workshop"), name);
   mkdirSync(dir, { recursive: true });
   return dir;
 }

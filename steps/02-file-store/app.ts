@@ -3,7 +3,7 @@ import session from "express-session";
 import createFileStore from "session-file-store";
 import { inspectFile } from "../shared/inspectors.ts";
 import { COOKIE_NAME, sessionSecrets } from "../shared/session-secret.ts";
-import { storeErrorHandler } from "../shared/store-errors.ts";
+import { guardFileStore, storeErrorHandler } from "../shared/store-guards.ts";
 import { visitsPage } from "../shared/visits.ts";
 
 // session-file-store plugs into express-session: hand it `session`, get a Store class back.
@@ -39,7 +39,7 @@ export function createApp(sessionsDir: string) {
   const app = express();
   app.use(
     session({
-      store,
+      store: guardFileStore(store, sessionsDir), // ids, sizes, folder: store-guards.ts
       name: COOKIE_NAME, // the cookie's name; the default, connect.sid, tells the world what runs here
       secret: sessionSecrets(), // signs the cookie so a forged id is rejected
       resave: false, // don't write a session back to the store when nothing in it changed

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MongoClient } from "mongodb";
+import { waitUntil } from "../../lib/services/net.ts";
 import {
   assertExitsWithMessage,
   assertForeignCookiesStartFresh,
+  assertHungStoreAnswers503,
+  assertPageVisitsSlideExpiry,
   assertSessionsSurviveRestart,
   Browser,
   startStep,
@@ -66,4 +69,37 @@ test("a wrong MONGO_URL ends with a clear message and exit code 1, quickly", asy
     { MONGO_URL: "mongodb://127.0.0.1:1/workshop" },
     /MONGO_URL is set to mongodb:\/\/127\.0\.0\.1:1\/workshop/,
   );
+});
+
+test("on the page, the stored expiry slides with every visit", async (t) => {
+  const sessions = await sessionsCollection(t);
+  await assertPageVisitsSlideExpiry(t, STEP, { env }, async (id) => {
+    const document = await sessions.findOne({ _id: id });
+    assert.ok(document, `a document for ${id}`);
+    // cookie.expires in the stored session: what the next write computes `expires` from.
+    return Date.parse(JSON.parse(document.session).cookie.expires);
+  });
+});
+
+test("a hung MongoDB (frozen): 503 within 3 s, the process lives on, the session goes on", async (t) => {
+  await assertHungStoreAnswers503(t, STEP, mongo, { env });
+});
+
+// Last: it restarts the shared MongoDB, which (in memory) comes back empty.
+test("MongoDB restarted without the TTL index: the step creates it again", async (t) => {
+  const server = await startStep(t, STEP, { env });
+  await new Browser(server.url).visit();
+  await mongo.restart();
+  const sessions = await sessionsCollection(t);
+  await waitUntil(
+    "the TTL index on expires to be back after the restart (visiting meanwhile)",
+    async () => {
+      await new Browser(server.url).request("/", { json: true }).then((r) => r.arrayBuffer());
+      const indexes = await sessions.indexes().catch(() => []);
+      return indexes.some((index) => index.key.expires === 1 && index.expireAfterSeconds === 0);
+    },
+    { timeoutMs: 30_000, everyMs: 250 },
+  );
+  assert.equal((await new Browser(server.url).visit()).visits, 1, "and the step serves on");
+  assert.doesNotMatch(server.output(), /TypeError/);
 });

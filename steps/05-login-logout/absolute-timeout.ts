@@ -1,5 +1,5 @@
 import type { RequestHandler } from "express";
-import { wantsJson } from "./auth-routes.ts";
+import { wantsJson } from "../shared/answer.ts";
 import type { LoginSession } from "./login-session.ts";
 import "./session-data.ts";
 

@@ -4,7 +4,7 @@ import session from "express-session";
 import { inspectRedis } from "../shared/inspectors.ts";
 import type { RedisClient } from "../shared/redis-client.ts";
 import { COOKIE_NAME, sessionSecrets } from "../shared/session-secret.ts";
-import { storeErrorHandler } from "../shared/store-errors.ts";
+import { guardStore, redisTombstones, storeErrorHandler } from "../shared/store-guards.ts";
 import { visitsPage } from "../shared/visits.ts";
 import { absoluteTimeout } from "./absolute-timeout.ts";
 import { authRoutes, badRequestBody } from "./auth-routes.ts";
@@ -44,7 +44,7 @@ export function createApp(redis: RedisClient, options: AppOptions = {}) {
 
   app.use(
     session({
-      store,
+      store: guardStore(store, redisTombstones(redis)), // a logout is final (store-guards.ts)
       name: COOKIE_NAME, // the cookie's name; the default, connect.sid, tells the world what runs here
       secret: sessionSecrets(), // signs the cookie; several (comma-separated) rotate a secret
       resave: false, // don't write a session back to the store when nothing in it changed

@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type Response, Router } from "express";
+import { answerError, wantsJson } from "../shared/answer.ts";
 import type { Inspector } from "../shared/inspectors.ts";
 import { render } from "../shared/render.ts";
 import type { LoginSession } from "./login-session.ts";
@@ -8,19 +9,9 @@ import { invalidNewUser, normalizeUsername, type Users } from "./users.ts";
 /** One message for an unknown name and for a wrong password: it must not tell which. */
 export const WRONG_CREDENTIALS = "Wrong username or password.";
 
-/** JSON for API clients (a JSON body, or Accept preferring JSON); pages and redirects otherwise. */
-export function wantsJson(req: Request): boolean {
-  return Boolean(req.is("json")) || req.accepts(["html", "json"]) === "json";
-}
-
 /** Answers an error as {error} to API clients, and as the login page with the message to browsers. */
 function fail(req: Request, res: Response, status: number, message: string): void {
-  res.status(status);
-  if (wantsJson(req)) {
-    res.json({ error: message });
-    return;
-  }
-  render(res, "login", { error: message });
+  answerError(req, res, status, message, "login");
 }
 
 /** {username, password} from a JSON body or a form, or null when either is missing. */
@@ -127,10 +118,10 @@ export function authRoutes({ users, loginSession, absoluteTimeoutMs, inspect }: 
 }
 
 /**
- * A body the parsers could not read (malformed JSON, too large, unknown charset) arrives here
- * as an error with a 4xx `status` and a `type`. It is the client's mistake: answer 400 (or 413,
- * 415) with a message, never the stack trace of Express's default error page, and never the 500
- * of storeErrorHandler.
+ * A body the parsers could not read (malformed JSON, a broken gzip stream, too large, an
+ * unknown charset or encoding) arrives here as an error with a 4xx `status` (400, 413, 415),
+ * and `type` for most. It is the client's mistake: answer that status with a message, never
+ * the stack trace of Express's default error page, and never the 500 of storeErrorHandler.
  */
 export function badRequestBody(
   error: Error & { status?: number; type?: string },
@@ -139,7 +130,7 @@ export function badRequestBody(
   next: NextFunction,
 ): void {
   const status = error.status ?? 500;
-  if (error.type === undefined || status < 400 || status >= 500) {
+  if (status < 400 || status >= 500) {
     next(error);
     return;
   }

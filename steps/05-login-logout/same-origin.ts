@@ -11,17 +11,20 @@ import type { RequestHandler } from "express";
  */
 export const sameOriginPosts: RequestHandler = (req, res, next) => {
   const origin = req.get("origin");
-  // req.host: the Host header, or behind a trusted proxy (TRUST_PROXY) its X-Forwarded-Host.
-  if (req.method !== "POST" || origin === undefined || hostOf(origin) === req.host) {
+  // The origin is scheme + host: https://shop.example and http://shop.example are two sites.
+  // req.protocol and req.host: the request's, or behind a trusted proxy (TRUST_PROXY) the
+  // X-Forwarded-Proto and X-Forwarded-Host it sent.
+  const ours = `${req.protocol}://${req.host}`;
+  if (req.method !== "POST" || origin === undefined || originOf(origin) === ours) {
     next();
     return;
   }
   res.status(403).json({ error: "This form was sent from another site." });
 };
 
-function hostOf(origin: string): string | null {
+function originOf(origin: string): string | null {
   try {
-    return new URL(origin).host; // "null" (a sandboxed page) is not a URL: refused
+    return new URL(origin).origin; // "null" (a sandboxed page) is not a URL: refused
   } catch {
     return null;
   }

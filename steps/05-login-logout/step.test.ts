@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { after, describe, test } from "node:test";
-import { createClient } from "redis";
+import { gzipSync } from "node:zlib";
 import { waitUntil } from "../../lib/services/net.ts";
 import {
   assertForeignCookiesStartFresh,
+  assertHungStoreAnswers503,
   Browser,
   COOKIE_NAME,
+  redisClientFor,
+  sessionIdOf,
   setCookieAttributes,
   startStep,
   usePrivateRedis,
@@ -30,20 +33,14 @@ const [server, shortBehindProxy] = await Promise.all([
   }),
 ]);
 
-const client = createClient({ url: redis.url });
-client.on("error", () => {}); // the private Redis may stop before this client closes
-await client.connect();
-after(() => client.close());
+const client = await redisClientFor({ after }, redis.url);
+
+/** Resolves MS milliseconds from now: spreads racing requests over a few milliseconds. */
+const inMs = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let accounts = 0;
 /** A username no other test uses. */
 const newName = () => `user-${++accounts}`;
-
-/** The session id inside the signed cookie `s%3A<id>.<signature>`. */
-function sessionIdOf(browser: Browser): string {
-  const value = decodeURIComponent(browser.cookie(COOKIE_NAME) ?? "");
-  return value.slice(2, value.lastIndexOf("."));
-}
 
 async function register(browser: Browser, username: string, password = PASSWORD) {
   return browser.request("/register", { body: { username, password } });
@@ -278,6 +275,142 @@ test("a tampered cookie is not logged in", async () => {
   assert.equal((await me(browser)).status, 401);
 });
 
+test("a logout is final: 8 requests racing it never bring the session back (100 trials)", async () => {
+  const TRIALS = 100;
+  let resurrected = 0;
+  const username = newName();
+  await registeredAndLoggedIn(new Browser(server.url), username);
+  for (let trial = 0; trial < TRIALS; trial++) {
+    const browser = new Browser(server.url);
+    const login = await browser.request("/login", { body: { username, password: PASSWORD } });
+    assert.equal(login.status, 200);
+    const id = sessionIdOf(browser);
+    const cookie = browser.cookie(COOKIE_NAME) ?? "";
+    // A second tab (or a thief) with the same cookie, loading the session while it ends.
+    const tab = () => {
+      const other = new Browser(server.url);
+      other.cookies.set(COOKIE_NAME, cookie);
+      return other.request("/", { json: true }).then((response) => response.arrayBuffer());
+    };
+    // The logout leaves first; the 8 requests follow over the next few milliseconds, so that
+    // some load the session before it is deleted and end after.
+    const loggingOut = browser.request("/logout", { method: "POST", json: true });
+    const racing = Array.from({ length: 8 }, (_, i) => inMs(i).then(tab));
+    const logout = await loggingOut;
+    assert.equal(logout.status, 200);
+    await Promise.all(racing);
+    if ((await client.exists(`sess:${id}`)) === 1) resurrected++;
+  }
+  assert.equal(resurrected, 0, `the session came back after logout in ${resurrected} of ${TRIALS}`);
+});
+
+test("a login is final too: the id from before it, raced, never comes back (50 trials)", async () => {
+  const TRIALS = 50;
+  let resurrected = 0;
+  const username = newName();
+  await registeredAndLoggedIn(new Browser(server.url), username);
+  for (let trial = 0; trial < TRIALS; trial++) {
+    const browser = new Browser(server.url);
+    const { sessionId: before } = await browser.visit();
+    const cookie = browser.cookie(COOKIE_NAME) ?? "";
+    const tab = () => {
+      const other = new Browser(server.url);
+      other.cookies.set(COOKIE_NAME, cookie);
+      return other.request("/", { json: true }).then((response) => response.arrayBuffer());
+    };
+    // The login hashes the password (scrypt, about 100 ms) before regenerate() deletes the
+    // old id: a request every 5 ms until it answers makes sure some load the old session just
+    // before the delete and end just after.
+    let answered = false;
+    const loggingIn = browser
+      .request("/login", { body: { username, password: PASSWORD } })
+      .finally(() => {
+        answered = true;
+      });
+    const racing: Promise<unknown>[] = [];
+    while (!answered) {
+      racing.push(tab());
+      await inMs(5);
+    }
+    assert.equal((await loggingIn).status, 200);
+    await Promise.all(racing);
+    if ((await client.exists(`sess:${before}`)) === 1) resurrected++;
+  }
+  assert.equal(resurrected, 0, `the pre-login id came back in ${resurrected} of ${TRIALS}`);
+});
+
+test("bodies: broken gzip, unknown encoding or charset, too large: 400/415/413, never 500", async () => {
+  const send = (path: string, headers: Record<string, string>, body: Buffer | string) =>
+    fetch(new URL(path, server.url), {
+      method: "POST",
+      headers,
+      body: typeof body === "string" ? body : new Uint8Array(body),
+    });
+  const json = { "content-type": "application/json" };
+  const cases: [string, Record<string, string>, Buffer | string, number][] = [
+    ["invalid gzip", { ...json, "content-encoding": "gzip" }, "not gzip at all", 400],
+    ["truncated gzip", { ...json, "content-encoding": "gzip" }, gzipSync("{}").subarray(0, 8), 400],
+    ["an unknown encoding", { ...json, "content-encoding": "br2" }, "{}", 415],
+    ["an unknown charset", { "content-type": "application/json; charset=klingon" }, "{}", 415],
+    [
+      "a form in an unknown charset",
+      { "content-type": "application/x-www-form-urlencoded; charset=klingon" },
+      "a=b",
+      415,
+    ],
+    [
+      "a huge gzip bomb",
+      { ...json, "content-encoding": "gzip" },
+      gzipSync(`{"a":"${"x".repeat(100_000)}"}`),
+      413,
+    ],
+  ];
+  for (const path of ["/login", "/register"]) {
+    for (const [what, headers, body, status] of cases) {
+      const response = await send(path, headers, body);
+      assert.equal(response.status, status, `${path} with ${what}`);
+      assert.doesNotMatch(await response.text(), /\bat \S+ \(/, "no stack trace");
+    }
+  }
+});
+
+test("the Origin check compares the scheme too", async () => {
+  const browser = new Browser(server.url);
+  const username = newName();
+  await register(browser, username);
+  const host = new URL(server.url).host;
+  const otherScheme = await browser.request("/login", {
+    body: { username, password: PASSWORD },
+    headers: { origin: `https://${host}` }, // same host, but the site here is http
+  });
+  assert.equal(otherScheme.status, 403, "https://host is another origin than http://host");
+  const same = await browser.request("/login", {
+    body: { username, password: PASSWORD },
+    headers: { origin: `http://${host}` },
+  });
+  assert.equal(same.status, 200);
+});
+
+test("a store failure on /login answers a JSON client with JSON", async (t) => {
+  const browser = new Browser(server.url);
+  const username = newName();
+  await register(browser, username);
+  await client.configSet({ maxmemory: "1", "maxmemory-policy": "noeviction" });
+  try {
+    const response = await fetch(new URL("/login", server.url), {
+      method: "POST",
+      headers: { "content-type": "application/json" }, // no Accept: the JSON body says it all
+      body: JSON.stringify({ username, password: PASSWORD }),
+    });
+    assert.equal(response.status, 503);
+    assert.match(response.headers.get("content-type") ?? "", /json/);
+    await response.arrayBuffer();
+  } finally {
+    await client.configSet("maxmemory", "0");
+  }
+  t.diagnostic("Redis refused the session write (OOM): 503 as JSON");
+});
+
 // These mostly wait for a process or a clock, so they run side by side.
 describe("restarts, timeouts and settings", { concurrency: true }, () => {
   test("a restart with a rotated SESSION_SECRET keeps the login, re-signed", async (t) => {
@@ -355,4 +488,9 @@ describe("restarts, timeouts and settings", { concurrency: true }, () => {
     assert.match(refused.output(), /SESSION_SECRET is not set/);
     assert.doesNotMatch(refused.output(), /\n\s+at /, "a message, not a stack trace");
   });
+});
+
+// Alone, after the others: it freezes the Redis they all share.
+test("a hung Redis (frozen): 503 within 3 s, the process lives on, the session goes on", async (t) => {
+  await assertHungStoreAnswers503(t, STEP, redis, { env });
 });

@@ -1,5 +1,6 @@
 import cluster, { type Worker } from "node:cluster";
-import { exitWithMessage } from "../shared/start-server.ts";
+import { watchAncestors } from "../shared/ancestors.ts";
+import { exitWithMessage, listenAddress } from "../shared/start-server.ts";
 
 export interface PrimaryOptions {
   /** How many worker processes to fork. */
@@ -19,7 +20,7 @@ export interface PrimaryOptions {
  * and on SIGTERM or SIGINT (Ctrl-C) stops the workers, waits for them, and exits 0.
  */
 export async function startPrimary({ workers, prepare }: PrimaryOptions): Promise<void> {
-  const port = Number(process.env.PORT ?? 3000);
+  const { port, url } = listenAddress();
   if (!Number.isInteger(workers) || workers < 1)
     exitWithMessage(`WORKERS must be 1 or more, not ${workers}.`);
   let env: Record<string, string>;
@@ -39,7 +40,7 @@ export async function startPrimary({ workers, prepare }: PrimaryOptions): Promis
     announced = true;
     const pids = Object.values(cluster.workers ?? {}).map((each) => each?.process.pid);
     console.log(`${workers} workers (pids ${pids.join(", ")}) share port ${port}`);
-    console.log(`listening on http://localhost:${port}`);
+    console.log(`listening on ${url}`);
   });
 
   cluster.on("exit", (worker, code, signal) => {
@@ -80,6 +81,11 @@ export async function startPrimary({ workers, prepare }: PrimaryOptions): Promis
   };
   process.once("SIGTERM", onSignal);
   process.once("SIGINT", onSignal);
+  // `npm run step:6` killed: the primary goes too (see steps/shared/ancestors.ts).
+  watchAncestors((pid) => {
+    console.log(`the process that started this one (pid ${pid}) is gone: stopping the workers…`);
+    void stop(0);
+  });
 
   for (let i = 0; i < workers; i++) cluster.fork(env);
 }

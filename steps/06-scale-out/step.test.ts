@@ -2,13 +2,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { waitUntil } from "../../lib/services/net.ts";
 import {
+  assertHungStoreAnswers503,
+  assertSessionsSurviveRestart,
   Browser,
-  redisCliFor,
+  redisClientFor,
   startStep,
   usePrivateRedis,
   type VisitsJsonWithPid,
   visitOverNewConnection,
-  visitRestartVisit,
   visitsOverNewConnections,
 } from "../../test/harness/index.ts";
 
@@ -21,7 +22,7 @@ const pidsOf = (visits: VisitsJsonWithPid[]) => new Set(visits.map((visit) => vi
 const oneToN = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
 test("with Redis, one session counts 1..N in order while several workers answer", async (t) => {
-  const client = await redisCliFor(t, redis.url);
+  const client = await redisClientFor(t, redis.url);
   const connections = async () => (await client.clientList()).length;
   const alone = await connections();
 
@@ -59,11 +60,11 @@ test("with STORE=memory, every worker keeps its own sessions: counts jump and re
 });
 
 test("the count survives a restart of the whole cluster", async (t) => {
-  const { before, after, shutdown } = await visitRestartVisit(t, STEP, { env });
-  assert.equal(shutdown.code, 0, "SIGTERM should end the primary with code 0");
-  assert.equal(after.visits, 3, "the count goes on after a restart");
-  assert.equal(after.sessionId, before[0]?.sessionId, "same session, same id");
-  assert.equal(after.store, "redis");
+  await assertSessionsSurviveRestart(t, STEP, "redis", { env });
+});
+
+test("a hung Redis (frozen): 503 within 3 s from the workers, the session goes on", async (t) => {
+  await assertHungStoreAnswers503(t, STEP, redis, { env });
 });
 
 test("a worker that dies is replaced, and no session is lost", async (t) => {

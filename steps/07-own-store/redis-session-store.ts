@@ -138,11 +138,11 @@ export class RedisSessionStore extends Store {
    * else until it finished: with a million keys, every user of that Redis waits.
    */
   private async keys(): Promise<string[]> {
-    const found: string[] = [];
+    const found = new Set<string>(); // a Set: SCAN may return a key twice (if Redis resizes)
     for await (const batch of this.client.scanIterator({ MATCH: `${this.prefix}*`, COUNT: 100 })) {
-      found.push(...batch);
+      for (const key of batch) found.add(key);
     }
-    return found;
+    return [...found];
   }
 
   private async count(): Promise<number> {

@@ -3,17 +3,17 @@ import { test } from "node:test";
 import { Cookie, type SessionData } from "express-session";
 import {
   assertForeignCookiesStartFresh,
+  assertHungStoreAnswers503,
+  assertPageVisitsSlideExpiry,
+  assertSessionKeyFollowsCookie,
+  assertSessionsSurviveRestart,
+  assertShutdownClosesRedis,
   Browser,
+  redisClientFor,
   startStep,
   usePrivateRedis,
-  visitRestartVisit,
 } from "../../test/harness/index.ts";
-import {
-  assertSessionKeyFollowsCookie,
-  assertShutdownClosesRedis,
-  redisCliFor,
-} from "../../test/harness/redis-step-checks.ts";
-import { createRedisClient } from "../shared/redis-client.ts";
+import type { RedisClient } from "../shared/redis-client.ts";
 import { RedisSessionStore } from "./redis-session-store.ts";
 
 // The store's contract (get, set, destroy, touch, expiry, all/length/clear, corrupt values)
@@ -25,11 +25,19 @@ const redis = await usePrivateRedis();
 const env = { REDIS_URL: redis.url };
 
 test("sessions in our own Redis store survive a restart of the server", async (t) => {
-  const { before, after, shutdown } = await visitRestartVisit(t, STEP, { env });
-  assert.equal(shutdown.code, 0, "SIGTERM should end the server with code 0");
-  assert.equal(after.visits, 3, "the count goes on after a restart");
-  assert.equal(after.sessionId, before[0]?.sessionId, "same session, same id");
-  assert.equal(after.store, "own");
+  await assertSessionsSurviveRestart(t, STEP, "own", { env });
+});
+
+test("on the page, the stored expiry slides with every visit", async (t) => {
+  const client = await redisClientFor(t, redis.url);
+  // cookie.expires in the stored value: what the next write computes the key's TTL from.
+  await assertPageVisitsSlideExpiry(t, STEP, { env }, async (id) => {
+    return Date.parse(JSON.parse((await client.get(`sess:${id}`)) ?? "{}").cookie.expires);
+  });
+});
+
+test("a hung Redis (frozen): 503 within 3 s, the process lives on, the session goes on", async (t) => {
+  await assertHungStoreAnswers503(t, STEP, redis, { env });
 });
 
 test("the session is the key sess:<id>, its TTL follows cookie.maxAge", async (t) => {
@@ -45,7 +53,7 @@ test("an unreadable value in Redis starts a fresh session, and the key is delete
   const server = await startStep(t, STEP, { env });
   const browser = new Browser(server.url);
   const { sessionId } = await browser.visit();
-  const client = await redisCliFor(t, redis.url);
+  const client = await redisClientFor(t, redis.url);
   await client.set(`sess:${sessionId}`, "not JSON at all");
 
   const next = await browser.visit();
@@ -58,12 +66,7 @@ test("SIGTERM closes the Redis connection before the process exits", async (t) =
 });
 
 /** A connected client for the store, closed when the test ends. */
-async function storeClient(t: test.TestContext) {
-  const client = createRedisClient(redis.url);
-  await client.connect();
-  t.after(() => (client.isOpen ? client.close() : undefined));
-  return client;
-}
+const storeClient = (t: test.TestContext): Promise<RedisClient> => redisClientFor(t, redis.url);
 
 const call = (start: (done: (error: unknown, result?: unknown) => void) => void) =>
   new Promise<{ error: unknown; result: unknown }>((resolve) =>
@@ -107,4 +110,24 @@ test("a Redis error reaches the callback; nothing is thrown", async (t) => {
     const { error } = await call(start);
     assert.ok(error instanceof Error, `${name}() should call back with the client's error`);
   }
+});
+
+test("SCAN may return a key twice; all() and length() count each session once", async (t) => {
+  const client = await storeClient(t);
+  // Redis documents that SCAN can return an element more than once (while its table is
+  // resized). That is rare on purpose; here a client whose SCAN repeats each batch shows it.
+  const repeating = Object.create(client) as RedisClient;
+  repeating.scanIterator = async function* (options) {
+    for await (const batch of client.scanIterator(options)) {
+      yield batch;
+      yield batch;
+    }
+  } as RedisClient["scanIterator"];
+  const store = new RedisSessionStore({ client: repeating, prefix: "step07:scan:" });
+  const session = { cookie: new Cookie(), visits: 1 } as SessionData;
+  for (const id of ["a", "b", "c"]) await call((done) => store.set(id, session, done));
+
+  assert.equal((await call((done) => store.length(done))).result, 3, "three sessions");
+  const all = (await call((done) => store.all(done))).result as Record<string, SessionData>;
+  assert.deepEqual(Object.keys(all).sort(), ["a", "b", "c"]);
 });

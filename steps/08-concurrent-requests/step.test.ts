@@ -5,7 +5,7 @@ import { launchChromium } from "../../test/harness/chromium.ts";
 import {
   assertSessionsSurviveRestart,
   Browser,
-  redisCliFor,
+  redisClientFor,
   startStep,
   usePrivateRedis,
 } from "../../test/harness/index.ts";
@@ -61,7 +61,7 @@ test("two processes, one Redis: 200 requests at once count 200 of 200", async (t
 test("the counter lives beside the session, with the session's time to live", async (t) => {
   const server = await startStep(t, STEP, { env });
   const { sessionId } = await new Browser(server.url).visit();
-  const client = await redisCliFor(t, redis.url);
+  const client = await redisClientFor(t, redis.url);
   assert.deepEqual({ ...(await client.hGetAll(`counters:${sessionId}`)) }, { visits: "1" });
   const counterTtl = await client.pTTL(`counters:${sessionId}`);
   const sessionTtl = await client.pTTL(`sess:${sessionId}`);

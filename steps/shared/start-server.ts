@@ -1,6 +1,8 @@
+import cluster from "node:cluster";
 import { createServer, type Server } from "node:http";
 import type { Express } from "express";
 import { ServiceError } from "../../lib/services/errors.ts";
+import { watchAncestors } from "./ancestors.ts";
 import { announcingStep } from "./current-step.ts";
 
 export interface RunningApp {
@@ -10,13 +12,23 @@ export interface RunningApp {
 }
 
 /**
- * Starts a step: builds it with `setup`, listens on PORT (default 3000), prints
- * `listening on http://localhost:PORT`, and on SIGTERM or SIGINT (Ctrl-C) closes the HTTP
- * server and the store's connections, then exits 0.
+ * Where a step listens: HOST if set (HOST=0.0.0.0 opens it to the network), else only this
+ * machine (127.0.0.1): a development server with a development secret is nobody else's.
+ */
+export function listenAddress(env: NodeJS.ProcessEnv = process.env) {
+  const port = Number(env.PORT ?? 3000);
+  const host = env.HOST || "127.0.0.1";
+  const shownHost = !env.HOST ? "localhost" : host.includes(":") ? `[${host}]` : host;
+  return { port, host, url: `http://${shownHost}:${port}` };
+}
+
+/**
+ * Starts a step: builds it with `setup`, listens on PORT (default 3000) of HOST (default
+ * 127.0.0.1), prints `listening on http://localhost:PORT`, and stops cleanly (stopOnSignals).
  * A missing service or a taken port ends with a one-paragraph message and exit code 1.
  */
 export async function startServer(setup: () => Promise<RunningApp>): Promise<void> {
-  const port = Number(process.env.PORT ?? 3000);
+  const { port, host, url } = listenAddress();
   let running: RunningApp;
   try {
     running = await setup();
@@ -25,17 +37,36 @@ export async function startServer(setup: () => Promise<RunningApp>): Promise<voi
       error instanceof ServiceError || error instanceof Error ? error.message : String(error),
     );
   }
+  hideFramework(running.app);
 
-  const server: Server = createServer(announcingStep(running.app)).listen(port);
+  const server: Server = createServer(announcingStep(running.app)).listen(port, host);
   server.once("error", (error: NodeJS.ErrnoException) => exitWithMessage(listenError(port, error)));
-  server.once("listening", () => console.log(`listening on http://localhost:${port}`));
+  server.once("listening", () => console.log(`listening on ${url}`));
+  stopOnSignals(server, running.close);
+}
 
+/** No `X-Powered-By: Express`: it tells an attacker which bugs to try. */
+export function hideFramework(app: Express): void {
+  app.disable("x-powered-by");
+}
+
+/**
+ * The one shutdown of every server process (a step, a worker of step 06): on SIGTERM or SIGINT
+ * (Ctrl-C), or when the process that started it is gone (`npm run` killed, a test runner
+ * killed), it closes the HTTP server and then the store's connections, and exits 0. A stuck
+ * close, or a handle left open, must not keep the process alive forever: after 5 s it exits 1
+ * and says so. `also` may register more reasons to stop (a cluster worker's disconnect).
+ */
+export function stopOnSignals(
+  server: Server,
+  close: () => Promise<void>,
+  also?: (stop: (reason: string) => void) => void,
+): void {
   let stopping = false;
-  const stop = async (signal: NodeJS.Signals) => {
+  const stop = async (reason: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: closing the server and the store's connections…`);
-    // A stuck close, or a handle left open, must not keep the process alive forever.
+    console.log(`${reason}: closing the server and the store's connections…`);
     setTimeout(
       () => exitWithMessage("Shutdown took longer than 5 s: something is still open."),
       5000,
@@ -44,13 +75,16 @@ export async function startServer(setup: () => Promise<RunningApp>): Promise<voi
       server.close(() => resolve());
       server.closeAllConnections(); // keep-alive connections would hold close() open
     });
-    await running.close();
-    // No process.exit(): with the server and the store's connections closed, nothing is left
-    // to keep Node running, so it ends by itself with code 0. A connection left open would
-    // keep it alive, and the timer above would end it with code 1 and say so.
+    await close();
+    // A cluster worker's channel to its primary would keep it alive: it exits. Any other
+    // process ends by itself with code 0 once nothing is left open; a connection left open
+    // would keep it alive, and the timer above would end it with code 1 and say so.
+    if (cluster.isWorker) process.exit(0);
   };
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+  watchAncestors((pid) => void stop(`the process that started this one (pid ${pid}) is gone`));
+  also?.((reason) => void stop(reason));
 }
 
 /** Why listening on PORT failed, in words a learner can act on. */

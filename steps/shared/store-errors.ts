@@ -1,12 +1,67 @@
 import type { NextFunction, Request, Response } from "express";
-import { render } from "./render.ts";
+import {
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoOperationTimeoutError,
+  MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+} from "mongodb";
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  ErrorReply,
+  ReconnectStrategyError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError,
+} from "redis";
+import { answerError } from "./answer.ts";
 
-/** Errors that mean "the session store is not answering", as the drivers name them. */
-const OUTAGE = /Redis|Client(Closed|Offline)|Socket|Timeout|Mongo|ECONNREFUSED|ECONNRESET|EPIPE/i;
+/** node-redis's own errors for "no answer from Redis": closed, offline, timed out, cut off. */
+const REDIS_OUTAGES = [
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  ReconnectStrategyError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError,
+];
+/**
+ * Error replies with which a running Redis refuses a command for now: out of memory under
+ * `maxmemory` with noeviction (OOM), a replica (READONLY), a failed snapshot (MISCONF), still
+ * loading its data (LOADING), busy with a script (BUSY). Redis names each by its first word.
+ */
+const REDIS_REFUSALS = new Set(["OOM", "READONLY", "MISCONF", "LOADING", "BUSY", "MASTERDOWN"]);
 
-function isStoreOutage(error: Error): boolean {
-  const code = (error as NodeJS.ErrnoException).code ?? "";
-  return OUTAGE.test(`${error.name} ${error.constructor.name} ${code} ${error.message}`);
+/** The MongoDB driver's errors for "no server answered in time". */
+const MONGO_OUTAGES = [
+  MongoNetworkError, // includes MongoNetworkTimeoutError (socketTimeoutMS)
+  MongoServerSelectionError, // serverSelectionTimeoutMS: no server to send to
+  MongoOperationTimeoutError, // timeoutMS: the operation as a whole took too long
+  MongoTopologyClosedError,
+  MongoNotConnectedError,
+];
+/** MongoDB server error codes that mean "not now": not primary, shutting down, interrupted. */
+const MONGO_NOT_NOW = new Set([91, 189, 10107, 11600, 11602, 13435, 13436]);
+
+/** File system codes with which a disk refuses a write: permissions, read-only, full. */
+const DISK_REFUSALS = new Set(["EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "EIO", "EMFILE"]);
+
+/**
+ * Whether ERROR means "the session store cannot serve this now" (try again later: 503), told by
+ * the drivers' own error classes and codes. Anything else (a bug, a MongoDB duplicate key) is
+ * not an outage, and stays a 500.
+ */
+export function isStoreOutage(error: unknown): boolean {
+  if (REDIS_OUTAGES.some((kind) => error instanceof kind)) return true;
+  if (error instanceof ErrorReply) return REDIS_REFUSALS.has(error.message.split(" ")[0] ?? "");
+  if (MONGO_OUTAGES.some((kind) => error instanceof kind)) return true;
+  if (error instanceof MongoServerError) return MONGO_NOT_NOW.has(Number(error.code));
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return typeof code === "string" && DISK_REFUSALS.has(code);
 }
 
 /**
@@ -30,11 +85,6 @@ export function storeErrorHandler(
     ? "The session store is not answering right now. Your session is safe; try again in a moment."
     : "Something went wrong on the server.";
   console.error(`${req.method} ${req.originalUrl} → ${status}: ${error.name}: ${error.message}`);
-  res.status(status);
   if (outage) res.set("Retry-After", "5");
-  if (req.accepts(["html", "json"]) === "json") {
-    res.json({ error: message });
-    return;
-  }
-  render(res, "error", { status, message });
+  answerError(req, res, status, message);
 }

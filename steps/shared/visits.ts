@@ -1,9 +1,11 @@
 import type { Request, Response } from "express";
 import type { VisitsJson } from "../../lib/visits-contract.ts";
 import type { StoreName } from "../../workshop.ts";
+import { wantsJson } from "./answer.ts";
 import type { Inspector } from "./inspectors.ts";
 import { render } from "./render.ts";
 import "./session-data.ts";
+import { save } from "./session-promises.ts";
 
 export type { VisitsJson } from "../../lib/visits-contract.ts";
 
@@ -14,20 +16,28 @@ export type { VisitsJson } from "../../lib/visits-contract.ts";
  */
 export function visitsPage(store: StoreName, inspect: Inspector) {
   return async (req: Request, res: Response): Promise<void> => {
+    // HEAD (a link checker, a monitor) asks for the headers only: it is not a visit, and
+    // must not create a session.
+    if (req.method === "HEAD") {
+      res.type(wantsJson(req) ? "json" : "html").end();
+      return;
+    }
     // The whole lesson of sessions in one line: whatever is put on req.session is there
     // again on the next request that brings the same cookie.
     req.session.visits = (req.session.visits ?? 0) + 1;
 
+    // Save before answering, on both paths: a write the store refuses becomes a 503 (through
+    // storeErrorHandler), never a 200 that counted a visit nobody kept. touch() first moves
+    // the cookie's expiry (express-session would do it only as the response ends), so the
+    // stored expiry slides with every visit.
+    req.session.touch();
+    await save(req);
+
     const json: VisitsJson = { visits: req.session.visits, sessionId: req.sessionID, store };
-    if (req.accepts(["html", "json"]) === "json") {
+    if (wantsJson(req)) {
       res.json(json);
       return;
     }
-    // Save now (express-session would save when the response ends) so that the inspector
-    // shows the record as it is after this visit.
-    await new Promise<void>((resolve, reject) =>
-      req.session.save((error) => (error ? reject(error) : resolve())),
-    );
     render(res, "visits", {
       ...json,
       shortId: `${req.sessionID.slice(0, 8)}…`,

@@ -5,8 +5,11 @@
  * Where a library store departs from the contract, its profile (./store-factories.ts) says
  * so with the upstream source, and the case asserts what it actually does.
  */
+import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
+import { Cookie, type SessionData } from "express-session";
 import { RedisSessionStore } from "../../steps/07-own-store/redis-session-store.ts";
+import { guardStore, type Tombstones } from "../../steps/shared/guarded-store.ts";
 import { usePrivateMongo, usePrivatePostgres, usePrivateRedis } from "../harness/index.ts";
 import { storeCases } from "./store-cases.ts";
 import {
@@ -35,6 +38,17 @@ const profiles = [
   await ownStoreProfile(RedisSessionStore, redis.url),
 ];
 
+const call = <Result>(start: (done: (error?: unknown, result?: Result) => void) => void) =>
+  new Promise<Result | undefined>((resolve, reject) =>
+    start((error, result) => (error ? reject(error) : resolve(result))),
+  );
+const aSession = () => {
+  const cookie = new Cookie();
+  cookie.maxAge = 60_000;
+  return { cookie, visits: 1 } as SessionData;
+};
+const ISSUED = "Abcdefghijklmnopqrstuvwxyz012345"; // 32 characters, as express-session makes
+
 // Every case gets a fresh store (its own folder, key prefix or collection), so the cases
 // can run side by side (concurrency is inherited by the nested describes): their waits for
 // expiry overlap, and the whole suite takes seconds, not a minute.
@@ -45,6 +59,48 @@ describe("session store conformance", { concurrency: true }, () => {
       for (const storeCase of storeCases) {
         test(storeCase.name, () => storeCase.run(profile));
       }
+      // What steps/shared/guarded-store.ts adds to every store of the workshop.
+      test(`guarded: an id we never issue reaches no file, key or document`, async () => {
+        const { store } = await profile.fresh();
+        const guarded = guardStore(store);
+        await call((done) => guarded.set(ISSUED, aSession(), done));
+        const forged = ["../escape", "a/b", "x".repeat(5000), "short", `${ISSUED}\0`];
+        for (const id of forged) {
+          assert.equal(
+            await call((done) => guarded.get(id, done)),
+            null,
+            `get(${id.slice(0, 20)})`,
+          );
+          await call((done) => guarded.set(id, aSession(), done));
+          await call((done) => guarded.destroy(id, done));
+        }
+        // Asked directly, the store holds the issued session and none of the forged ones
+        // (an error, such as ENOENT or ENAMETOOLONG from the file store, also means none).
+        assert.ok(await call((done) => store.get(ISSUED, done)), "the issued session is stored");
+        for (const id of forged) {
+          const stored = await call((done) => store.get(id, done)).catch(() => null);
+          assert.equal(stored ?? null, null, `nothing stored under ${id.slice(0, 20)}`);
+        }
+      });
+
+      test(`guarded: with tombstones, a destroyed id cannot be written back`, async () => {
+        const { store } = await profile.fresh();
+        const buried = new Set<string>(); // the Redis version is redisTombstones()
+        const tombstones: Tombstones = {
+          bury: async (id) => void buried.add(id),
+          isBuried: async (id) => buried.has(id),
+        };
+        const guarded = guardStore(store, tombstones);
+        const loadedBeforeLogout = aSession();
+        await call((done) => guarded.set(ISSUED, aSession(), done));
+        await call((done) => guarded.destroy(ISSUED, done)); // the logout
+        await call((done) => guarded.set(ISSUED, loadedBeforeLogout, done)); // a late request
+        // session-file-store answers "no such session" with ENOENT, as express-session expects.
+        const afterLogout = await call((done) => store.get(ISSUED, done)).catch((error) =>
+          (error as NodeJS.ErrnoException).code === "ENOENT" ? null : Promise.reject(error),
+        );
+        assert.equal(afterLogout ?? null, null, "the logged-out session stays gone");
+      });
     });
   }
 });

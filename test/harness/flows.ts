@@ -84,7 +84,8 @@ export async function assertForeignCookiesStartFresh(url: string): Promise<void>
 
 /**
  * A step started with ENV (a service URL where nothing answers, a taken port...) must end
- * within 10 s with exit code 1 and a message matching MESSAGE: no hang, no stack trace.
+ * with exit code 1 and a message matching MESSAGE: no hang (within 25 s, generous for a loaded
+ * machine: the drivers' own defaults would wait 30 s and more), no stack trace.
  */
 export async function assertExitsWithMessage(
   t: TestContext,
@@ -96,7 +97,8 @@ export async function assertExitsWithMessage(
   const server = await startStep(t, step, { env, expectListening: false });
   const { code } = await server.exited;
   assert.equal(code, 1, `expected exit code 1; it printed:\n${server.output()}`);
-  assert.ok(Date.now() - started < 10_000, `it took ${Date.now() - started} ms`);
+  const ms = Date.now() - started;
+  assert.ok(ms < 25_000, `waited ${ms} ms for the step to give up and exit (at most 25 s)`);
   assert.match(server.output(), message);
   assert.doesNotMatch(server.output(), /\n\s+at /, "no stack trace");
 }

@@ -4,6 +4,7 @@ export { Browser, setCookieAttributes } from "../../lib/browser.ts";
 export { runScript } from "../../lib/run-script.ts";
 export { type StepProcess, startStep } from "../../lib/step-process.ts";
 export { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
+export { sessionIdOf, signedCookie } from "./cookies.ts";
 export {
   assertExitsWithMessage,
   assertForeignCookiesStartFresh,
@@ -19,6 +20,12 @@ export {
 export {
   assertSessionKeyFollowsCookie,
   assertShutdownClosesRedis,
-  redisCliFor,
+  redisClientFor,
 } from "./redis-step-checks.ts";
 export { usePrivateMongo, usePrivatePostgres, usePrivateRedis } from "./services.ts";
+export {
+  assertHungStoreAnswers503,
+  assertPageVisitsSlideExpiry,
+  type Freezable,
+  storedExpiryOnPage,
+} from "./stores.ts";

@@ -4,8 +4,12 @@ import { createClient } from "redis";
 import { Browser } from "../../lib/browser.ts";
 import { startStep } from "../../lib/step-process.ts";
 
-/** A plain node-redis client for a test to look inside Redis, closed when the test ends. */
-export async function redisCliFor(t: Pick<TestContext, "after">, url: string) {
+/**
+ * A node-redis client for a test to look inside Redis (GET, TTL, CLIENT LIST, CONFIG SET…),
+ * closed when the test (or, given node:test's `after`, the file) ends. The one way tests and
+ * the harness open a connection of their own to Redis.
+ */
+export async function redisClientFor(t: { after(cleanup: () => unknown): void }, url: string) {
   const client = createClient({ url });
   client.on("error", () => {}); // a test that stops Redis reports that itself
   await client.connect();
@@ -25,7 +29,7 @@ export async function assertSessionKeyFollowsCookie(
 ): Promise<void> {
   const server = await startStep(t, step, { env: { REDIS_URL: redisUrl } });
   const { sessionId } = await new Browser(server.url).visit();
-  const client = await redisCliFor(t, redisUrl);
+  const client = await redisClientFor(t, redisUrl);
 
   const key = prefix + sessionId;
   const stored = JSON.parse((await client.get(key)) ?? "null");
@@ -49,7 +53,7 @@ export async function assertShutdownClosesRedis(
   step: string,
   redisUrl: string,
 ): Promise<void> {
-  const client = await redisCliFor(t, redisUrl);
+  const client = await redisClientFor(t, redisUrl);
   const connectionIds = async () => new Set((await client.clientList()).map(({ id }) => id));
   const before = await connectionIds();
 

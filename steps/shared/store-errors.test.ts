@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { MongoClient } from "mongodb";
+import { createClient } from "redis";
+import { usePrivateMongo, usePrivateRedis } from "../../test/harness/index.ts";
+import { isStoreOutage } from "./store-errors.ts";
+
+// What storeErrorHandler calls an outage (503) and what it does not (500), with the errors the
+// real drivers raise against real servers: told by their classes and codes, not by words.
+
+const [redis, mongo] = await Promise.all([usePrivateRedis(), usePrivateMongo()]);
+
+/** The error PROMISE rejects with. */
+async function errorOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected the operation to fail");
+}
+
+test("Redis refusing a write (OOM under maxmemory) is an outage; a wrong command is not", async () => {
+  const client = createClient({ url: redis.url });
+  await client.connect();
+  after(() => client.close());
+  await client.configSet({ maxmemory: "1", "maxmemory-policy": "noeviction" });
+  try {
+    const refused = await errorOf(client.set("k", "v"));
+    assert.match(String(refused), /OOM/);
+    assert.equal(isStoreOutage(refused), true, "OOM: try again later (503)");
+  } finally {
+    await client.configSet("maxmemory", "0");
+  }
+  const wrongType = await errorOf(client.sendCommand(["NOSUCHCOMMAND"]));
+  assert.equal(isStoreOutage(wrongType), false, "an unknown command is a bug (500)");
+});
+
+test("Redis gone (a closed client) is an outage", async () => {
+  const client = createClient({ url: redis.url });
+  await client.connect();
+  await client.close();
+  assert.equal(isStoreOutage(await errorOf(client.get("k"))), true);
+});
+
+test("a MongoDB duplicate key is not an outage; no server is", async () => {
+  const client = new MongoClient(mongo.url, { serverSelectionTimeoutMS: 2000 });
+  await client.connect();
+  after(() => client.close());
+  const collection = client.db().collection<{ _id: string }>("duplicates");
+  await collection.insertOne({ _id: "one" });
+  const duplicate = await errorOf(collection.insertOne({ _id: "one" }));
+  assert.equal((duplicate as { code?: number }).code, 11000);
+  assert.equal(isStoreOutage(duplicate), false, "a duplicate key is a bug, not an outage");
+
+  const nobody = new MongoClient("mongodb://127.0.0.1:1/x", { serverSelectionTimeoutMS: 300 });
+  assert.equal(isStoreOutage(await errorOf(nobody.connect())), true, "no server: 503");
+});
+
+test("words in a message make no outage: an Error that says 'Socket timeout' is a 500", () => {
+  assert.equal(isStoreOutage(new Error("Socket timeout in Redis Mongo ECONNRESET")), false);
+  const readOnlyDisk = Object.assign(new Error("read-only"), { code: "EROFS" });
+  assert.equal(isStoreOutage(readOnlyDisk), true, "a disk refusing writes is an outage");
+});

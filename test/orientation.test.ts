@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { Browser } from "../lib/browser.ts";
 import { startStep } from "../lib/step-process.ts";
 import { steps } from "../workshop.ts";
 
@@ -20,4 +21,20 @@ test("the page of step 1 says which step it is and what comes next", async (t) =
   const probe = await fetch(`${server.url}/.well-known/workshop-step`, { method: "HEAD" });
   assert.equal(probe.headers.get("x-workshop-step"), "01-memory-store");
   assert.equal(probe.headers.get("set-cookie"), null);
+});
+
+test("after a restart of step 1, the page says the store no longer knew the browser's cookie", async (t) => {
+  const first = await startStep(t, "01-memory-store");
+  const browser = new Browser(first.url);
+  const html = async () =>
+    (await browser.request("/", { headers: { accept: "text/html" } })).text();
+  const before = await html();
+  assert.match(before, /This is the first visit of a new session/);
+  assert.match(before, /<pre>\{\n {2}(&quot;|")cookie/, "the inspector's JSON is indented");
+  await first.stop("SIGTERM");
+
+  const second = await startStep(t, "01-memory-store");
+  browser.baseUrl = second.url;
+  const after = await html();
+  assert.match(after, /Your browser sent a session cookie, but the store did not know its session/);
 });

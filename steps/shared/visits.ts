@@ -6,6 +6,7 @@ import type { Inspector } from "./inspectors.ts";
 import { render } from "./render.ts";
 import "./session-data.ts";
 import { save } from "./session-promises.ts";
+import { COOKIE_NAME } from "./session-secret.ts";
 
 export type { VisitsJson } from "../../lib/visits-contract.ts";
 
@@ -40,9 +41,18 @@ export function visitsPage(store: StoreName, inspect: Inspector) {
     }
     render(res, "visits", {
       ...json,
+      // A cookie came with the request, yet the session is new: the store did not know it.
+      sentUnknownCookie: json.visits === 1 && sentSessionCookie(req),
       shortId: `${req.sessionID.slice(0, 8)}…`,
       cookieExpires: req.session.cookie.expires,
       record: await inspect(req.sessionID),
     });
   };
+}
+
+/** Whether the request brought a session cookie (valid or not). */
+function sentSessionCookie(req: Request): boolean {
+  return (req.headers.cookie ?? "")
+    .split(";")
+    .some((pair) => pair.trim().startsWith(`${COOKIE_NAME}=`));
 }

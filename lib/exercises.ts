@@ -11,6 +11,12 @@ export interface Exercise {
   name: string;
   /** The learner's folder, relative to the repository: "exercises/01-reset-and-greet". */
   dir: string;
+  /**
+   * The pristine starter: "starters/01-reset-and-greet". The learner's folder begins as a copy
+   * of it; `npm run reset` copies it back, `npm run diff` compares with it, and the tests check
+   * it (not the learner's folder, which may be half done).
+   */
+  starterDir: string;
   /** The solution's folder: "solutions/01-reset-and-greet". */
   solutionDir: string;
   /** The check that proves it: "test/checks/01-reset-and-greet.check.ts". */
@@ -26,6 +32,7 @@ export function findExercises(): Exercise[] {
     number,
     name,
     dir: join("exercises", name),
+    starterDir: join("starters", name),
     solutionDir: join("solutions", name),
     checkFile: join("test", "checks", `${name}.check.ts`),
   }));
@@ -54,4 +61,9 @@ export function codeFiles(dir: string): string[] {
   return readdirSync(absolute, { recursive: true, encoding: "utf8" })
     .filter((file) => file !== "README.md" && statSync(join(absolute, file)).isFile())
     .sort();
+}
+
+/** Where an exercise's wrong and right answers are kept (test/exercises.test.ts runs them). */
+export function answersDir(exercise: Exercise): string {
+  return join("test", "checks", "answers", exercise.name);
 }

@@ -9,9 +9,15 @@
  */
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { type Exercise, findExercise, findExercises, type Target } from "../lib/exercises.ts";
+import {
+  type Exercise,
+  findExercise,
+  findExercises,
+  type Target,
+  targetDir,
+} from "../lib/exercises.ts";
 import { bold, dim, printDetails, printTable } from "./check/print.ts";
-import { type CheckResult, inParallel, runCheck } from "./check/run-check.ts";
+import { type CheckResult, runChecks } from "./check/run-check.ts";
 import { watchFolders } from "./check/watch.ts";
 
 const USAGE = `Usage: npm run check [-- N] [--solution] [--watch] [--poll]
@@ -74,7 +80,10 @@ async function check(which: Exercise[]): Promise<boolean> {
   if (!single) {
     console.log(dim(`Checking ${which.length} exercise(s), ${CONCURRENCY} at a time…`));
   }
-  const fresh = await inParallel(which, CONCURRENCY, (exercise) => runCheck(exercise, target));
+  const fresh = await runChecks(
+    which.map((exercise) => ({ exercise, dir: targetDir(exercise, target) })),
+    { concurrency: CONCURRENCY },
+  );
   for (const result of fresh) results.set(result.exercise, result);
   const all = exercises.map((exercise) => results.get(exercise)).filter((r) => r !== undefined);
   if (single && all[0]) printDetails(all[0], { watching: watch });

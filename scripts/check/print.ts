@@ -63,8 +63,8 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** Every check of one exercise, and why each failed one failed. */
 export function printDetails(result: CheckResult, { watching = false } = {}): void {
-  const { exercise, target } = result;
-  const folder = target === "solution" ? exercise.solutionDir : exercise.dir;
+  const { exercise, dir: folder } = result;
+  const target = folder === exercise.dir ? "exercise" : "other";
   console.log(
     `\n${bold(`Exercise ${exercise.number}: ${exercise.name}`)}  ${dim(`(${folder})`)}\n`,
   );
@@ -133,8 +133,8 @@ function printServerOutput(output: string): void {
 
 /** The progress table: one line per exercise, and the first reason for each one not done. */
 export function printTable(results: CheckResult[], ms: number): void {
-  const target = results[0]?.target ?? "exercise";
-  console.log(`\n${bold(target === "solution" ? "Solutions" : "Your progress")}\n`);
+  const solutions = results[0]?.dir.startsWith("solutions/") ?? false;
+  console.log(`\n${bold(solutions ? "Solutions" : "Your progress")}\n`);
   const nameWidth = Math.max(...results.map((result) => result.exercise.name.length));
   for (const result of results) {
     const passed = result.cases.filter((check) => check.passed).length;
@@ -147,7 +147,7 @@ export function printTable(results: CheckResult[], ms: number): void {
   const done = results.filter((result) => result.passed).length;
   const next = results.find((result) => !result.passed);
   console.log(`\n${bold(`${done} of ${results.length} done.`)} ${dim(`(${seconds(ms)})`)}`);
-  if (next && target === "exercise") {
+  if (next && !solutions) {
     console.log(
       `Next: exercise ${next.exercise.number}. Read ${next.exercise.dir}/README.md, then see ` +
         `every check: npm run check -- ${next.exercise.number}`,

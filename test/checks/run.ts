@@ -82,6 +82,8 @@ async function runTarget({ exercise, dir }: RunTarget): Promise<void> {
   running.add(dir);
   const absolute = join(repoRoot, dir);
   let redis: Promise<{ redis: CheckRedis; server: PrivateRedis }> | undefined;
+  // The clients a case opens on the folder's Redis are closed when that case ends.
+  let caseCleanups: (() => unknown)[] = [];
   try {
     const checkUrl = pathToFileURL(join(repoRoot, "test", "checks", `${exercise}.check.ts`)).href;
     const check = ((await import(checkUrl)) as { default: ExerciseCheck<unknown> }).default;
@@ -94,13 +96,14 @@ async function runTarget({ exercise, dir }: RunTarget): Promise<void> {
     }
     for (const testCase of check.cases) {
       const cleanups: (() => unknown)[] = [];
+      caseCleanups = cleanups;
       const after = (fn: () => unknown) => void cleanups.push(fn);
       const context: CheckContext<unknown> = {
         module,
         dir: absolute,
         shownDir: dir,
         redis: async () => {
-          redis ??= checkRedis((fn) => cleanups.push(fn));
+          redis ??= checkRedis((fn) => caseCleanups.push(fn));
           return (await redis).redis;
         },
         mongo: async () => {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { steps } from "../workshop.ts";
 import { repoRoot } from "./services/workshop-dir.ts";
@@ -66,4 +66,31 @@ export function codeFiles(dir: string): string[] {
 /** Where an exercise's wrong and right answers are kept (test/exercises.test.ts runs them). */
 export function answersDir(exercise: Exercise): string {
   return join("test", "checks", "answers", exercise.name);
+}
+
+/** What the learner did so far, kept in .workshop/progress.json (git-ignored). */
+export interface Progress {
+  /** By exercise number: whether its last check passed. */
+  done: Record<string, boolean>;
+  /** By exercise number: how many hints `npm run hint` has shown. */
+  hints: Record<string, number>;
+}
+
+const progressFile = () => join(repoRoot, ".workshop", "progress.json");
+
+export function readProgress(): Progress {
+  try {
+    const saved = JSON.parse(readFileSync(progressFile(), "utf8")) as Partial<Progress>;
+    return { done: saved.done ?? {}, hints: saved.hints ?? {} };
+  } catch {
+    return { done: {}, hints: {} };
+  }
+}
+
+export function saveProgress(change: (progress: Progress) => void): Progress {
+  const progress = readProgress();
+  change(progress);
+  mkdirSync(join(repoRoot, ".workshop"), { recursive: true });
+  writeFileSync(progressFile(), `${JSON.stringify(progress, null, 2)}\n`);
+  return progress;
 }

@@ -17,7 +17,12 @@ const IDLE_MINUTES = 45;
 export function createApp(redis: RedisClient) {
   // TODO 1: these sessions are files only this machine can read. Keep them in `redis`
   // instead, under the keys of the policy, each one living as long as its session.
-  const store = new RedisStore({ client: redis, prefix: PREFIX, ttl: IDLE_MINUTES * 60, disableTTL: true });
+  const store = new RedisStore({
+    client: redis,
+    prefix: PREFIX,
+    ttl: IDLE_MINUTES * 60,
+    disableTTL: true,
+  });
 
   const app = express();
   app.use(

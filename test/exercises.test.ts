@@ -126,6 +126,24 @@ for (const exercise of exercises) {
       }
     });
 
+    test("server.ts is the same in starter and solution; no solution file is a step's file", () => {
+      assert.equal(
+        read(join(exercise.solutionDir, "server.ts")),
+        read(join(exercise.starterDir, "server.ts")),
+        "server.ts only runs the exercise: it must be the same in the starter and the solution",
+      );
+      const stepFiles = readdirSync(join(repoRoot, "steps"), { recursive: true, encoding: "utf8" })
+        .filter((file) => file.endsWith(".ts"))
+        .map((file) => read(join("steps", file)));
+      for (const file of codeFiles(exercise.solutionDir).filter((f) => f !== "server.ts")) {
+        const text = read(join(exercise.solutionDir, file));
+        assert.ok(
+          !stepFiles.includes(text) && !/^export \{[^}]*\} from "\.\.\/\.\.\/steps\//m.test(text),
+          `${exercise.solutionDir}/${file} is a step's code: the exercise needs a decision of its own`,
+        );
+      }
+    });
+
     test("the pristine starter loads and fails its check", async () => {
       await ran;
       const result = results.get(exercise.starterDir);

@@ -61,7 +61,8 @@ capture(process.stderr);
 const problems = new Map<string, string[]>();
 function problem(dir: string | undefined, message: string) {
   for (const target of dir ? [dir] : [...running]) {
-    problems.set(target, [...(problems.get(target) ?? []), message]);
+    const known = problems.get(target) ?? [];
+    if (!known.includes(message)) problems.set(target, [...known, message]);
   }
 }
 process.exit = ((code?: number | string | null) => {
@@ -103,7 +104,9 @@ async function runTarget({ exercise, dir }: RunTarget): Promise<void> {
         dir: absolute,
         shownDir: dir,
         redis: async () => {
-          redis ??= checkRedis((fn) => caseCleanups.push(fn));
+          redis ??= checkRedis((fn) => caseCleanups.push(fn)).catch((error: unknown) => {
+            throw new Wrong(noRedisServer(error));
+          });
           return (await redis).redis;
         },
         mongo: async () => {
@@ -143,6 +146,18 @@ async function runTarget({ exercise, dir }: RunTarget): Promise<void> {
     running.delete(dir);
     emit({ kind: "done", dir, ms: Date.now() - started });
   }
+}
+
+/** Why no private Redis could start, with advice that fits checks (they ignore REDIS_URL). */
+function noRedisServer(error: unknown): string {
+  const reason = error instanceof Error ? error.message : String(error);
+  if (!/no redis-server/i.test(reason)) return `the check could not start its Redis: ${reason}`;
+  return (
+    "this check needs the program redis-server on this machine: it starts a private Redis of " +
+    "its own on a free port, so that it never touches your data (REDIS_URL is not used by " +
+    "checks). Install Redis (Debian/Ubuntu: `sudo apt install redis-server`, macOS: " +
+    "`brew install redis`), then `npm run doctor` to confirm."
+  );
 }
 
 /** Runs one case: undefined when it passed, else why it failed. */

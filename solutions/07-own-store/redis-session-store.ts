@@ -84,9 +84,9 @@ export class RedisSessionStore extends Store {
   private async extend(sessionId: string, session: SessionData): Promise<void> {
     const key = this.key(sessionId);
     const wanted = this.secondsToLive(session);
-    const left = await this.client.ttl(key); // -2: no such key
+    const left = await this.client.ttl(key);
     if (left === -2 || Math.abs(wanted - left) < TOUCH_AFTER_SECONDS) return;
-    await this.client.expire(key, wanted); // on a key deleted meanwhile, EXPIRE does nothing
+    await this.client.expire(key, wanted);
   }
 
   private async count(): Promise<number> {

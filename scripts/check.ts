@@ -19,7 +19,7 @@ import {
   targetDir,
 } from "../lib/exercises.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
-import { printDetails, printTable } from "./check/print.ts";
+import { FAIL, printDetails, printTable, red } from "./check/print.ts";
 import { type CheckResult, runChecks } from "./check/run-check.ts";
 import { typecheck } from "./check/typecheck.ts";
 
@@ -68,19 +68,30 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   process.exit(1);
 });
 
-/** Checks WHICH (behaviour and types together), records progress, returns the results. */
-async function check(which: Exercise[]): Promise<CheckResult[]> {
+/**
+ * Checks WHICH: their behaviour (the runner) and, beside it, the types of the learner's files.
+ * SHOW gets the behaviour's results as soon as they are in; a type error found after that is
+ * printed on its own, and fails the exercise too. Progress is recorded at the end.
+ */
+async function check(
+  which: Exercise[],
+  show: (results: CheckResult[]) => void,
+): Promise<CheckResult[]> {
   const dirs = which.map((exercise) => targetDir(exercise, target));
-  const [results, types] = await Promise.all([
-    runChecks(which.map((exercise, index) => ({ exercise, dir: dirs[index] as string }))),
-    target === "exercise" ? typecheck(dirs) : Promise.resolve(new Map<string, string[]>()),
-  ]);
-  for (const result of results) {
-    const errors = types.get(result.dir) ?? [];
-    if (errors.length > 0) {
-      result.passed = false;
-      const typeProblem = `a type error in your code:\n${errors.slice(0, 5).join("\n")}`;
-      result.problem = result.problem ? `${typeProblem}\n${result.problem}` : typeProblem;
+  const types =
+    target === "exercise" ? typecheck(dirs) : Promise.resolve(new Map<string, string[]>());
+  const results = await runChecks(
+    which.map((exercise, index) => ({ exercise, dir: dirs[index] as string })),
+  );
+  const typesNow = await Promise.race([types, Promise.resolve(undefined)]);
+  if (typesNow) markTypeErrors(results, typesNow);
+  show(results);
+  if (!typesNow) {
+    const found = await types;
+    const failed = markTypeErrors(results, found);
+    for (const result of failed) {
+      console.log(red(`\n${FAIL} Exercise ${result.exercise.number}: a type error in your code`));
+      for (const error of found.get(result.dir) ?? []) console.log(`    ${error}`);
     }
   }
   if (target === "exercise") {
@@ -91,18 +102,28 @@ async function check(which: Exercise[]): Promise<CheckResult[]> {
   return results;
 }
 
-function show(results: CheckResult[], single: boolean, ms: number): void {
-  const first = results[0];
-  if (single && first) printDetails(first, { watching });
-  else printTable(results, ms, readProgress());
+/** Fails the results whose folder has type errors; returns those. */
+function markTypeErrors(results: CheckResult[], types: Map<string, string[]>): CheckResult[] {
+  const failed: CheckResult[] = [];
+  for (const result of results) {
+    const errors = types.get(result.dir) ?? [];
+    if (errors.length === 0) continue;
+    result.passed = false;
+    failed.push(result);
+    const typeProblem = `a type error in your code:\n${errors.slice(0, 5).join("\n")}`;
+    result.problem = result.problem ? `${typeProblem}\n${result.problem}` : typeProblem;
+  }
+  return failed;
 }
 
 if (!watching) {
   // Ctrl-C: end through process.exit, which stops the running checks and their servers.
   process.once("SIGINT", () => process.exit(130));
   const started = Date.now();
-  const results = await check(chosen ? [chosen] : all);
-  show(results, Boolean(chosen), Date.now() - started);
+  const results = chosen
+    ? await check([chosen], ([result]) => result && printDetails(result, { watching }))
+    : await check(all, () => {});
+  if (!chosen) printTable(results, Date.now() - started, readProgress());
   process.exitCode = results.every((result) => result.passed) ? 0 : 1;
 } else {
   await follow();
@@ -137,9 +158,10 @@ async function follow(): Promise<void> {
       const exercise = current;
       if (!exercise) return;
       if (process.stdout.isTTY) console.clear();
-      const [result] = await check([exercise]);
+      const [result] = await check([exercise], ([first]) => {
+        if (first) printDetails(first, { watching: true });
+      });
       if (!result) return;
-      printDetails(result, { watching: true });
       if (result.passed) {
         const done = readProgress().done;
         const next = all.find((other) => !done[other.number]);

@@ -13,7 +13,7 @@ export const bold = paint("bold");
 export const dim = paint("dim");
 
 const PASS = green("✓");
-const FAIL = red("✗");
+export const FAIL = red("✗");
 const WIDTH = Math.min(process.stdout.columns || 100, 110);
 
 /**

@@ -14,7 +14,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { type PrivateMongo, startPrivateMongo } from "../../lib/services/mongo.ts";
+import type { PrivateMongo } from "../../lib/services/mongo.ts";
 import type { PrivateRedis } from "../../lib/services/redis.ts";
 import { repoRoot } from "../../lib/services/workshop-dir.ts";
 import {
@@ -110,7 +110,8 @@ async function runTarget({ exercise, dir }: RunTarget): Promise<void> {
           return (await redis).redis;
         },
         mongo: async () => {
-          mongo ??= startPrivateMongo();
+          // Loaded when first needed: the MongoDB driver takes a while to load.
+          mongo ??= import("../../lib/services/mongo.ts").then((m) => m.startPrivateMongo());
           const url = new URL((await mongo).url);
           url.pathname = `/check${++databases}`;
           return url.href;

@@ -82,17 +82,6 @@ export default defineCheck<Module>({
             observed: "it does not find it",
           },
         );
-        const indexes = await collection.indexes();
-        expect(
-          indexes.some(
-            (index) => index.key.expires !== undefined && index.expireAfterSeconds !== undefined,
-          ),
-          "expired sessions are never deleted",
-          {
-            expected: "a TTL index on expires",
-            observed: "no TTL index",
-          },
-        );
       },
     },
     {

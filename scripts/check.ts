@@ -1,30 +1,34 @@
 /**
  * Checks the exercises.
- *   npm run check                 every exercise, as a progress table
+ *   npm run check                 every exercise: your progress, done and pending
  *   npm run check -- 3            exercise 3, every check and why it fails
  *   npm run check -- 3 --solution the solution of exercise 3 (or all solutions without N)
- *   npm run check -- 3 --watch    check again on every save (add --poll where file events
- *                                 don't arrive, e.g. on some shared or network folders)
- * Exit code 0 only when everything checked passes.
+ *   npm run check -- --watch      check again on every save, and move on to the next unsolved
+ *                                 exercise when one passes (from N with `-- N --watch`)
+ * Exit code 0 only when everything checked passes. Progress is kept in .workshop/progress.json.
  */
-import { availableParallelism } from "node:os";
-import { parseArgs } from "node:util";
-import { type Exercise, findExercise, findExercises, type Target } from "../lib/exercises.ts";
-import { bold, dim, printDetails, printTable } from "./check/print.ts";
-import { type CheckResult, inParallel, runCheck } from "./check/run-check.ts";
-import { watchFolders } from "./check/watch.ts";
+import { parseArgs, styleText } from "node:util";
+import { watch } from "chokidar";
+import {
+  type Exercise,
+  findExercise,
+  findExercises,
+  readProgress,
+  saveProgress,
+  type Target,
+  targetDir,
+} from "../lib/exercises.ts";
+import { repoRoot } from "../lib/services/workshop-dir.ts";
+import { FAIL, printDetails, printTable, red } from "./check/print.ts";
+import { type CheckResult, runChecks } from "./check/run-check.ts";
+import { typecheck } from "./check/typecheck.ts";
 
 const USAGE = `Usage: npm run check [-- N] [--solution] [--watch] [--poll]
-  npm run check                  check every exercise, print a progress table
+  npm run check                  check every exercise, print your progress
   npm run check -- N             check exercise N, show every check and why it fails
   npm run check -- N --solution  check the solution of exercise N instead
-  npm run check -- N --watch     check again on every save (--poll: check the files for
-                                 changes every 500 ms, where file events don't arrive)`;
-
-// Each check is a process of its own with its app and its own Redis/MongoDB, and spends part
-// of its time waiting on them: a couple more at a time than there are cores, at most 4.
-const CONCURRENCY =
-  Number(process.env.CHECK_CONCURRENCY) || Math.min(4, availableParallelism() + 2);
+  npm run check -- --watch       check again on every save; when an exercise passes, move on
+                                 to the next unsolved one (--poll where file events don't arrive)`;
 
 function parse() {
   try {
@@ -43,15 +47,11 @@ function parse() {
     }
     if (positionals.length > 1)
       throw new Error(`one exercise at a time, not ${positionals.join(" ")}`);
-    const exercises = positionals[0] ? [findExercise(positionals[0])] : findExercises();
-    if (exercises.length === 0)
-      throw new Error("there are no exercises (no folder exercises/NN-name)");
     const target: Target = values.solution ? "solution" : "exercise";
     return {
-      exercises,
-      single: positionals.length === 1,
+      chosen: positionals[0] ? findExercise(positionals[0]) : undefined,
       target,
-      watch: values.watch || values.poll,
+      watching: values.watch || values.poll,
       poll: values.poll,
     };
   } catch (error) {
@@ -60,67 +60,139 @@ function parse() {
   }
 }
 
-const { exercises, single, target, watch, poll } = parse();
+const { chosen, target, watching, poll } = parse();
+const all = findExercises();
 // `npm run check | head` closes the pipe before the end: stop quietly, not with EPIPE.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code !== "EPIPE") throw error;
   process.exit(1);
 });
-const results = new Map<Exercise, CheckResult>();
 
-/** Checks `which`, then prints the details of one exercise or the table of all. */
-async function check(which: Exercise[]): Promise<boolean> {
-  const started = Date.now();
-  if (!single) {
-    console.log(dim(`Checking ${which.length} exercise(s), ${CONCURRENCY} at a time…`));
+/**
+ * Checks WHICH: their behaviour (the runner) and, beside it, the types of the learner's files.
+ * SHOW gets the behaviour's results as soon as they are in; a type error found after that is
+ * printed on its own, and fails the exercise too. Progress is recorded at the end.
+ */
+async function check(
+  which: Exercise[],
+  show: (results: CheckResult[]) => void,
+): Promise<CheckResult[]> {
+  const dirs = which.map((exercise) => targetDir(exercise, target));
+  const types =
+    target === "exercise" ? typecheck(dirs) : Promise.resolve(new Map<string, string[]>());
+  const results = await runChecks(
+    which.map((exercise, index) => ({ exercise, dir: dirs[index] as string })),
+  );
+  const typesNow = await Promise.race([types, Promise.resolve(undefined)]);
+  if (typesNow) markTypeErrors(results, typesNow);
+  show(results);
+  if (!typesNow) {
+    const found = await types;
+    const failed = markTypeErrors(results, found);
+    for (const result of failed) {
+      console.log(red(`\n${FAIL} Exercise ${result.exercise.number}: a type error in your code`));
+      for (const error of found.get(result.dir) ?? []) console.log(`    ${error}`);
+    }
   }
-  const fresh = await inParallel(which, CONCURRENCY, (exercise) => runCheck(exercise, target));
-  for (const result of fresh) results.set(result.exercise, result);
-  const all = exercises.map((exercise) => results.get(exercise)).filter((r) => r !== undefined);
-  if (single && all[0]) printDetails(all[0], { watching: watch });
-  else printTable(all, Date.now() - started);
-  return all.every((result) => result.passed);
+  if (target === "exercise") {
+    saveProgress((progress) => {
+      for (const result of results) progress.done[result.exercise.number] = result.passed;
+    });
+  }
+  return results;
 }
 
-if (!watch) {
+/** Fails the results whose folder has type errors; returns those. */
+function markTypeErrors(results: CheckResult[], types: Map<string, string[]>): CheckResult[] {
+  const failed: CheckResult[] = [];
+  for (const result of results) {
+    const errors = types.get(result.dir) ?? [];
+    if (errors.length === 0) continue;
+    result.passed = false;
+    failed.push(result);
+    const typeProblem = `a type error in your code:\n${errors.slice(0, 5).join("\n")}`;
+    result.problem = result.problem ? `${typeProblem}\n${result.problem}` : typeProblem;
+  }
+  return failed;
+}
+
+if (!watching) {
   // Ctrl-C: end through process.exit, which stops the running checks and their servers.
   process.once("SIGINT", () => process.exit(130));
-  process.exitCode = (await check(exercises)) ? 0 : 1;
+  const started = Date.now();
+  const results = chosen
+    ? await check([chosen], ([result]) => result && printDetails(result, { watching }))
+    : await check(all, () => {});
+  if (!chosen) printTable(results, Date.now() - started, readProgress());
+  process.exitCode = results.every((result) => result.passed) ? 0 : 1;
 } else {
-  await watchMode();
+  await follow();
 }
 
-/** Checks once, then again for each exercise whose folder changes, until Ctrl-C. */
-async function watchMode(): Promise<void> {
-  const folderOf = (exercise: Exercise) =>
-    target === "solution" ? exercise.solutionDir : exercise.dir;
-  let running: Promise<unknown> = Promise.resolve();
-  const queued = new Set<Exercise>();
+/**
+ * Watch mode, rustlings-style: check the current exercise on every save; when it passes, say
+ * so and move on to the next one that is not done yet.
+ */
+async function follow(): Promise<void> {
+  const progress = readProgress();
+  let current: Exercise | undefined =
+    chosen ?? all.find((exercise) => !progress.done[exercise.number]) ?? all[0];
+  let running = Promise.resolve();
+  let again = false;
 
-  const rerun = (which: Exercise[]) => {
-    for (const exercise of which) queued.add(exercise);
+  const folderOf = (exercise: Exercise) => targetDir(exercise, target);
+  const watcher = watch(
+    all.map((exercise) => `${repoRoot}/${folderOf(exercise)}`),
+    {
+      ignoreInitial: true,
+      usePolling: poll,
+      interval: 500,
+      awaitWriteFinish: { stabilityThreshold: 100 },
+    },
+  );
+  const run = () => {
+    if (again) return;
+    again = true;
     running = running.then(async () => {
-      if (queued.size === 0) return; // an earlier turn took them
-      const now = [...queued];
-      queued.clear();
+      again = false;
+      const exercise = current;
+      if (!exercise) return;
       if (process.stdout.isTTY) console.clear();
-      await check(now);
-      const what = single ? folderOf(exercises[0] as Exercise) : "the exercises";
+      const [result] = await check([exercise], ([first]) => {
+        if (first) printDetails(first, { watching: true });
+      });
+      if (!result) return;
+      if (result.passed) {
+        const done = readProgress().done;
+        const next = all.find((other) => !done[other.number]);
+        if (!next) {
+          console.log(styleText("green", "\nEvery exercise passes. Well done!"));
+          current = undefined;
+          return;
+        }
+        current = next;
+        console.log(
+          styleText(
+            "green",
+            `\nExercise ${exercise.number} passes: on to exercise ${next.number}.`,
+          ) + ` Read ${next.dir}/README.md, then save a file there.`,
+        );
+      }
       console.log(
-        dim(`\nWatching ${what} (${watcher.how}): save a file to check again, Ctrl-C to stop.`),
+        styleText(
+          "dim",
+          `\nWatching ${folderOf(current ?? exercise)}: save to check again, Ctrl-C to stop.`,
+        ),
       );
     });
   };
-
-  const watcher = watchFolders(
-    exercises.map(folderOf),
-    (dir) => rerun(exercises.filter((exercise) => folderOf(exercise) === dir)),
-    { poll },
-  );
+  watcher.on("all", (_event, path) => {
+    if (current && path.startsWith(`${repoRoot}/${folderOf(current)}/`)) run();
+  });
   process.once("SIGINT", () => {
-    watcher.close();
-    console.log(bold("\nStopped watching."));
+    void watcher.close();
+    console.log(styleText("bold", "\nStopped watching."));
     process.exit(0); // also stops a check still running (scripts/check/run-check.ts)
   });
-  rerun(exercises);
+  run();
 }

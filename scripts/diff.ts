@@ -1,6 +1,6 @@
 /**
  * Shows what changed in an exercise.
- *   npm run diff -- N             your changes to exercise N, against the starter as committed
+ *   npm run diff -- N             your changes to exercise N, against its pristine starter
  *   npm run diff -- N --solution  your exercise N against its solution (README.md left out)
  * Uses git's own diff, coloured on a terminal.
  */
@@ -12,7 +12,7 @@ import { codeFiles, type Exercise, findExercise } from "../lib/exercises.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
 
 const USAGE = `Usage: npm run diff -- N [--solution]
-  npm run diff -- N             your changes to exercise N since the starter (as committed in git)
+  npm run diff -- N             your changes to exercise N since the starter (starters/NN-name)
   npm run diff -- N --solution  your exercise N against its solution`;
 
 const color = process.stdout.isTTY && !process.env.NO_COLOR ? "always" : "never";
@@ -31,30 +31,31 @@ function git(args: string[], capture = false) {
   return { status: result.status ?? 1, stdout: result.stdout ?? "" };
 }
 
-/** Your changes since the starter: the working folder against the last commit (HEAD). */
+/** Your changes since the starter: your folder against its pristine copy in starters/. */
 function againstStarter(exercise: Exercise): number {
-  if (git(["ls-files", "--", exercise.dir], true).stdout.trim() === "") {
-    console.error(
-      `${exercise.dir} is not committed in git, so there is no starter to compare with. ` +
-        `Compare with the solution instead: npm run diff -- ${exercise.number} --solution`,
-    );
-    return 2;
-  }
-  const changed = git(["diff", "--quiet", "HEAD", "--", exercise.dir]).status !== 0;
-  const added = git(["ls-files", "--others", "--exclude-standard", "--", exercise.dir], true)
-    .stdout.trim()
-    .split("\n")
-    .filter(Boolean);
-  if (!changed && added.length === 0) {
-    console.log(
-      `No changes yet in ${exercise.dir}: it is the starter as committed. Its README.md says ` +
-        `what to do; npm run check -- ${exercise.number} says what is missing.`,
-    );
-    return 0;
-  }
+  const files = [...new Set([...codeFiles(exercise.dir), ...codeFiles(exercise.starterDir)])];
   console.log(`Your changes to ${exercise.dir} since the starter (- starter, + yours):\n`);
-  git(["diff", `--color=${color}`, "HEAD", "--", exercise.dir]);
-  if (added.length > 0) console.log(`\nNew files, not in the starter: ${added.join(", ")}`);
+  let same = true;
+  for (const file of files.sort()) {
+    const side = (dir: string) =>
+      existsSync(join(repoRoot, dir, file)) ? join(dir, file) : "/dev/null";
+    const { status } = git([
+      "diff",
+      "--no-index",
+      `--color=${color}`,
+      "--",
+      side(exercise.starterDir),
+      side(exercise.dir),
+    ]);
+    if (status > 1) return status;
+    if (status === 1) same = false;
+  }
+  if (same) {
+    console.log(
+      `No changes yet: ${exercise.dir} is the starter. Its README.md says what to do; ` +
+        `npm run check -- ${exercise.number} says what is missing.`,
+    );
+  }
   return 0;
 }
 

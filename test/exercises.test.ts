@@ -1,79 +1,189 @@
 /**
- * The exercises keep their promise: for every folder exercises/NN-name (found by folder, so
- * a new exercise is tested without a line added here), the solution passes its check, the
- * untouched starter fails it, and the pieces a learner relies on are there.
- * The checks run exactly as `npm run check` runs them (scripts/check/run-check.ts).
+ * The exercises' own test suite. For every exercise of workshop.ts:
+ *   - the pristine starter (starters/NN-name) loads and fails its check, the solution passes;
+ *   - every wrong answer kept under test/checks/answers/NN-name/wrong-<what>/ fails, with a message
+ *     that contains the first line of its WHY.md; every right-<what>/ answer passes;
+ *   - starter and solution have the same files and the same comments, so that their diff is
+ *     code only.
+ * An answer folder holds only the files that differ from the starter; it is checked as a copy
+ * of the starter with those files laid over it, in .workshop/answer-NN-name--what/ (two folders
+ * deep, like exercises/NN-name, so that its imports resolve the same way).
+ * Everything runs in one check runner (scripts/check/run-check.ts), as `npm run check` does.
+ * It never looks at exercises/: a learner's half-done work does not make this fail.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { codeFiles, findExercises } from "../lib/exercises.ts";
+import { answersDir, codeFiles, type Exercise, findExercises } from "../lib/exercises.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
-import { type CheckResult, runCheck } from "../scripts/check/run-check.ts";
+import { type CheckResult, type CheckTarget, runChecks } from "../scripts/check/run-check.ts";
 import { steps } from "../workshop.ts";
 
 const exercises = findExercises();
 const read = (path: string) => readFileSync(join(repoRoot, path), "utf8");
 
-/** Why a check run went the way it did, for an assertion message. */
-function explain(result: CheckResult): string {
-  const failed = result.cases
-    .filter((check) => !check.passed)
-    .map((check) => `  ✗ ${check.name}: ${check.message ?? ""}`);
-  const problem = result.problem ? [`  problem: ${result.problem}`] : [];
-  const output = result.output.trim()
-    ? [`  it printed:\n${result.output.trim().slice(-2000)}`]
-    : [];
-  return [...failed, ...problem, ...output].join("\n");
+interface Answer {
+  exercise: Exercise;
+  /** "wrong-no-destroy" */
+  name: string;
+  kind: "wrong" | "right";
+  /** For a wrong answer: the phrase its failure message must contain. */
+  why?: string;
+  /** The copy that is checked. */
+  dir: string;
 }
 
-test("the exercises are found by their folders, numbered in order", () => {
-  assert.equal(exercises.length, steps.length, "one exercise per step of workshop.ts");
-  const numbers = exercises.map((exercise) => exercise.number);
-  assert.deepEqual(numbers, [...new Set(numbers)], "two exercises share a number");
+/** Every kept answer of EXERCISE, laid over a fresh copy of its starter. */
+function answersOf(exercise: Exercise): Answer[] {
+  const source = join(repoRoot, answersDir(exercise));
+  if (!existsSync(source)) return [];
+  return readdirSync(source)
+    .filter((name) => /^(wrong|right)-/.test(name))
+    .sort()
+    .map((name) => {
+      const dir = join(".workshop", `answer-${exercise.name}--${name}`);
+      rmSync(join(repoRoot, dir), { recursive: true, force: true });
+      mkdirSync(join(repoRoot, dir), { recursive: true });
+      cpSync(join(repoRoot, exercise.starterDir), join(repoRoot, dir), { recursive: true });
+      for (const file of readdirSync(join(source, name))) {
+        if (file.endsWith(".md")) continue;
+        assert.ok(
+          existsSync(join(repoRoot, exercise.starterDir, file)),
+          `${answersDir(exercise)}/${name}/${file}: the starter has no such file to replace`,
+        );
+        cpSync(join(source, name, file), join(repoRoot, dir, file));
+      }
+      const whyFile = join(source, name, "WHY.md");
+      const why = existsSync(whyFile)
+        ? readFileSync(whyFile, "utf8").split("\n")[0]?.trim()
+        : undefined;
+      const kind = name.startsWith("wrong-") ? "wrong" : "right";
+      return { exercise, name, kind, dir, ...(why ? { why } : {}) };
+    });
+}
+
+/** Why a check run went the way it did, for an assertion message. */
+function explain(result: CheckResult | undefined): string {
+  if (!result) return "  (not run)";
+  const lines = result.cases.map(
+    (check) =>
+      `  ${check.passed ? "✓" : "✗"} ${check.name}${check.message ? `: ${check.message}` : ""}`,
+  );
+  if (result.problem) lines.push(`  problem: ${result.problem}`);
+  if (result.output.trim()) lines.push(`  it printed:\n${result.output.trim().slice(-1500)}`);
+  return lines.join("\n");
+}
+
+/** Comment lines (line comments, block comments and JSDoc), trimmed, in order. */
+function commentsOf(text: string): string[] {
+  return text
+    .split("\n")
+    .map((line) => line.trim())
+    .flatMap((line) => {
+      const inline = line.indexOf("// ");
+      if (line.startsWith("/*") || line.startsWith("*")) return [line];
+      return inline >= 0 ? [line.slice(inline)] : [];
+    });
+}
+
+const answers = exercises.flatMap(answersOf);
+const targets: CheckTarget[] = [
+  ...exercises.flatMap((exercise) => [
+    { exercise, dir: exercise.starterDir },
+    { exercise, dir: exercise.solutionDir },
+  ]),
+  ...answers.map(({ exercise, dir }) => ({ exercise, dir })),
+];
+// One runner for everything: each folder gets its own Redis, MongoDB is started once.
+const results = new Map<string, CheckResult>();
+const ran = runChecks(targets, { concurrency: 4 }).then((all) => {
+  for (const result of all) results.set(result.dir, result);
 });
 
-// Up to 3 checks at a time: each one is a process with its app and often a Redis or MongoDB.
-describe("every exercise", { concurrency: 3 }, () => {
-  for (const exercise of exercises) {
-    test(`${exercise.name}: README, TODOs, a solution with the same files, a check`, () => {
-      const starterFiles = codeFiles(exercise.dir);
-      assert.ok(
-        existsSync(join(repoRoot, exercise.dir, "README.md")),
-        "exercises need a README.md",
-      );
-      assert.ok(starterFiles.length > 0, `${exercise.dir} has no code file`);
-      assert.deepEqual(
-        codeFiles(exercise.solutionDir),
-        starterFiles,
-        `${exercise.solutionDir} should hold the same code files as ${exercise.dir}`,
-      );
-      assert.ok(
-        !existsSync(join(repoRoot, exercise.solutionDir, "README.md")),
-        "the README.md lives in the exercise only",
-      );
-      const starter = starterFiles.map((file) => read(join(exercise.dir, file))).join("\n");
-      const solution = starterFiles
-        .map((file) => read(join(exercise.solutionDir, file)))
-        .join("\n");
+test("one exercise per step of workshop.ts, in order", () => {
+  assert.deepEqual(
+    exercises.map((exercise) => exercise.name),
+    steps.map((step) => step.exercise),
+  );
+});
+
+for (const exercise of exercises) {
+  describe(`exercise ${exercise.name}`, () => {
+    test("starter, learner's copy and solution: the same files; the same comments", () => {
+      const files = codeFiles(exercise.starterDir);
+      assert.ok(files.length > 0, `${exercise.starterDir} has no code file`);
+      assert.deepEqual(codeFiles(exercise.solutionDir), files, `${exercise.solutionDir}'s files`);
+      assert.ok(existsSync(join(repoRoot, exercise.dir, "README.md")), "the README is missing");
+      const starter = files.map((file) => read(join(exercise.starterDir, file))).join("\n");
       assert.match(starter, /\bTODO\b/, "the starter should mark what to do with TODO");
-      assert.doesNotMatch(solution, /\bTODO\b/, "the solution should leave no TODO");
-      assert.ok(existsSync(join(repoRoot, exercise.checkFile)), `${exercise.checkFile} is missing`);
+      for (const file of files) {
+        assert.deepEqual(
+          commentsOf(read(join(exercise.solutionDir, file))),
+          commentsOf(read(join(exercise.starterDir, file))),
+          `${file}: the starter's and the solution's comments differ, so their diff is not code only`,
+        );
+      }
     });
 
-    test(`${exercise.name}: the solution passes its check`, async () => {
-      const result = await runCheck(exercise, "solution");
-      assert.ok(result.passed, `${exercise.solutionDir} fails its check:\n${explain(result)}`);
+    test("server.ts is the same in starter and solution; no solution file is a step's file", () => {
+      assert.equal(
+        read(join(exercise.solutionDir, "server.ts")),
+        read(join(exercise.starterDir, "server.ts")),
+        "server.ts only runs the exercise: it must be the same in the starter and the solution",
+      );
+      const stepFiles = readdirSync(join(repoRoot, "steps"), { recursive: true, encoding: "utf8" })
+        .filter((file) => file.endsWith(".ts"))
+        .map((file) => read(join("steps", file)));
+      for (const file of codeFiles(exercise.solutionDir).filter((f) => f !== "server.ts")) {
+        const text = read(join(exercise.solutionDir, file));
+        assert.ok(
+          !stepFiles.includes(text) && !/^export \{[^}]*\} from "\.\.\/\.\.\/steps\//m.test(text),
+          `${exercise.solutionDir}/${file} is a step's code: the exercise needs a decision of its own`,
+        );
+      }
     });
 
-    test(`${exercise.name}: the untouched starter runs and fails its check`, async () => {
-      const result = await runCheck(exercise, "exercise");
-      assert.ok(!result.passed, `${exercise.dir}, untouched, passes its check: nothing to do?`);
+    test("the pristine starter loads and fails its check", async () => {
+      await ran;
+      const result = results.get(exercise.starterDir);
+      assert.ok(result && !result.passed, `the untouched starter passes:\n${explain(result)}`);
       assert.ok(
         !result.problem && result.cases.some((check) => !check.passed),
-        `the starter should load and fail a check, not crash or hang:\n${explain(result)}`,
+        `the starter should load and fail a case, not crash:\n${explain(result)}`,
       );
     });
-  }
-});
+
+    test("the solution passes its check", async () => {
+      await ran;
+      const result = results.get(exercise.solutionDir);
+      assert.ok(result?.passed, `${exercise.solutionDir} fails:\n${explain(result)}`);
+    });
+
+    const own = answers.filter((answer) => answer.exercise === exercise);
+    test("at least 6 wrong answers and 2 right ones are kept", () => {
+      assert.ok(own.filter((a) => a.kind === "wrong").length >= 6, "fewer than 6 wrong answers");
+      assert.ok(own.filter((a) => a.kind === "right").length >= 2, "fewer than 2 right answers");
+    });
+    for (const answer of own) {
+      test(`${answer.name} ${answer.kind === "wrong" ? "fails, saying why" : "passes"}`, async () => {
+        await ran;
+        const result = results.get(answer.dir);
+        if (answer.kind === "right") {
+          assert.ok(result?.passed, `a right answer fails:\n${explain(result)}`);
+          return;
+        }
+        assert.ok(answer.why, `${answer.name} needs a WHY.md whose first line is the phrase`);
+        assert.ok(result && !result.passed, `a wrong answer passes:\n${explain(result)}`);
+        const said = [
+          result.problem ?? "",
+          ...result.cases.map((check) => check.message ?? ""),
+        ].join("\n");
+        assert.ok(
+          said.includes(answer.why),
+          `it fails, but no message says "${answer.why}":\n${explain(result)}`,
+        );
+      });
+    }
+  });
+}

@@ -3,7 +3,8 @@
  *
  *   test/ and every *.test.ts   may import anything
  *   scripts/                    lib, steps, workshop.ts (never test/, never exercises/)
- *   exercises/, solutions/      their own folder, steps, lib, workshop.ts
+ *   exercises/, starters/,
+ *   solutions/                  their own folder, steps, lib, workshop.ts
  *   steps/NN-name/              its own folder, the steps it builds on, steps/shared, lib, workshop.ts
  *   steps/shared/               steps/shared, lib, workshop.ts
  *   lib/                        lib, workshop.ts
@@ -16,7 +17,16 @@ import { test } from "node:test";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
 import { type Step, stepNumbered, steps } from "../workshop.ts";
 
-const FOLDERS = ["workshop.ts", "lib", "steps", "exercises", "solutions", "scripts", "test"];
+const FOLDERS = [
+  "workshop.ts",
+  "lib",
+  "steps",
+  "starters",
+  "exercises",
+  "solutions",
+  "scripts",
+  "test",
+];
 
 function sourceFiles(): string[] {
   return FOLDERS.flatMap((folder) =>
@@ -56,7 +66,7 @@ function allowedFor(file: string): string[] | undefined {
     assert.ok(step, `${file} is in a steps/ folder that workshop.ts does not list`);
     return [...base, "steps/shared/", ...chainOf(step)];
   }
-  if (file.startsWith("exercises/") || file.startsWith("solutions/")) {
+  if (["exercises/", "starters/", "solutions/"].some((folder) => file.startsWith(folder))) {
     const own = file.split("/").slice(0, 2).join("/");
     return [...base, "steps/", `${own}/`];
   }

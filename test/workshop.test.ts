@@ -82,6 +82,12 @@ test("every file in those folders belongs to a step", () => {
     ...foldersIn("solutions")
       .filter((name) => !exercises.includes(name))
       .map((name) => `solutions/${name}/`),
+    ...foldersIn("starters")
+      .filter((name) => !exercises.includes(name))
+      .map((name) => `starters/${name}/`),
+    ...foldersIn("test/checks/answers")
+      .filter((name) => !exercises.includes(name))
+      .map((name) => `test/checks/answers/${name}/`),
     ...readdirSync(join(repoRoot, "test/checks"))
       .filter((file) => file.endsWith(".check.ts"))
       .filter((file) => !exercises.includes(file.replace(/\.check\.ts$/, "")))

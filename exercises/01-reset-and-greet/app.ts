@@ -1,6 +1,7 @@
 import express from "express";
 import session from "express-session";
 import { inspectMemory } from "../../steps/shared/inspectors.ts";
+import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 import { storeErrorHandler } from "../../steps/shared/store-errors.ts";
 import { visitsPage } from "../../steps/shared/visits.ts";
 import { workshopSession } from "../../steps/shared/workshop-session.ts";
@@ -19,18 +20,21 @@ export function createApp() {
 
   app.get("/", visitsPage("memory", inspectMemory(store)));
 
-  // TODO 1: add GET /hello, which greets a first visit differently. A session that holds no
-  // visits yet (req.session.visits is undefined) is a first visit: answer with JSON
-  //   { firstVisit: true, message: "Welcome! This is your first visit." }
-  // and otherwise { firstVisit: false, message: "Welcome back! ..." } with the count in it.
-  // Only read the session here: writing to it would store it and set a cookie.
+  // TODO 1: GET /hello greets a first visit differently from a returning one (README).
+  // Whether the visitor is back is in their session, not in whether a cookie came with the
+  // request. /hello only reads: with saveUninitialized: false, a session nobody writes to is
+  // never stored and sets no cookie.
+  app.get("/hello", (_req, res) => {
+    const greeting: Greeting = { firstVisit: true, message: "Welcome!" };
+    res.json(greeting);
+  });
 
-  // TODO 2: add POST /reset, which forgets the visitor:
-  // - remove the session from the store with req.session.destroy(callback): after that the
-  //   old cookie must be worth nothing, even to someone who kept a copy of it;
-  // - in the callback, clear the cookie (res.clearCookie with its name, COOKIE_NAME from
-  //   ../../steps/shared/session-secret.ts) and answer 204 No Content; hand an error from
-  //   destroy to next(error).
+  // TODO 2: POST /reset forgets the visitor, in the store (a kept copy of the cookie must be
+  // worth nothing) and in the browser (the cookie it holds is dropped), then answers 204.
+  app.post("/reset", (_req, res) => {
+    res.clearCookie(COOKIE_NAME);
+    res.status(204).end();
+  });
 
   app.use(storeErrorHandler);
   return app;

@@ -7,20 +7,23 @@ import { COOKIE_NAME, sessionSecrets } from "../../steps/shared/session-secret.t
 import { storeErrorHandler } from "../../steps/shared/store-errors.ts";
 import { visitsPage } from "../../steps/shared/visits.ts";
 
-/** The app every worker of the cluster runs, behind a load balancer that terminates HTTPS. */
-// biome-ignore lint/correctness/noUnusedFunctionParameters: TODO 1 puts `redis` to work
+/**
+ * The app every worker of the cluster runs. In production, a visitor reaches it through a CDN
+ * (edge servers in 192.0.2.0/24), then our load balancer (on this machine), which speaks plain
+ * HTTP to the workers. Each proxy appends the address it received the request from to
+ * X-Forwarded-For, and the CDN says how the visitor came in: X-Forwarded-Proto: https.
+ */
 export function createApp(redis: RedisClient) {
-  // TODO 1: every worker process builds its own MemoryStore here, so a visitor's session is
-  // known only to the worker that created it. Store the sessions in the Redis all workers
-  // share instead: a RedisStore from connect-redis over `redis`, with the prefix "sess:".
+  // TODO 1: a session must be known to every worker, whichever one the next request lands
+  // on: keep the sessions in the Redis they share, as keys "sess:<id>".
   const store = new session.MemoryStore();
+  void redis;
 
   const app = express();
-  // TODO 2: the load balancer talks HTTPS to the visitor and plain HTTP to this app, and says
-  // so in the header X-Forwarded-Proto: https. Express ignores that header until you tell it
-  // a proxy stands in front (the setting "trust proxy": trust exactly one hop), and without
-  // it express-session never sends a `secure: true` cookie, because it thinks the request
-  // came over HTTP.
+  // TODO 2: to Express, every request comes from the load balancer, over plain HTTP, so it
+  // never sends this Secure cookie and req.ip is the balancer's. Make it see the visitor's own
+  // address and protocol, believing exactly the proxies of the topology above and no header
+  // the visitor could write.
   app.use(reportPid);
   app.use(
     session({
@@ -38,8 +41,12 @@ export function createApp(redis: RedisClient) {
     }),
   );
 
-  // TODO 3: the page names its store ("redis" now) and its session inspector reads the keys
-  // the store writes: inspectRedis(redis, "sess:").
+  // Who the app thinks it is talking to (logs, rate limits and audits use the same).
+  app.get("/whoami", (req, res) => {
+    res.json({ ip: req.ip, protocol: req.protocol });
+  });
+
+  // TODO 3: the page names its store and its inspector shows the record the store wrote.
   app.get("/", visitsPage("memory", inspectMemory(store)));
   app.use(storeErrorHandler);
   return app;

@@ -1,16 +1,19 @@
+import { styleText } from "node:util";
+import type { Progress } from "../../lib/exercises.ts";
 import type { CaseResult, CheckResult } from "./run-check.ts";
 
-const useColor = process.stdout.isTTY === true && !process.env.NO_COLOR;
-const paint = (code: number) => (text: string) =>
-  useColor ? `\u001b[${code}m${text}\u001b[0m` : text;
-export const green = paint(32);
-export const red = paint(31);
-export const yellow = paint(33);
-export const bold = paint(1);
-export const dim = paint(2);
+// Node's own colours: styleText leaves the text plain when the output is not a terminal or
+// NO_COLOR is set (validateStream, on by default).
+const paint = (format: Parameters<typeof styleText>[0]) => (text: string) =>
+  styleText(format, text);
+export const green = paint("green");
+export const red = paint("red");
+export const yellow = paint("yellow");
+export const bold = paint("bold");
+export const dim = paint("dim");
 
 const PASS = green("✓");
-const FAIL = red("✗");
+export const FAIL = red("✗");
 const WIDTH = Math.min(process.stdout.columns || 100, 110);
 
 /**
@@ -53,18 +56,12 @@ export function firstFailure(result: CheckResult): string {
   return "the check found nothing to check";
 }
 
-/** The first `max` characters of the first line, and "…" when there was more. */
-function shorten(text: string, max: number): string {
-  const line = text.split("\n")[0] ?? "";
-  return line.length > max || line !== text.trim() ? `${line.slice(0, max)}…` : line;
-}
-
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** Every check of one exercise, and why each failed one failed. */
 export function printDetails(result: CheckResult, { watching = false } = {}): void {
-  const { exercise, target } = result;
-  const folder = target === "solution" ? exercise.solutionDir : exercise.dir;
+  const { exercise, dir: folder } = result;
+  const target = folder === exercise.dir ? "exercise" : "other";
   console.log(
     `\n${bold(`Exercise ${exercise.number}: ${exercise.name}`)}  ${dim(`(${folder})`)}\n`,
   );
@@ -131,26 +128,39 @@ function printServerOutput(output: string): void {
     console.log(dim(`    … (${lines.length - shown.length} more lines)`));
 }
 
-/** The progress table: one line per exercise, and the first reason for each one not done. */
-export function printTable(results: CheckResult[], ms: number): void {
-  const target = results[0]?.target ?? "exercise";
-  console.log(`\n${bold(target === "solution" ? "Solutions" : "Your progress")}\n`);
+/**
+ * The progress table: done or pending, hints used, "N of M"; then why the first pending one
+ * fails, in full, since that is the one to work on.
+ */
+export function printTable(results: CheckResult[], ms: number, progress: Progress): void {
+  const solutions = results[0]?.dir.startsWith("solutions/") ?? false;
+  console.log(`\n${bold(solutions ? "Solutions" : "Your progress")}\n`);
   const nameWidth = Math.max(...results.map((result) => result.exercise.name.length));
   for (const result of results) {
     const passed = result.cases.filter((check) => check.passed).length;
     const count = `${passed}/${result.cases.length}`.padStart(5);
-    const mark = result.passed ? PASS : FAIL;
+    const state = result.passed ? green("done   ") : yellow("pending");
+    const hints = progress.hints[result.exercise.number] ?? 0;
+    const used = hints > 0 ? dim(` ${hints} hint${hints === 1 ? "" : "s"}`) : "";
     const time = dim(seconds(result.ms).padStart(7));
-    console.log(`  ${mark} ${result.exercise.name.padEnd(nameWidth)} ${count} ${time}`);
-    if (!result.passed) console.log(dim(wrap(shorten(firstFailure(result), 300), "      ")));
+    console.log(
+      `  ${result.passed ? PASS : FAIL} ${state} ${result.exercise.name.padEnd(nameWidth)} ${count} ${time}${used}`,
+    );
   }
   const done = results.filter((result) => result.passed).length;
   const next = results.find((result) => !result.passed);
   console.log(`\n${bold(`${done} of ${results.length} done.`)} ${dim(`(${seconds(ms)})`)}`);
-  if (next && target === "exercise") {
+  if (next && !solutions) {
     console.log(
-      `Next: exercise ${next.exercise.number}. Read ${next.exercise.dir}/README.md, then see ` +
-        `every check: npm run check -- ${next.exercise.number}`,
+      `\n${bold(`First to fix: exercise ${next.exercise.number}`)} (${next.exercise.dir})`,
+    );
+    console.log(wrap(firstFailure(next), "  "));
+    console.log(
+      dim(
+        `\nEvery check of it: npm run check -- ${next.exercise.number}   ` +
+          `a hint: npm run hint -- ${next.exercise.number}   ` +
+          "follow along: npm run check -- --watch",
+      ),
     );
   }
 }

@@ -1,98 +1,107 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { type Exercise, type Target, targetDir } from "../../lib/exercises.ts";
+import type { Exercise } from "../../lib/exercises.ts";
 import { repoRoot } from "../../lib/services/workshop-dir.ts";
-import { LINE_PREFIX, type ReportLine } from "./reporter.ts";
+import { LINE_PREFIX, type ReportLine, runnerArgs } from "./protocol.ts";
 
-/** One check (one `test(...)` of the check file) and how it went. */
+/** One case of a check and how it went. */
 export interface CaseResult {
   name: string;
   passed: boolean;
-  /** Why it failed, in the words of the check. */
+  /** Why it failed, in the words of the check: what is wrong, expected, observed. */
   message?: string;
+  ms: number;
 }
 
 export interface CheckResult {
   exercise: Exercise;
-  target: Target;
+  /** The folder that was checked, relative to the repository. */
+  dir: string;
   passed: boolean;
   cases: CaseResult[];
-  /** A failure outside any single check: the code did not load, a crash, a timeout. */
+  /** A failure outside any single case: the code did not load, process.exit, a crash. */
   problem?: string;
   /** What the code under check printed (the app's own logs), for a learner's debugging. */
   output: string;
   ms: number;
 }
 
-const REPORTER = join(repoRoot, "scripts", "check", "reporter.ts");
-const TIMEOUT_MS = 60_000;
+/** A folder to check against an exercise's check. */
+export interface CheckTarget {
+  exercise: Exercise;
+  dir: string;
+}
+
+const RUNNER = join("test", "checks", "run.ts");
+/** However a check goes wrong, the runner is stopped after this long. */
+const TIMEOUT_MS = 120_000;
 
 /**
- * Runs the check of one exercise against the learner's folder or the solution, in a child
- * process, with a reporter that turns node:test's events into JSON lines:
- *   EXERCISE_DIR=exercises/NN-name node --import tsx --test-reporter=… test/checks/NN-name.check.ts
- * That is node:test running one file, as `node --test FILE` does, minus the extra process
- * `--test` starts for each file (a second or so on a busy machine); and it loads a reporter
- * written in TypeScript, which `--test` on Node 20 does not.
+ * Checks TARGETS in one child process (test/checks/run.ts), which starts the servers they
+ * need once and runs their cases; results in the order of TARGETS.
+ *   node --import tsx test/checks/run.ts --target 01-reset-and-greet=exercises/01-… …
  */
-export function runCheck(exercise: Exercise, target: Target): Promise<CheckResult> {
+export function runChecks(
+  targets: readonly CheckTarget[],
+  { concurrency = 4 } = {},
+): Promise<CheckResult[]> {
   const started = Date.now();
-  const missing = [exercise.checkFile, targetDir(exercise, target)].find(
-    (path) => !existsSync(join(repoRoot, path)),
-  );
-  if (missing) {
-    const problem = `${missing} does not exist (yet), so there is nothing to check`;
-    return Promise.resolve({
-      exercise,
-      target,
-      passed: false,
-      cases: [],
-      problem,
-      output: "",
-      ms: 0,
-    });
+  const results = new Map<string, CheckResult>();
+  const runnable: CheckTarget[] = [];
+  for (const { exercise, dir } of targets) {
+    const result: CheckResult = { exercise, dir, passed: false, cases: [], output: "", ms: 0 };
+    results.set(dir, result);
+    const missing = [exercise.checkFile, dir].find((path) => !existsSync(join(repoRoot, path)));
+    if (missing) result.problem = `${missing} does not exist (yet), so there is nothing to check`;
+    else runnable.push({ exercise, dir });
   }
+  const ordered = () => targets.map(({ dir }) => results.get(dir) as CheckResult);
+  if (runnable.length === 0) return Promise.resolve(ordered());
+
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", `--test-reporter=${REPORTER}`, exercise.checkFile],
+    [
+      "--import",
+      "tsx",
+      RUNNER,
+      "--concurrency",
+      String(concurrency),
+      ...runnerArgs(runnable.map(({ exercise, dir }) => ({ exercise: exercise.name, dir }))),
+    ],
     {
       cwd: repoRoot,
-      env: {
-        ...process.env,
-        NODE_ENV: "test",
-        EXERCISE_DIR: targetDir(exercise, target),
-        // Set when this runs inside `node --test` (npm test): it would make the check talk
-        // node:test's internal protocol to its parent instead of using our reporter.
-        NODE_TEST_CONTEXT: undefined,
-      },
+      env: { ...process.env, NODE_ENV: "test", NODE_TEST_CONTEXT: undefined },
       stdio: ["ignore", "pipe", "pipe"],
-      // A process group of its own: the check, and the Redis or MongoDB it starts, can be
-      // stopped together (see stopGroup).
+      // A process group of its own: the runner and the servers it starts stop together.
       detached: true,
     },
   );
   running.add(child);
 
-  const cases: CaseResult[] = [];
-  const problems: string[] = [];
-  let output = "";
+  const finished = new Set<string>();
+  const problems = new Map<string, string[]>();
+  let stray = "";
   let pending = "";
-  /** One line of the check's stdout: a line of our reporter, or something the code printed. */
   const read = (line: string) => {
-    let report: ReportLine;
-    try {
-      if (!line.startsWith(LINE_PREFIX)) throw new Error("not a report");
-      report = JSON.parse(line.slice(LINE_PREFIX.length)) as ReportLine;
-    } catch {
-      output += `${line}\n`;
+    if (!line.startsWith(LINE_PREFIX)) {
+      stray += `${line}\n`;
       return;
     }
-    if (report.kind === "pass") cases.push({ name: report.name, passed: true });
-    if (report.kind === "fail")
-      cases.push({ name: report.name, passed: false, ...messageOf(report) });
-    if (report.kind === "file-fail" && report.message) problems.push(report.message);
-    if (report.kind === "output") output += report.text;
+    const report = JSON.parse(line.slice(LINE_PREFIX.length)) as ReportLine;
+    const result = results.get(report.dir);
+    if (!result) return;
+    if (report.kind === "case") {
+      const { name, passed, message, ms } = report;
+      result.cases.push({ name, passed, ms, ...(message === undefined ? {} : { message }) });
+    }
+    if (report.kind === "output") result.output += report.text;
+    if (report.kind === "problem")
+      problems.set(report.dir, [...(problems.get(report.dir) ?? []), report.message]);
+    if (report.kind === "done") {
+      finished.add(report.dir);
+      result.ms = report.ms;
+    }
   };
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
     pending += chunk;
@@ -101,10 +110,8 @@ export function runCheck(exercise: Exercise, target: Target): Promise<CheckResul
     for (const line of lines) read(line);
   });
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-    output += chunk;
+    stray += chunk;
   });
-
-  // A learner's code can hang (a callback never called, a request never answered).
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -112,35 +119,46 @@ export function runCheck(exercise: Exercise, target: Target): Promise<CheckResul
   }, TIMEOUT_MS);
 
   return new Promise((resolve) => {
-    child.once("close", (code) => {
+    child.once("close", (code, signal) => {
       clearTimeout(timer);
       running.delete(child);
-      if (timedOut) {
-        problems.push(
-          `the check did not finish within ${TIMEOUT_MS / 1000} s: is a request left without an ` +
-            "answer, or a callback never called?",
-        );
-      } else if (code !== 0 && cases.every((result) => result.passed) && problems.length === 0) {
-        problems.push(loadError(output) ?? `the check ended with exit code ${code}`);
+      for (const { dir } of runnable) {
+        const result = results.get(dir) as CheckResult;
+        const found = problems.get(dir) ?? [];
+        if (!finished.has(dir)) {
+          found.push(
+            timedOut
+              ? `the checks did not finish within ${TIMEOUT_MS / 1000} s`
+              : `the check stopped before it finished (exit code ${code ?? signal})` +
+                  (stray.trim() ? `:\n${lastLines(stray)}` : ""),
+          );
+          result.ms = Date.now() - started;
+        }
+        if (found.length > 0) result.problem = found.join("\n").replaceAll(`${repoRoot}/`, "");
+        result.passed =
+          !result.problem && result.cases.length > 0 && result.cases.every((c) => c.passed);
       }
-      // Paths as the learner sees them: exercises/01-…/app.ts, not /home/…/exercises/01-…
-      const problem =
-        problems.length > 0 ? problems.join("\n").replaceAll(`${repoRoot}/`, "") : undefined;
-      resolve({
-        exercise,
-        target,
-        passed: code === 0 && !problem && cases.length > 0 && cases.every((c) => c.passed),
-        cases,
-        problem,
-        output,
-        ms: Date.now() - started,
-      });
+      resolve(ordered());
     });
   });
 }
 
+/** Checks one exercise's folder, or its solution. */
+export async function runCheck(
+  exercise: Exercise,
+  target: "exercise" | "solution",
+): Promise<CheckResult> {
+  const dir = target === "solution" ? exercise.solutionDir : exercise.dir;
+  const [result] = await runChecks([{ exercise, dir }]);
+  return result as CheckResult;
+}
+
+function lastLines(text: string): string {
+  return text.trim().split("\n").slice(-12).join("\n");
+}
+
 /**
- * The checks running now, stopped with everything they started if this process ends first
+ * The runners running now, stopped with everything they started if this process ends first
  * (end on a signal through process.exit, as scripts/check.ts does, for this to run).
  */
 const running = new Set<ChildProcess>();
@@ -154,46 +172,4 @@ function stopGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
-}
-
-/** Runs `task` over `items`, at most `concurrency` at a time; results in the items' order. */
-export async function inParallel<Item, Result>(
-  items: readonly Item[],
-  concurrency: number,
-  task: (item: Item) => Promise<Result>,
-): Promise<Result[]> {
-  const results: Result[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await task(items[index] as Item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return results;
-}
-
-function messageOf(report: { message: string }): { message?: string } {
-  return report.message ? { message: report.message } : {};
-}
-
-/**
- * Why a check file could not even start, from what it printed: the error (a syntax error in
- * the learner's file, a missing export, no Redis on this machine...) and the lines that
- * explain it, without stack frames other than the learner's own files.
- */
-function loadError(output: string): string | undefined {
-  const lines = output.split("\n");
-  const first = lines.findIndex((line) => /^\s*[\w.]*Error( \[\w+\])?: /.test(line));
-  if (first === -1) return undefined;
-  // Node prints the error's own fields ({ code: … }) and its version after it: stop there.
-  const end = lines.findIndex(
-    (line, index) => index > first && /^(\s+\w+: |\}|Node\.js v)/.test(line),
-  );
-  return lines
-    .slice(first, end === -1 ? first + 12 : end)
-    .filter((line) => line.trim() !== "" && !/^\s+at (?!.*\/(exercises|solutions)\/)/.test(line))
-    .slice(0, 6)
-    .join("\n");
 }

@@ -20,9 +20,10 @@ export function createApp() {
 
   app.get("/", visitsPage("memory", inspectMemory(store)));
 
-  // A session that holds no visits yet is a new one: nothing was ever written to it.
-  // Reading req.session does not store it (saveUninitialized: false), so /hello alone
-  // never sets a cookie.
+  // TODO 1: GET /hello greets a first visit differently from a returning one (README).
+  // Whether the visitor is back is in their session, not in whether a cookie came with the
+  // request. /hello only reads: with saveUninitialized: false, a session nobody writes to is
+  // never stored and sets no cookie.
   app.get("/hello", (req, res) => {
     const visits = req.session.visits;
     const greeting: Greeting =
@@ -32,12 +33,11 @@ export function createApp() {
     res.json(greeting);
   });
 
-  // Forget the visitor: remove the session from the store (so the old cookie is worth
-  // nothing, even if someone kept a copy), then tell the browser to drop the cookie.
+  // TODO 2: POST /reset forgets the visitor, in the store (a kept copy of the cookie must be
+  // worth nothing) and in the browser (the cookie it holds is dropped), then answers 204.
   app.post("/reset", (req, res, next) => {
     req.session.destroy((error) => {
       if (error) return next(error);
-      // The same name and path as the session cookie, or the browser keeps it.
       res.clearCookie(COOKIE_NAME, { path: "/" });
       res.status(204).end();
     });

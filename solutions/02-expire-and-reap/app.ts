@@ -8,19 +8,18 @@ import { visitsPage } from "../../steps/shared/visits.ts";
 
 const FileStore = createFileStore(session);
 
-/** How long a session lives after the visitor's last request. */
-const SESSION_MINUTES = 30;
+// The policy this app must follow (README):
+// - a session ends 20 minutes after the visitor's last request: the cookie and the file agree;
+// - the file of an ended session stays on disk at most 5 minutes longer;
+// - reaping reads every file of the folder: no more often than once a minute.
 
-/** `reapEverySeconds`: how often to delete the files of expired sessions. */
-export function createApp(sessionsDir: string, reapEverySeconds = 10 * 60) {
+export function createApp(sessionsDir: string) {
   const store = new FileStore({
     path: sessionsDir,
-    // A file stays valid for cookie.originalMaxAge after its last write; `ttl` counts only
-    // for a cookie without maxAge. Same value, so both ways a session lives 30 minutes.
-    ttl: SESSION_MINUTES * 60,
-    // Nobody ever asks again for most expired sessions: without reaping, their files stay
-    // on disk for ever. The reaper deletes the expired ones (and only those).
-    reapInterval: reapEverySeconds,
+    // TODO 1: how long a session file stays valid, in seconds (for a cookie without maxAge).
+    ttl: 20 * 60,
+    // TODO 2: expired files are never served again, but only the reaper deletes them.
+    reapInterval: 5 * 60,
     retries: 0, // a missing file is a new session, not a reason to wait and read again
   });
 
@@ -36,8 +35,9 @@ export function createApp(sessionsDir: string, reapEverySeconds = 10 * 60) {
         httpOnly: true,
         sameSite: "lax",
         secure: "auto",
-        // The cookie expires SESSION_MINUTES after the last visit; the file with it.
-        maxAge: SESSION_MINUTES * 60 * 1000,
+        // TODO 1: without an expiry, this cookie lives until the browser closes, whatever the
+        // file does.
+        maxAge: 20 * 60 * 1000,
       },
     }),
   );

@@ -1,113 +1,192 @@
-import assert from "node:assert/strict";
-import { test } from "node:test";
-// Straight from browser.ts: the harness index loads the Redis and MongoDB drivers too.
-import { Browser, setCookieAttributes } from "../../lib/browser.ts";
+/**
+ * Exercise 01: GET /hello greets a newcomer and a returning visitor (reading the session,
+ * never writing it); POST /reset ends the session in the store and in the browser.
+ */
+import { setCookieAttributes } from "../../lib/browser.ts";
+import type { VisitsJson } from "../../lib/visits-contract.ts";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
-import { listen } from "./listen.ts";
-import { importTarget } from "./target.ts";
+import { type CheckContext, defineCheck, expect, type Site, type Visitor, wrong } from "./kit.ts";
 
-const { createApp } =
-  await importTarget<typeof import("../../solutions/01-reset-and-greet/app.ts")>("app.ts");
+type Module = typeof import("../../solutions/01-reset-and-greet/app.ts");
 
-type Greeting = import("../../solutions/01-reset-and-greet/app.ts").Greeting;
-
-async function hello(browser: Browser): Promise<{ greeting: Greeting; setsCookie: boolean }> {
-  const response = await browser.request("/hello", { json: true });
-  assert.ok(
-    response.status === 200,
-    response.status === 404
-      ? "GET /hello answered 404 Not Found: there is no such route yet (TODO 1)"
-      : `GET /hello answered ${response.status}, expected 200 with JSON { firstVisit, message }`,
-  );
-  const setsCookie = response.headers.getSetCookie().length > 0;
-  return { greeting: (await response.json()) as Greeting, setsCookie };
+interface Greeting {
+  firstVisit?: unknown;
+  message?: unknown;
 }
 
-test("GET /hello greets a first visit differently from a returning visitor", async (t) => {
-  const browser = new Browser(await listen(t, createApp()));
+async function hello(visitor: Visitor): Promise<{ greeting: Greeting; response: Response }> {
+  const response = await visitor.get("/hello", { json: true });
+  expect(response.status === 200, "GET /hello does not answer 200", {
+    expected: "200 with a JSON greeting",
+    observed: `${response.status} ${(await response.clone().text()).slice(0, 80)}`,
+  });
+  const text = await response.text();
+  try {
+    return { greeting: JSON.parse(text) as Greeting, response };
+  } catch {
+    wrong("GET /hello does not answer JSON", {
+      expected: '{ "firstVisit": …, "message": … }',
+      observed: text.slice(0, 80),
+    });
+  }
+}
 
-  const first = await hello(browser);
-  assert.equal(
-    first.greeting.firstVisit,
-    true,
-    "a browser without a session asked GET /hello and got firstVisit: false. A session that " +
-      "holds no visits yet (req.session.visits is undefined) is a first visit",
-  );
-  assert.equal(
-    first.setsCookie,
-    false,
-    "GET /hello set a cookie: it should only read the session, never write to it",
-  );
+async function visit(visitor: Visitor): Promise<VisitsJson> {
+  const response = await visitor.get("/", { json: true });
+  expect(response.status === 200, "GET / (the visits page) does not answer 200", {
+    observed: String(response.status),
+  });
+  return (await response.json()) as VisitsJson;
+}
 
-  await browser.visit();
-  await browser.visit();
-  const again = await hello(browser);
-  assert.equal(
-    again.greeting.firstVisit,
-    false,
-    "after two visits to GET /, GET /hello still says firstVisit: true",
-  );
-  assert.notEqual(
-    again.greeting.message,
-    first.greeting.message,
-    `a returning visitor got the same message as a new one ("${again.greeting.message}")`,
-  );
-  assert.match(
-    again.greeting.message,
-    /\b2\b/,
-    `after two visits the message should say how many there were (2), it says "${again.greeting.message}"`,
-  );
-});
+/** Ways to say a number of visits: "2", "two", "twice"… */
+const SAID: Record<number, RegExp> = {
+  2: /\b(2|two|twice)\b/i,
+  3: /\b(3|three|thrice)\b/i,
+};
 
-test("POST /reset destroys the session and clears the cookie", async (t) => {
-  const url = await listen(t, createApp());
-  const browser = new Browser(url);
-  await browser.visit();
-  const { sessionId } = await browser.visit();
-  const oldCookie = browser.cookie(COOKIE_NAME) ?? "";
+const app = (module: Module, serve: CheckContext<Module>["serve"]) => serve(module.createApp());
 
-  const reset = await browser.request("/reset", { method: "POST", json: true });
-  assert.ok(
-    reset.status >= 200 && reset.status < 400,
-    reset.status === 404
-      ? "POST /reset answered 404 Not Found: there is no such route yet (TODO 2)"
-      : `POST /reset answered ${reset.status} ${reset.statusText}, expected 204 No Content`,
-  );
-  const cleared = setCookieAttributes(reset, COOKIE_NAME);
-  assert.ok(
-    cleared,
-    `POST /reset sent no Set-Cookie for ${COOKIE_NAME}: clear the cookie with ` +
-      "res.clearCookie(COOKIE_NAME) so that the browser forgets it",
-  );
-  const expires = Date.parse(cleared.get("expires") ?? "");
-  assert.ok(
-    cleared.get("max-age") === "0" || expires < Date.now(),
-    `POST /reset set the ${COOKIE_NAME} cookie again instead of clearing it ` +
-      "(expected an Expires date in the past): use res.clearCookie(COOKIE_NAME)",
-  );
+async function resetOf(site: Site) {
+  const visitor = site.visitor();
+  await visit(visitor);
+  const before = await visit(visitor);
+  const copy = visitor.cookie(COOKIE_NAME) ?? "";
+  const response = await visitor.post("/reset");
+  return { visitor, before, copy, response };
+}
 
-  // Someone who kept a copy of the old cookie must not get the session back.
-  const copy = new Browser(url);
-  copy.cookies.set(COOKIE_NAME, oldCookie);
-  const replay = await copy.visit();
-  assert.ok(
-    replay.visits === 1 && replay.sessionId !== sessionId,
-    `after POST /reset the old cookie still finds the session (visits: ${replay.visits}). ` +
-      "Clearing the cookie is not enough: remove the session from the store with " +
-      "req.session.destroy(callback)",
-  );
-});
-
-test("after a reset, the visitor is greeted as new again", async (t) => {
-  const browser = new Browser(await listen(t, createApp()));
-  await browser.visit();
-  await browser.request("/reset", { method: "POST", json: true });
-
-  const { greeting } = await hello(browser);
-  assert.equal(
-    greeting.firstVisit,
-    true,
-    "after POST /reset, GET /hello should say firstVisit: true",
-  );
-  assert.equal((await browser.visit()).visits, 1, "after POST /reset the count starts again at 1");
+export default defineCheck<Module>({
+  entry: "app.ts",
+  cases: [
+    {
+      name: "GET /hello greets a newcomer, and stores nothing",
+      run: async ({ module, serve }) => {
+        const site = await app(module, serve);
+        const { greeting, response } = await hello(site.visitor());
+        expect(greeting.firstVisit === true, "a newcomer is not greeted as a first visit", {
+          expected: "firstVisit: true",
+          observed: `firstVisit: ${JSON.stringify(greeting.firstVisit)}`,
+        });
+        expect(typeof greeting.message === "string" && greeting.message.length > 0, "no message");
+        expect(!setCookieAttributes(response, COOKIE_NAME), "/hello set a cookie", {
+          expected: "a newcomer's /hello sends no Set-Cookie (nothing to store yet)",
+          observed: response.headers.getSetCookie().join("; "),
+        });
+      },
+    },
+    {
+      name: "GET /hello with a cookie the store does not know is a first visit",
+      run: async ({ module, serve }) => {
+        const site = await app(module, serve);
+        // A visitor whose session was reset elsewhere, or who brings a made-up cookie.
+        const visitor = site.visitor();
+        visitor.cookies.set(COOKIE_NAME, "s%3Aunknown-session.nosignature");
+        const { greeting } = await hello(visitor);
+        expect(
+          greeting.firstVisit === true,
+          "a cookie for a session the store does not hold counts as a returning visitor",
+          {
+            expected:
+              "firstVisit: true (whether a visitor is back is in the session, not in the cookie header)",
+            observed: `firstVisit: ${JSON.stringify(greeting.firstVisit)}`,
+          },
+        );
+      },
+    },
+    {
+      name: "GET /hello greets a returning visitor with their count, and leaves it as it is",
+      run: async ({ module, serve }) => {
+        const site = await app(module, serve);
+        const visitor = site.visitor();
+        for (const count of [2, 3]) {
+          const seen = await visit(visitor);
+          if (seen.visits === 1) await visit(visitor);
+          const { greeting, response } = await hello(visitor);
+          expect(greeting.firstVisit === false, "a returning visitor is greeted as new", {
+            expected: `firstVisit: false after ${count} visits`,
+            observed: `firstVisit: ${JSON.stringify(greeting.firstVisit)}`,
+          });
+          const message = String(greeting.message);
+          expect(SAID[count]?.test(message), "the greeting does not say how many visits", {
+            expected: `a message that says ${count} visits`,
+            observed: JSON.stringify(message),
+          });
+          expect(!setCookieAttributes(response, COOKIE_NAME), "/hello set a cookie", {
+            expected: "no Set-Cookie: /hello only reads the session",
+            observed: response.headers.getSetCookie().join("; "),
+          });
+        }
+        const after = await visit(visitor);
+        expect(after.visits === 4, "/hello changed the count", {
+          expected: "3 visits, two /hello, then the next visit counts 4",
+          observed: `the next visit counts ${after.visits}`,
+        });
+      },
+    },
+    {
+      name: "POST /reset answers 204 and ends the session in the store",
+      run: async ({ module, serve }) => {
+        const site = await app(module, serve);
+        const { before, copy, response } = await resetOf(site);
+        expect(response.status === 204, "POST /reset does not answer 204 No Content", {
+          observed: String(response.status),
+        });
+        // Someone who kept a copy of the cookie comes back.
+        const thief = site.visitor();
+        thief.cookies.set(COOKIE_NAME, copy);
+        const again = await visit(thief);
+        expect(
+          again.sessionId !== before.sessionId,
+          "after /reset, the old cookie still names a live session",
+          {
+            expected: "a copy of the old cookie gets a new, empty session",
+            observed: `it still gets session ${before.sessionId} (count ${again.visits})`,
+          },
+        );
+        expect(again.visits === 1, "after /reset the count does not start again at 1", {
+          observed: String(again.visits),
+        });
+        const { greeting } = await hello(site.visitor());
+        expect(greeting.firstVisit === true, "after /reset, /hello does not greet a newcomer");
+      },
+    },
+    {
+      name: "POST /reset tells the browser to drop the session cookie",
+      run: async ({ module, serve }) => {
+        const site = await app(module, serve);
+        const { visitor, response } = await resetOf(site);
+        const cleared = setCookieAttributes(response, COOKIE_NAME);
+        if (!cleared) {
+          wrong("the session cookie is not cleared", {
+            expected: `a Set-Cookie for ${COOKIE_NAME} that has already expired`,
+            observed: response.headers.getSetCookie().join("; ") || "no Set-Cookie at all",
+          });
+        }
+        const path = cleared.get("path") ?? "/";
+        expect(path === "/", "the session cookie is not cleared: the path is not the cookie's", {
+          expected: `Path=/ (the session cookie's path; a cookie is only replaced by one with the same name and path)`,
+          observed: `Path=${path}`,
+        });
+        expect(!visitor.cookie(COOKIE_NAME), "the session cookie is not cleared", {
+          expected: "an expiry in the past, so the browser drops it",
+          observed: response.headers.getSetCookie().join("; "),
+        });
+        const fresh = await visit(visitor);
+        expect(fresh.visits === 1, "after /reset the count does not start again at 1", {
+          observed: String(fresh.visits),
+        });
+      },
+    },
+    {
+      name: "POST /reset from a visitor with no session answers 204",
+      run: async ({ module, serve }) => {
+        const site = await app(module, serve);
+        const response = await site.visitor().post("/reset");
+        expect(response.status === 204, "POST /reset without a session does not answer 204", {
+          observed: String(response.status),
+        });
+      },
+    },
+  ],
 });

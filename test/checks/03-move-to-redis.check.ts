@@ -1,91 +1,154 @@
-import assert from "node:assert/strict";
-import { type TestContext, test } from "node:test";
-import { createClient } from "redis";
-import { createRedisClient } from "../../steps/shared/redis-client.ts";
-import { Browser, usePrivateRedis } from "../harness/index.ts";
-import { listen } from "./listen.ts";
-import { importTarget } from "./target.ts";
+/**
+ * Exercise 03: the sessions move to the Redis the app is given, under workshop:sess:<id>,
+ * living 45 minutes like the cookie; another app over the same Redis (a restart, another
+ * process) finds them; the page shows the record; an outage is a quick 503, then recovery.
+ */
+import { setCookieAttributes } from "../../lib/browser.ts";
+import { waitUntil } from "../../lib/services/net.ts";
+import type { VisitsJson } from "../../lib/visits-contract.ts";
+import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
+import { type CheckContext, defineCheck, expect, type Visitor, wrong } from "./kit.ts";
 
-const { createApp } =
-  await importTarget<typeof import("../../solutions/03-move-to-redis/app.ts")>("app.ts");
+type Module = typeof import("../../solutions/03-move-to-redis/app.ts");
+type Context = CheckContext<Module>;
 
 const PREFIX = "workshop:sess:";
-const redis = await usePrivateRedis();
+const SECONDS = 45 * 60;
 
-/** The exercise's app over a client of its own, as a step's server.ts would build it. */
-async function startApp(t: TestContext): Promise<string> {
-  const client = createRedisClient(redis.url);
-  await client.connect();
-  t.after(() => client.close());
-  return listen(t, createApp(client));
+async function start(context: Context) {
+  const server = await context.redis();
+  const cli = await server.client();
+  await cli.flushAll();
+  const site = await context.serve(context.module.createApp(await server.appClient()));
+  return { server, cli, site };
 }
 
-/** A redis-cli of the check's own, to look at what the app stored. */
-async function redisCli(t: TestContext) {
-  const client = createClient({ url: redis.url });
-  await client.connect();
-  t.after(() => client.close());
-  return client;
+async function visit(visitor: Visitor, html = false) {
+  const response = await visitor.get("/", { json: !html });
+  expect(response.status === 200, "GET / does not answer 200", {
+    observed: `${response.status} ${(await response.clone().text()).slice(0, 120)}`,
+  });
+  return response;
 }
 
-type RedisCli = Awaited<ReturnType<typeof redisCli>>;
+const json = async (response: Response) => (await response.json()) as VisitsJson;
 
-/** The key that holds the session, which must be PREFIX + id; fails with what was found. */
-async function sessionKey(cli: RedisCli, sessionId: string): Promise<string> {
-  const found: string[] = [];
-  for await (const keys of cli.scanIterator({ MATCH: `*${sessionId}*` })) found.push(...keys);
-  const expected = PREFIX + sessionId;
-  if (found.includes(expected)) return expected;
-  assert.fail(
-    found.length > 0
-      ? `expected the Redis key to start with ${PREFIX}, found ${found.join(", ")}: set the ` +
-          `store's prefix to "${PREFIX}"`
-      : `after a visit, Redis holds no key for the session ${sessionId}: the sessions still go ` +
-          "somewhere else (files?). Use a RedisStore over the client passed to createApp",
-  );
-}
-
-test(`each session is the Redis key ${PREFIX}<id>`, async (t) => {
-  const browser = new Browser(await startApp(t));
-  await browser.visit();
-  const { sessionId } = await browser.visit();
-
-  const cli = await redisCli(t);
-  const stored = JSON.parse((await cli.get(await sessionKey(cli, sessionId))) ?? "{}");
-  assert.equal(stored.visits, 2, `the key should hold the session's visits (2): ${stored}`);
-});
-
-test("the key's TTL is the cookie's maxAge, 30 minutes", async (t) => {
-  const { sessionId } = await new Browser(await startApp(t)).visit();
-  const cli = await redisCli(t);
-  const key = await sessionKey(cli, sessionId);
-
-  const ttl = await cli.ttl(key);
-  assert.notEqual(ttl, -1, `the key ${key} never expires (TTL -1): Redis would keep it for ever`);
-  assert.ok(
-    ttl > 30 * 60 - 10 && ttl <= 30 * 60,
-    `expected the key's TTL to be about 1800 s (the cookie's 30 minutes), found ${ttl} s`,
-  );
-});
-
-test("the count goes on in a second app over the same Redis (a restart, another process)", async (t) => {
-  const browser = new Browser(await startApp(t));
-  await browser.visit();
-  await browser.visit();
-
-  browser.baseUrl = await startApp(t);
-  assert.equal((await browser.visit()).visits, 3, "the second app should find the session");
-});
-
-test(`the page says store "redis" and its inspector reads ${PREFIX}<id>`, async (t) => {
-  const browser = new Browser(await startApp(t));
-  const { sessionId, store } = await browser.visit();
-  assert.equal(store, "redis", `GET / says store "${store}", expected "redis" (visitsPage)`);
-
-  const page = await (await browser.request("/", { json: false })).text();
-  assert.ok(
-    page.includes(`the Redis key ${PREFIX}${sessionId}`),
-    `the page's session inspector does not show the key ${PREFIX}${sessionId}: give ` +
-      "inspectRedis the same prefix as the store",
-  );
+export default defineCheck<Module>({
+  entry: "app.ts",
+  cases: [
+    {
+      name: "each session is the key workshop:sess:<id> in the Redis the app was given",
+      run: async (context) => {
+        const { cli, site } = await start(context);
+        const { sessionId } = await json(await visit(site.visitor()));
+        const keys = await cli.keys("*");
+        expect(
+          keys.includes(`${PREFIX}${sessionId}`),
+          "the session is not in Redis under workshop:sess:<id>",
+          {
+            expected: `the key ${PREFIX}${sessionId}`,
+            observed:
+              keys.length > 0
+                ? `keys: ${keys.slice(0, 5).join(", ")}`
+                : "no key at all in the Redis the app was given",
+          },
+        );
+      },
+    },
+    {
+      name: "a session lives 45 minutes, in the cookie and in Redis",
+      run: async (context) => {
+        const { cli, site } = await start(context);
+        const response = await visit(site.visitor());
+        const { sessionId } = await json(response.clone());
+        const expires = setCookieAttributes(response, COOKIE_NAME)?.get("expires");
+        if (!expires) {
+          wrong("the cookie has no expiry", {
+            expected: "a cookie that expires 45 minutes after the last request",
+            observed: "it lives until the browser closes",
+          });
+        }
+        const cookieSeconds = Math.round((Date.parse(expires) - Date.now()) / 1000);
+        expect(Math.abs(cookieSeconds - SECONDS) <= 10, "the cookie does not live 45 minutes", {
+          expected: `${SECONDS} s`,
+          observed: `${cookieSeconds} s`,
+        });
+        const ttl = await cli.ttl(`${PREFIX}${sessionId}`);
+        expect(ttl !== -1, "the session's key never expires", {
+          expected: `a TTL of ${SECONDS} s`,
+          observed: "no TTL: Redis keeps it for ever",
+        });
+        expect(Math.abs(ttl - SECONDS) <= 10, "the key's TTL does not follow the cookie", {
+          expected: `${SECONDS} s`,
+          observed: ttl === -2 ? "no such key" : `${ttl} s`,
+        });
+      },
+    },
+    {
+      name: "another app over the same Redis goes on with the session",
+      run: async (context) => {
+        const { server, site } = await start(context);
+        const visitor = site.visitor();
+        await visit(visitor);
+        const restarted = await context.serve(context.module.createApp(await server.appClient()));
+        const again = restarted.visitor();
+        again.cookies.set(COOKIE_NAME, visitor.cookie(COOKIE_NAME) ?? "");
+        const { visits } = await json(await visit(again));
+        expect(visits === 2, "the session is lost when the app restarts", {
+          expected: "the count goes on (2) in a new app over the same Redis",
+          observed: `the count is ${visits}`,
+        });
+      },
+    },
+    {
+      name: "the page names its store and shows the session's record",
+      run: async (context) => {
+        const { site } = await start(context);
+        const visitor = site.visitor();
+        const { store, sessionId } = await json(await visit(visitor));
+        expect(store === "redis", "the page names the wrong store", {
+          expected: '"store": "redis"',
+          observed: `"store": ${JSON.stringify(store)}`,
+        });
+        const page = await (await visit(visitor, true)).text();
+        expect(
+          page.includes(`${PREFIX}${sessionId}`),
+          "the page's inspector does not show the session's record",
+          {
+            expected: `the page shows the Redis key ${PREFIX}${sessionId}`,
+            observed: "it does not find it",
+          },
+        );
+      },
+    },
+    {
+      name: "with Redis down, the page answers 503 at once, and recovers",
+      timeoutMs: 6000,
+      run: async (context) => {
+        const { server, site } = await start(context);
+        const visitor = site.visitor();
+        await visit(visitor);
+        await server.crash();
+        context.after(() => server.start());
+        const down = await visitor.get("/", { json: true });
+        expect(down.status === 503, "an outage of Redis is not a 503", {
+          expected: "503 while Redis is down",
+          observed: `${down.status}`,
+        });
+        await server.start();
+        try {
+          await waitUntil(
+            "the page to answer 200 again",
+            async () => (await visitor.get("/", { json: true })).status === 200,
+            { timeoutMs: 3000, everyMs: 100 },
+          );
+        } catch {
+          wrong("the app does not recover when Redis is back", {
+            expected: "200 within 3 s",
+            observed: "still failing",
+          });
+        }
+      },
+    },
+  ],
 });

@@ -1,139 +1,181 @@
-import assert from "node:assert/strict";
-import { type TestContext, test } from "node:test";
+/**
+ * Exercise 04: sessions in workshop_sessions, ending 2 hours after the last request (at most
+ * 10 minutes early); a request that changes nothing writes only when the last write is older
+ * than the policy allows. The check hands the app a MongoClient with command monitoring, so it
+ * sees every write, and moves "the last write" back in time in the session's document.
+ */
 import { type Document, MongoClient } from "mongodb";
-import { Browser, usePrivateMongo } from "../harness/index.ts";
-import { listen } from "./listen.ts";
-import { importTarget } from "./target.ts";
+import { setCookieAttributes } from "../../lib/browser.ts";
+import type { VisitsJson } from "../../lib/visits-contract.ts";
+import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
+import { type CheckContext, defineCheck, expect, type Visitor, wrong } from "./kit.ts";
 
-const { createApp } =
-  await importTarget<typeof import("../../solutions/04-fewer-writes/app.ts")>("app.ts");
+type Module = typeof import("../../solutions/04-fewer-writes/app.ts");
+type Context = CheckContext<Module>;
 
 const COLLECTION = "workshop_sessions";
-const WRITE_COMMANDS = new Set(["insert", "update", "delete", "findAndModify"]);
-const mongo = await usePrivateMongo();
+const WRITES = new Set(["insert", "update", "delete", "findAndModify"]);
+const HOURS_2 = 2 * 60 * 60;
 
-interface RunningApp {
-  browser: Browser;
-  client: MongoClient;
-  /** How many write commands the app sent to MongoDB so far. */
-  writes(): number;
-  /** The collections it wrote to. */
-  written: Set<string>;
-}
-
-/**
- * The exercise's app over a MongoClient of its own, which reports every command it sends
- * (command monitoring): that is how the check counts the writes.
- */
-async function startApp(t: TestContext): Promise<RunningApp> {
-  const client = new MongoClient(mongo.url, {
+async function start(context: Context) {
+  const client = new MongoClient(await context.mongo(), {
     monitorCommands: true,
     serverSelectionTimeoutMS: 2000,
   });
-  let writes = 0;
-  const written = new Set<string>();
+  const written: string[] = [];
   client.on("commandStarted", (event) => {
-    if (!WRITE_COMMANDS.has(event.commandName)) return;
-    writes++;
-    written.add(String(event.command[event.commandName])); // {update: "<collection>", ...}
+    if (WRITES.has(event.commandName)) written.push(String(event.command[event.commandName]));
   });
   await client.connect();
-  t.after(() => client.close());
-  const browser = new Browser(await listen(t, createApp(client)));
-  return { browser, client, writes: () => writes, written };
+  context.after(() => client.close());
+  const site = await context.serve(context.module.createApp(client));
+  return { client, site, writes: () => written.length, written };
 }
 
-/** The session's document, in whichever collection the app wrote it. */
-async function findSession({ client, written }: RunningApp, sessionId: string) {
-  for (const name of written) {
+async function visit(visitor: Visitor, html = false) {
+  const response = await visitor.get("/", { json: !html });
+  expect(response.status === 200, "GET / does not answer 200", {
+    observed: `${response.status} ${(await response.clone().text()).slice(0, 120)}`,
+  });
+  return response;
+}
+
+/** A request through the session middleware that changes nothing in the session. */
+async function unchanged(visitor: Visitor): Promise<void> {
+  const response = await visitor.get("/favicon.ico");
+  await response.text(); // the touch happens before the end of the body
+}
+
+/** The session's document, wherever the app wrote it. */
+async function findSession(client: MongoClient, written: string[], sessionId: string) {
+  for (const name of new Set(written)) {
     const collection = client.db().collection<Document & { _id: string }>(name);
     const document = await collection.findOne({ _id: sessionId });
     if (document) return { collection, document };
   }
-  assert.fail(`after a visit, MongoDB holds no document with _id ${sessionId} in any collection`);
+  wrong("the session is not in MongoDB", { observed: `no document with _id ${sessionId}` });
 }
 
-/** Requests that pass through the session middleware and change nothing in the session. */
-async function unchangedRequests(browser: Browser, count: number): Promise<void> {
-  for (let i = 0; i < count; i++) {
-    const response = await browser.request("/favicon.ico");
-    assert.equal(response.status, 404, `GET /favicon.ico answered ${response.status}`);
-    // express-session sends the headers first and ends the body after the store's touch:
-    // read the body to the end, so that any write has happened.
-    await response.text();
-  }
-}
-
-test(`each session is a document in the collection ${COLLECTION}`, async (t) => {
-  const app = await startApp(t);
-  const { sessionId } = await app.browser.visit();
-
-  const { collection, document } = await findSession(app, sessionId);
-  assert.equal(
-    collection.collectionName,
-    COLLECTION,
-    `expected the session in the collection ${COLLECTION}, found it in ${collection.collectionName}`,
-  );
-  assert.equal(JSON.parse(document.session).visits, 1, "the document holds the session");
-
-  const page = await (await app.browser.request("/", { json: false })).text();
-  assert.ok(
-    page.includes(`in the collection ${COLLECTION}`),
-    `the page's session inspector does not read the collection ${COLLECTION}: give ` +
-      "inspectMongo the same collection as the store",
-  );
-});
-
-test("requests that change nothing in the session write nothing for a minute", async (t) => {
-  const { browser, writes } = await startApp(t);
-  await browser.visit();
-
-  const before = writes();
-  await unchangedRequests(browser, 5);
-  const touches = writes() - before;
-  assert.equal(
-    touches,
-    0,
-    `5 requests that changed nothing in the session (GET /favicon.ico) wrote to MongoDB ` +
-      `${touches} times. A session written less than a minute ago should not be touched again`,
-  );
-
-  const beforeVisit = writes();
-  assert.equal((await browser.visit()).visits, 2);
-  assert.equal(
-    writes() - beforeVisit,
-    1,
-    "a visit that changed the session should still write it at once, exactly once",
-  );
-});
-
-test("a minute after the last write, the next request touches the session once", async (t) => {
-  const app = await startApp(t);
-  const { browser, writes } = app;
-  const { sessionId } = await browser.visit();
-  const { collection, document } = await findSession(app, sessionId);
-  assert.ok(
-    document.lastModified instanceof Date,
-    "the session's document has no lastModified field: connect-mongo keeps one only when " +
-      "its touchAfter option is set",
-  );
-
-  const lastWrite = async (secondsAgo: number) => {
-    const lastModified = new Date(Date.now() - secondsAgo * 1000);
-    await collection.updateOne({ _id: sessionId }, { $set: { lastModified } });
-    const before = writes();
-    await unchangedRequests(browser, 1);
-    return writes() - before;
-  };
-  assert.equal(
-    await lastWrite(45),
-    0,
-    "a session last written 45 s ago was written again: touch it at most once a minute (60 s)",
-  );
-  assert.equal(
-    await lastWrite(90),
-    1,
-    "a session last written 90 s ago was not touched: after a minute (60 s) the next request " +
-      "should write it once, so that its expiry moves on while the visitor is active",
-  );
+export default defineCheck<Module>({
+  entry: "app.ts",
+  cases: [
+    {
+      name: "each session is a document of workshop_sessions, and the page shows it",
+      run: async (context) => {
+        const { client, site, written } = await start(context);
+        const visitor = site.visitor();
+        const { sessionId } = (await (await visit(visitor)).json()) as VisitsJson;
+        const { collection } = await findSession(client, written, sessionId);
+        expect(
+          collection.collectionName === COLLECTION,
+          `the session is not in the collection ${COLLECTION}`,
+          {
+            observed: `it is in ${collection.collectionName}`,
+          },
+        );
+        const page = await (await visit(visitor, true)).text();
+        expect(
+          page.includes(`in the collection ${COLLECTION}`),
+          "the page's inspector does not show the session's document",
+          {
+            expected: `the page shows the document in ${COLLECTION}`,
+            observed: "it does not find it",
+          },
+        );
+      },
+    },
+    {
+      name: "a session ends 2 hours after the last request, in the cookie and in MongoDB",
+      run: async (context) => {
+        const { client, site, written } = await start(context);
+        const response = await visit(site.visitor());
+        const { sessionId } = (await response.clone().json()) as VisitsJson;
+        const expires = setCookieAttributes(response, COOKIE_NAME)?.get("expires");
+        const cookieSeconds = expires ? Math.round((Date.parse(expires) - Date.now()) / 1000) : 0;
+        expect(Math.abs(cookieSeconds - HOURS_2) < 30, "the cookie does not live 2 hours", {
+          expected: `${HOURS_2} s`,
+          observed: expires ? `${cookieSeconds} s` : "no expiry",
+        });
+        const { document } = await findSession(client, written, sessionId);
+        const stored =
+          document.expires instanceof Date
+            ? (document.expires.getTime() - Date.now()) / 1000
+            : Number.NaN;
+        expect(
+          Math.abs(stored - HOURS_2) < 30,
+          "the session in MongoDB does not end with the cookie",
+          {
+            expected: `expires in ${HOURS_2} s`,
+            observed: Number.isNaN(stored)
+              ? "no expires date"
+              : `expires in ${Math.round(stored)} s`,
+          },
+        );
+      },
+    },
+    {
+      name: "requests that change nothing write nothing while the expiry may wait",
+      run: async (context) => {
+        const { site, writes } = await start(context);
+        const visitor = site.visitor();
+        await visit(visitor);
+        const before = writes();
+        for (let i = 0; i < 5; i++) await unchanged(visitor);
+        expect(
+          writes() === before,
+          "requests that change nothing write more often than the policy needs",
+          {
+            expected: "no write for 5 requests right after a visit",
+            observed: `${writes() - before} writes`,
+          },
+        );
+        const beforeVisit = writes();
+        await visit(visitor);
+        expect(
+          writes() - beforeVisit === 1,
+          "a request that changes the session is not written at once",
+          {
+            expected: "1 write",
+            observed: `${writes() - beforeVisit}`,
+          },
+        );
+      },
+    },
+    {
+      name: "the last write may be 5 minutes old, never more than 10",
+      run: async (context) => {
+        const { client, site, writes, written } = await start(context);
+        const visitor = site.visitor();
+        const { sessionId } = (await (await visit(visitor)).json()) as VisitsJson;
+        const { collection, document } = await findSession(client, written, sessionId);
+        expect(
+          document.lastModified instanceof Date,
+          "requests that change nothing write more often than the policy needs",
+          {
+            expected: "the store keeps the date of its last write, to skip touches",
+            observed: "the document has no lastModified: every request touches it",
+          },
+        );
+        const unchangedAfter = async (secondsAgo: number) => {
+          await collection.updateOne(
+            { _id: sessionId },
+            { $set: { lastModified: new Date(Date.now() - secondsAgo * 1000) } },
+          );
+          const before = writes();
+          await unchanged(visitor);
+          return writes() - before;
+        };
+        const at5 = await unchangedAfter(5 * 60 - 10);
+        expect(at5 === 0, "requests that change nothing write more often than the policy needs", {
+          expected: "no write when the last one is under 5 minutes old",
+          observed: `${at5} write(s) when the last one was 4 min 50 s old`,
+        });
+        const at10 = await unchangedAfter(10 * 60 + 10);
+        expect(at10 === 1, "the session's expiry falls more than 10 minutes behind", {
+          expected: "one write when the last one is over 10 minutes old",
+          observed: `${at10} writes when the last one was 10 min 10 s old`,
+        });
+      },
+    },
+  ],
 });

@@ -1,97 +1,241 @@
+import { createHmac, randomBytes } from "node:crypto";
 /**
- * Exercise 05: logIn must give the session a new id (and delete the old one in Redis), logOut
- * must delete the session in Redis. Runs step 05's app with the exercise's login-session.ts.
+ * Exercise 05: step 05's app runs with the learner's logIn and logOut. A login gives a new id
+ * (the old session gone from Redis) and carries the visit count over, nothing else; a logout
+ * answers only once Redis has forgotten the session, drops the cookie, and never claims
+ * success when Redis could not delete it.
  */
-import assert from "node:assert/strict";
-import { type TestContext, test } from "node:test";
-import { createClient } from "redis";
+
+import { setCookieAttributes } from "../../lib/browser.ts";
+import type { VisitsJson } from "../../lib/visits-contract.ts";
 import { createApp } from "../../steps/05-login-logout/app.ts";
-import { createRedisClient } from "../../steps/shared/redis-client.ts";
-import { Browser, COOKIE_NAME, usePrivateRedis } from "../harness/index.ts";
-import { listen } from "./listen.ts";
-import { importTarget } from "./target.ts";
+import { Users } from "../../steps/05-login-logout/users.ts";
+import type { RedisClient } from "../../steps/shared/redis-client.ts";
+import { COOKIE_NAME, sessionSecrets } from "../../steps/shared/session-secret.ts";
+import { type CheckContext, defineCheck, expect, type Site, type Visitor, wrong } from "./kit.ts";
 
-const { logIn, logOut } =
-  await importTarget<typeof import("../../solutions/05-login-session/login-session.ts")>(
-    "login-session.ts",
-  );
+type Module = typeof import("../../solutions/05-login-session/login-session.ts");
+type Context = CheckContext<Module>;
+type AppSite = Site & { redisUrl: string };
 
-const redis = await usePrivateRedis();
-
-/** Step 05's app with the exercise's logIn and logOut, over a client of its own. */
-async function startApp(t: TestContext): Promise<string> {
-  const client = createRedisClient(redis.url);
-  await client.connect();
-  t.after(() => client.close());
-  return listen(t, createApp(client, { loginSession: { logIn, logOut } }));
-}
-
-/** A redis-cli of the check's own, to look at what the app stored. */
-async function redisCli(t: TestContext) {
-  const cli = createClient({ url: redis.url });
-  await cli.connect();
-  t.after(() => cli.close());
-  return cli;
-}
-
-let accounts = 0;
-/** A fresh user, registered; the browser then logs in as them. */
-async function logInAsNewUser(browser: Browser): Promise<void> {
-  const credentials = { username: `learner-${++accounts}`, password: "correct horse battery" };
-  const registered = await browser.request("/register", { body: credentials });
-  assert.equal(registered.status, 201, `POST /register answered ${registered.status}`);
-  const login = await browser.request("/login", { body: credentials });
-  assert.equal(login.status, 200, `POST /login answered ${login.status}: ${await login.text()}`);
+/** Step 05's app with the learner's logIn and logOut, and a client to look inside Redis. */
+async function start({ module, redis, serve }: Context) {
+  const server = await redis();
+  const app = createApp(await server.appClient(), {
+    loginSession: { logIn: module.logIn, logOut: module.logOut },
+  });
+  const site: AppSite = { ...(await serve(app)), redisUrl: server.url };
+  return { site, cli: await server.client(), server };
 }
 
 /** The session id inside the signed cookie `s%3A<id>.<signature>`. */
-function sessionIdOf(browser: Browser): string {
-  const value = decodeURIComponent(browser.cookie(COOKIE_NAME) ?? "");
+function sessionIdOf(visitor: Visitor): string {
+  const value = decodeURIComponent(visitor.cookie(COOKIE_NAME) ?? "");
   return value.slice(2, value.lastIndexOf("."));
 }
 
 const short = (id: string) => `${id.slice(0, 8)}…`;
 
-test("TODO 1: logIn gives the session a new id and deletes the old one", async (t) => {
-  const browser = new Browser(await startApp(t));
-  const cli = await redisCli(t);
-  const { sessionId: before } = await browser.visit(); // a session that exists before the login
-  await logInAsNewUser(browser);
-  const afterLogin = sessionIdOf(browser);
+async function visit(visitor: Visitor): Promise<VisitsJson> {
+  const response = await visitor.get("/", { json: true });
+  expect(response.status === 200, "GET / does not answer 200", {
+    observed: String(response.status),
+  });
+  return (await response.json()) as VisitsJson;
+}
 
-  assert.notEqual(
-    afterLogin,
-    before,
-    `expected a new session id after logging in, but it stayed ${short(before)}: whoever knew ` +
-      "the id before the login (an attacker who planted it) is now logged in as your user. " +
-      "Call regenerate(req) at the start of logIn.",
-  );
-  assert.equal(
-    await cli.exists(`sess:${before}`),
-    0,
-    `the session from before the login, sess:${short(before)}, is still in Redis; ` +
-      "regenerate(req) deletes it.",
-  );
-  const me = await browser.request("/me", { json: true });
-  assert.equal(me.status, 200, "with the new cookie, GET /me should know the user");
-});
+const CREDENTIALS = { username: "learner", password: "correct horse battery" };
+/** The user's record as step 05 stores it, hashed once for every Redis of this run. */
+let userRecord: Promise<Record<string, string>> | undefined;
 
-test("TODO 2: logOut deletes the session in Redis, so an old cookie is worthless", async (t) => {
-  const browser = new Browser(await startApp(t));
-  const cli = await redisCli(t);
-  await logInAsNewUser(browser);
-  const sessionId = sessionIdOf(browser);
-  const copy = new Browser(browser.baseUrl); // another tab, or someone who copied the cookie
-  copy.cookies.set(COOKIE_NAME, browser.cookie(COOKIE_NAME) ?? "");
+/** Logs VISITOR in (the user put in this Redis first); the login's answer. */
+async function logIn(cli: RedisClient, visitor: Visitor): Promise<Response> {
+  const key = `user:${CREDENTIALS.username}`;
+  if (!userRecord) {
+    userRecord = new Users(cli)
+      .register(CREDENTIALS.username, CREDENTIALS.password)
+      .then(() => cli.hGetAll(key));
+  }
+  await cli.hSet(key, await userRecord);
+  // A password check takes a while, on purpose (scrypt): allow it more time.
+  return visitor.send("/login", { method: "POST", body: CREDENTIALS }, 10_000);
+}
 
-  const logout = await browser.request("/logout", { method: "POST", json: true });
-  assert.equal(logout.status, 200, `POST /logout answered ${logout.status}`);
-  assert.equal(
-    await cli.exists(`sess:${sessionId}`),
-    0,
-    `after logout the key sess:${short(sessionId)} is still in Redis: res.clearCookie only asks ` +
-      "the browser to forget the cookie. Call destroy(req) in logOut.",
-  );
-  const replay = await copy.request("/me", { json: true });
-  assert.equal(replay.status, 401, "a copy of the cookie from before the logout still logs in");
+async function loggedIn(cli: RedisClient, visitor: Visitor): Promise<Visitor> {
+  const login = await logIn(cli, visitor);
+  expect(login.status === 200, "the login does not answer 200", {
+    expected: "200 and the user logged in",
+    observed: `${login.status} ${(await login.text()).slice(0, 120)}`,
+  });
+  const me = await visitor.get("/me", { json: true });
+  expect(me.status === 200, "after the login, the user is not logged in", {
+    expected: "GET /me answers 200 with the user",
+    observed: `${me.status} ${(await me.text()).slice(0, 120)}`,
+  });
+  return visitor;
+}
+
+/**
+ * A visitor already logged in, the quick way: the session written into Redis as
+ * express-session writes it, and its signed cookie, without hashing a password.
+ */
+async function loggedInAlready(site: AppSite, cli: RedisClient): Promise<Visitor> {
+  const id = randomBytes(24).toString("base64url");
+  const expires = new Date(Date.now() + 30 * 60 * 1000);
+  const session = {
+    cookie: {
+      originalMaxAge: 30 * 60 * 1000,
+      expires,
+      secure: false,
+      httpOnly: true,
+      path: "/",
+      sameSite: "lax",
+    },
+    userId: "u-1",
+    username: "learner",
+    loggedInAt: Date.now(),
+  };
+  await cli.set(`sess:${id}`, JSON.stringify(session), { expiration: { type: "EX", value: 1800 } });
+  const secret = sessionSecrets()[0] ?? "";
+  const signature = createHmac("sha256", secret).update(id).digest("base64").replace(/=+$/, "");
+  const visitor = site.visitor();
+  visitor.cookies.set(COOKIE_NAME, encodeURIComponent(`s:${id}.${signature}`));
+  const me = await visitor.get("/me", { json: true });
+  expect(me.status === 200, "a logged-in session is not recognised", {
+    observed: String(me.status),
+  });
+  return visitor;
+}
+
+/** A second visitor holding a copy of VISITOR's cookie (another tab, a thief). */
+function copyOf(site: Site, visitor: Visitor): Visitor {
+  const copy = site.visitor();
+  copy.cookies.set(COOKIE_NAME, visitor.cookie(COOKIE_NAME) ?? "");
+  return copy;
+}
+
+export default defineCheck<Module>({
+  entry: "login-session.ts",
+  cases: [
+    {
+      name: "a login gives a new session id, the old one is gone, the visit count comes along",
+      timeoutMs: 12_000,
+      run: async (context) => {
+        const { site, cli } = await start(context);
+        const visitor = site.visitor();
+        await visit(visitor);
+        const { sessionId: before } = await visit(visitor);
+        const thief = copyOf(site, visitor); // knew the id before the login
+        await loggedIn(cli, visitor);
+        const after = sessionIdOf(visitor);
+        expect(after !== before, "the session id did not change at login", {
+          expected: "a new session id once logged in",
+          observed: `the same id, ${short(before)}: whoever knew it before is now logged in too`,
+        });
+        expect(
+          (await cli.exists(`sess:${before}`)) === 0,
+          "the session from before the login is still in Redis",
+          {
+            expected: `sess:${short(before)} deleted at login`,
+            observed: "it is still there",
+          },
+        );
+        const me = await thief.get("/me", { json: true });
+        expect(me.status === 401, "the cookie from before the login is logged in", {
+          observed: `GET /me with it answers ${me.status}`,
+        });
+        const { visits } = await visit(visitor);
+        expect(visits === 3, "the visit count was lost at login", {
+          expected: "2 visits before the login, so the next visit counts 3",
+          observed: `the next visit counts ${visits}`,
+        });
+      },
+    },
+    {
+      name: "a login without a session before it works too",
+      timeoutMs: 12_000,
+      run: async (context) => {
+        const { site, cli } = await start(context);
+        const visitor = await loggedIn(cli, site.visitor());
+        const { visits } = await visit(visitor);
+        expect(visits === 1, "a visit count appeared from nowhere at login", {
+          expected: "the first visit after the login counts 1",
+          observed: String(visits),
+        });
+      },
+    },
+    {
+      name: "a logout deletes the session in Redis before it answers",
+      run: async (context) => {
+        const { site, cli } = await start(context);
+        const visitor = await loggedInAlready(site, cli);
+        const id = sessionIdOf(visitor);
+        const thief = copyOf(site, visitor);
+        // Redis takes its time with writes: the answer must wait for the delete.
+        await cli.sendCommand(["CLIENT", "PAUSE", "400", "WRITE"]);
+        const logout = await visitor.post("/logout", undefined, { json: true });
+        const exists = await cli.exists(`sess:${id}`);
+        expect(logout.status === 200, "the logout does not answer 200", {
+          observed: `${logout.status} ${(await logout.text()).slice(0, 120)}`,
+        });
+        expect(exists === 0, "the logout answered while the session was still in Redis", {
+          expected: `sess:${short(id)} gone when the answer arrives`,
+          observed: "it was still there: the answer did not wait for the delete, or there was none",
+        });
+        const me = await thief.get("/me", { json: true });
+        expect(me.status === 401, "after logout, a copy of the cookie still logs in", {
+          observed: `GET /me with it answers ${me.status}`,
+        });
+      },
+    },
+    {
+      name: "a logout drops the session cookie in the browser",
+      run: async (context) => {
+        const { site, cli } = await start(context);
+        const visitor = await loggedInAlready(site, cli);
+        const logout = await visitor.post("/logout", undefined, { json: true });
+        const lines = logout.headers
+          .getSetCookie()
+          .filter((line) => line.startsWith(`${COOKIE_NAME}=`));
+        const last = setCookieAttributes(logout, COOKIE_NAME);
+        if (!last) {
+          wrong("the session cookie is not cleared", {
+            expected: `a Set-Cookie for ${COOKIE_NAME} that has already expired`,
+            observed: "no Set-Cookie for it",
+          });
+        }
+        expect(!visitor.cookie(COOKIE_NAME), "after logout the session cookie is sent again", {
+          expected: "the browser told once to drop the cookie",
+          observed: lines.join("\n            "),
+        });
+        expect(
+          /no-store/.test(logout.headers.get("cache-control") ?? ""),
+          "the logout's answer may be cached",
+          {
+            expected: "Cache-Control: no-store",
+            observed: `Cache-Control: ${logout.headers.get("cache-control")}`,
+          },
+        );
+      },
+    },
+    {
+      name: "when Redis cannot delete the session, a logout does not claim it worked",
+      run: async (context) => {
+        const { site, cli } = await start(context);
+        const visitor = await loggedInAlready(site, cli);
+        // Redis refuses to delete anything (as when out of memory, or a replica), until after.
+        await cli.sendCommand(["ACL", "SETUSER", "default", "-del", "-unlink"]);
+        context.after(() => cli.sendCommand(["ACL", "SETUSER", "default", "+del", "+unlink"]));
+        const logout = await visitor.post("/logout", undefined, { json: true });
+        expect(
+          logout.status >= 500,
+          "the logout said it worked while Redis could not delete the session",
+          {
+            expected: "an error answer (503): the session is still in Redis",
+            observed: `${logout.status} ${(await logout.text()).slice(0, 120)}`,
+          },
+        );
+      },
+    },
+  ],
 });

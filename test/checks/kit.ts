@@ -1,0 +1,200 @@
+/**
+ * What an exercise check is made of (CONTRIBUTING.md, "Writing an exercise check").
+ *
+ *   export default defineCheck<typeof import("../../solutions/NN-name/app.ts")>({
+ *     entry: "app.ts",
+ *     cases: [{ name: "…", run: async ({ module, redis, serve }) => { … } }],
+ *   });
+ *
+ * A case tests behaviour through the public surface (HTTP answers and headers, what the store
+ * holds, the Store API under faults) and, when it is wrong, throws `wrong(what, {expected,
+ * observed})`: what is wrong, in a learner's words, never the code to write (that is what the
+ * hints in workshop.ts are for). test/checks/run.ts runs the cases, one folder after another
+ * or several at a time, in one process.
+ */
+import type { AddressInfo } from "node:net";
+import type { Express } from "express";
+import { Browser } from "../../lib/browser.ts";
+import { type PrivateRedis, startPrivateRedis } from "../../lib/services/redis.ts";
+import { createRedisClient, type RedisClient } from "../../steps/shared/redis-client.ts";
+
+/** A failed expectation: what is wrong, what was expected, what was seen. */
+export class Wrong extends Error {
+  constructor(
+    readonly what: string,
+    readonly expected?: string,
+    readonly observed?: string,
+  ) {
+    const lines = [what];
+    if (expected !== undefined) lines.push(`  expected: ${expected}`);
+    if (observed !== undefined) lines.push(`  observed: ${observed}`);
+    super(lines.join("\n"));
+  }
+}
+
+/** Fails the case: `wrong("the old cookie still works", { expected: "401", observed: "200" })`. */
+export function wrong(what: string, seen: { expected?: string; observed?: string } = {}): never {
+  throw new Wrong(what, seen.expected, seen.observed);
+}
+
+/** Fails with WHAT unless OK holds. */
+export function expect(
+  ok: unknown,
+  what: string,
+  seen: { expected?: string; observed?: string } = {},
+): asserts ok {
+  if (!ok) wrong(what, seen);
+}
+
+/** A redis-server of one folder under check: started when first asked for, stopped after. */
+export interface CheckRedis {
+  readonly url: string;
+  /** A client of the check's own (not the learner's), connected, closed after the case. */
+  client(): Promise<RedisClient>;
+  /** A new client as the app would get it (createRedisClient), connected, closed after. */
+  appClient(): Promise<RedisClient>;
+  /** Kills redis-server (an outage); `start()` brings it back with its data. */
+  crash(): Promise<void>;
+  start(): Promise<void>;
+  /** Redis answers nobody for MS milliseconds (CLIENT PAUSE): a slow or frozen Redis. */
+  freeze(ms: number): Promise<void>;
+}
+
+/** An app served on a free port of 127.0.0.1 for the length of a case. */
+export interface Site {
+  readonly url: string;
+  /** A new visitor: keeps its cookies, like a browser. */
+  visitor(): Visitor;
+}
+
+export interface CheckContext<Module> {
+  /** The entry file of the folder under check, imported. */
+  readonly module: Module;
+  /** The folder under check, absolute. */
+  readonly dir: string;
+  /** The folder under check as the learner sees it: "exercises/05-login-session". */
+  readonly shownDir: string;
+  /** A Redis of this folder's own (started once, shared by its cases). */
+  redis(): Promise<CheckRedis>;
+  /** The URL of a MongoDB database of this folder's own. */
+  mongo(): Promise<string>;
+  /** Serves APP until the case ends. */
+  serve(app: Express): Promise<Site>;
+  /** Runs FN when the case ends, passed or not (last registered, first run). */
+  after(fn: () => unknown): void;
+}
+
+export interface Case<Module> {
+  /** What the case proves, as the learner reads it in the progress: "POST /reset …". */
+  name: string;
+  run(context: CheckContext<Module>): Promise<void>;
+  /** How long the case may take; default 4 s. */
+  timeoutMs?: number;
+}
+
+export interface ExerciseCheck<Module> {
+  /** The file of the folder under check that the cases get as `module`. */
+  entry: string;
+  cases: Case<Module>[];
+}
+
+export function defineCheck<Module>(check: ExerciseCheck<Module>): ExerciseCheck<Module> {
+  return check;
+}
+
+/** How long a request may go unanswered before the case says which one hung. */
+export const ANSWER_WITHIN_MS = 2500;
+
+/** A browser for checks: cookies kept, and a request that hangs is named in the failure. */
+export class Visitor extends Browser {
+  /** GET PATH. */
+  get(path: string, init: Parameters<Browser["request"]>[1] = {}): Promise<Response> {
+    return this.send(path, { ...init, method: "GET" });
+  }
+
+  /** POST PATH (with a JSON body when BODY is given). */
+  post(path: string, body?: unknown, init: Parameters<Browser["request"]>[1] = {}) {
+    return this.send(path, { ...init, method: "POST", ...(body === undefined ? {} : { body }) });
+  }
+
+  /** The session cookie's value as this visitor holds it, or undefined. */
+  sessionCookie(name: string): string | undefined {
+    return this.cookie(name);
+  }
+
+  /**
+   * Any request, failing with the route's name when it is not answered within WITHIN_MS
+   * (longer for a route that is slow on purpose, such as a password check).
+   */
+  async send(
+    path: string,
+    init: Parameters<Browser["request"]>[1] = {},
+    withinMs = ANSWER_WITHIN_MS,
+  ): Promise<Response> {
+    const method = init.method ?? "GET";
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Wrong(
+              `${method} ${path} never answered`,
+              `an answer within ${withinMs / 1000} s`,
+              "no answer: a route that neither sends a response nor calls next(), " +
+                "or a callback that is never called",
+            ),
+          ),
+        withinMs,
+      );
+    });
+    try {
+      return await Promise.race([this.request(path, init), hung]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Serves APP on a free port; the returned function closes it. */
+export async function serveApp(app: Express): Promise<{ site: Site; close(): Promise<void> }> {
+  const server = app.listen(0, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    site: { url, visitor: () => new Visitor(url) },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // fetch keeps connections alive
+      }),
+  };
+}
+
+/** The Redis of one folder under check, over a private redis-server. */
+export async function checkRedis(
+  after: (fn: () => unknown) => void,
+): Promise<{ redis: CheckRedis; server: PrivateRedis }> {
+  const server = await startPrivateRedis();
+  const connect = async (client: RedisClient) => {
+    client.on("error", () => {}); // outages are what some cases are about
+    await client.connect();
+    after(() => (client.isOpen ? client.destroy() : undefined));
+    return client;
+  };
+  const redis: CheckRedis = {
+    url: server.url,
+    client: () => connect(createRedisClient(server.url)),
+    appClient: () => connect(createRedisClient(server.url)),
+    crash: () => server.crash(),
+    start: () => server.start(),
+    freeze: async (ms) => {
+      const admin = await connect(createRedisClient(server.url));
+      await admin.sendCommand(["CLIENT", "PAUSE", String(ms), "ALL"]);
+      admin.destroy();
+    },
+  };
+  return { redis, server };
+}

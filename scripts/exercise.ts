@@ -5,6 +5,7 @@
  * It runs exercises/NN-name/server.ts, which starts your code.
  */
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { findExercise } from "../lib/exercises.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
@@ -19,6 +20,10 @@ try {
   server = join(findExercise(wanted).dir, "server.ts");
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
+  process.exit(2);
+}
+if (!existsSync(join(repoRoot, server))) {
+  console.error(`${server} does not exist: this exercise cannot run on its own (yet).`);
   process.exit(2);
 }
 console.log(`Running ${server} (Ctrl-C to stop)…`);

@@ -34,8 +34,8 @@ export interface CheckTarget {
 }
 
 const RUNNER = join("test", "checks", "run.ts");
-/** However a check goes wrong, the runner is stopped after this long. */
-const TIMEOUT_MS = 120_000;
+/** However a check goes wrong, the runner is stopped after this long: a minute, and more per folder. */
+const timeoutFor = (folders: number) => 60_000 + 15_000 * folders;
 
 /**
  * Checks TARGETS in one child process (test/checks/run.ts), which starts the servers they
@@ -113,6 +113,7 @@ export function runChecks(
     stray += chunk;
   });
   let timedOut = false;
+  const TIMEOUT_MS = timeoutFor(runnable.length);
   const timer = setTimeout(() => {
     timedOut = true;
     stopGroup(child, "SIGKILL");

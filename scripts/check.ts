@@ -172,10 +172,10 @@ async function follow(): Promise<void> {
         }
         current = next;
         console.log(
-          styleText(
+          `${styleText(
             "green",
             `\nExercise ${exercise.number} passes: on to exercise ${next.number}.`,
-          ) + ` Read ${next.dir}/README.md, then save a file there.`,
+          )} Read ${next.dir}/README.md, then save a file there.`,
         );
       }
       console.log(

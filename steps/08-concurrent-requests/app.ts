@@ -1,11 +1,13 @@
 import { RedisStore } from "connect-redis";
 import express from "express";
 import session from "express-session";
+import { wantsJson } from "../shared/answer.ts";
 import { inspectRedis } from "../shared/inspectors.ts";
 import type { RedisClient } from "../shared/redis-client.ts";
 import { render } from "../shared/render.ts";
+import { save } from "../shared/session-promises.ts";
 import { COOKIE_NAME, sessionSecrets } from "../shared/session-secret.ts";
-import { storeErrorHandler } from "../shared/store-errors.ts";
+import { guardStore, storeErrorHandler } from "../shared/store-guards.ts";
 import "./session-data.ts";
 import { pause, thinkTime } from "./think-time.ts";
 import { countersKey, countVisit } from "./visit-counter.ts";
@@ -22,7 +24,7 @@ export function createApp(redis: RedisClient) {
   const app = express();
   app.use(
     session({
-      store,
+      store: guardStore(store), // only ids we issued reach it (store-guards.ts)
       name: COOKIE_NAME, // the cookie's name; the default, connect.sid, tells the world what runs here
       secret: sessionSecrets(), // signs the cookie so a forged id is rejected
       resave: false, // don't write a session back to the store when nothing in it changed
@@ -39,9 +41,9 @@ export function createApp(redis: RedisClient) {
   const inspect = inspectRedis(redis, "sess:");
   app.get("/", async (req, res) => {
     // The naive counter, as every step so far counted: express-session loaded the whole
-    // session when the request came in; we add one to what it read, and express-session writes
-    // the whole session back when the answer goes out. Requests of the same browser that
-    // overlap all read the same number, and the last one to write wins: updates are lost.
+    // session when the request came in; we add one to what it read, and the whole session is
+    // written back (below). Requests of the same browser that overlap all read the same
+    // number, and the last one to write wins: updates are lost.
     const naiveBefore = req.session.naiveVisits ?? 0;
     await pause(thinkTime(req)); // ?think=MS widens the gap, as a slow request would
     req.session.naiveVisits = naiveBefore + 1;
@@ -49,15 +51,16 @@ export function createApp(redis: RedisClient) {
     // The exact counter: one atomic HINCRBY in Redis, never a read-modify-write in Node.
     const visits = await countVisit(redis, req.sessionID, req.session.cookie.maxAge ?? 0);
 
+    // Write the session back now, as every step does (a refused write is a 503, not a 200):
+    // the race is already lost or won, since the session was read when the request came in.
+    req.session.touch();
+    await save(req);
+
     const json = { visits, sessionId: req.sessionID, store: "redis" as const };
-    if (req.accepts(["html", "json"]) === "json") {
+    if (wantsJson(req)) {
       res.json({ ...json, naiveVisits: req.session.naiveVisits });
       return;
     }
-    // Save before reading the store back, so that the inspector shows this visit.
-    await new Promise<void>((resolve, reject) =>
-      req.session.save((error) => (error ? reject(error) : resolve())),
-    );
     render(res, "concurrency", {
       ...json,
       naiveVisits: req.session.naiveVisits,

@@ -37,7 +37,7 @@ test("the cookie is HttpOnly, SameSite=Lax and signed; the page shows the warnin
   assert.match(page, /<p class="count">1<\/p>/);
   assert.match(page, /purposely not designed for a production/);
   assert.match(page, /Session inspector/);
-  assert.match(page, /&quot;visits&quot;:1/, "the inspector shows the stored record");
+  assert.match(page, /&quot;visits&quot;: 1/, "the inspector shows the stored record");
 });
 
 test("a tampered or unknown cookie starts a fresh session", async (t) => {

@@ -188,10 +188,19 @@ function newSession(maxAgeMs: number, data: Partial<SessionData> = {}): SessionD
 const MINUTE = 60_000;
 /** Short enough to wait for, long enough for slow machines to write and read it first. */
 const SHORT_MS = 2000;
+/**
+ * The touch case's lifetime: longer, because the touch must land before the session expires.
+ * session-file-store's touch() of a session that has just expired writes a new, empty one
+ * (helpers.touch reads nothing, then saves only the cookie), so on a busy machine a touch that
+ * came 2 s late would fail this case for the wrong reason.
+ */
+const TOUCH_TEST_MS = 6000;
 
 /** Waits until get(id) finds nothing, a few seconds at most (expiry is not exact). */
 async function waitUntilExpired(store: Store, id: string, what: string): Promise<void> {
-  await waitUntil(what, () => isGone(store, id), { timeoutMs: 8000, everyMs: 100 });
+  // Generous: on a busy machine a store's own clock checks can lag; a live session fails fast
+  // enough elsewhere.
+  await waitUntil(what, () => isGone(store, id), { timeoutMs: 30_000, everyMs: 100 });
 }
 
 /** A session's fields as the app wrote them, without the cookie and what the store adds. */
@@ -323,8 +332,8 @@ export const storeCases: StoreCase[] = [
       }
       const touched = newId("touched");
       const untouched = newId("untouched");
-      await set(store, touched, newSession(SHORT_MS, { visits: 1 }));
-      await set(store, untouched, newSession(SHORT_MS, { visits: 1 }));
+      await set(store, touched, newSession(TOUCH_TEST_MS, { visits: 1 }));
+      await set(store, untouched, newSession(TOUCH_TEST_MS, { visits: 1 }));
 
       // express-session passes the whole session to touch(); only its cookie is news. The
       // visits in it are deliberately different, to see that touch() does not write them.
@@ -333,14 +342,18 @@ export const storeCases: StoreCase[] = [
         store.touch?.(touched, later, untyped(done)),
       );
 
-      await waitUntilExpired(store, untouched, `the untouched ${SHORT_MS} ms session to expire`);
+      await waitUntilExpired(
+        store,
+        untouched,
+        `the untouched ${TOUCH_TEST_MS} ms session to expire`,
+      );
       const session = await must<SessionData | null>(`get("${touched}")`, (done) =>
         store.get(touched, done),
       );
       assert.ok(
         session,
-        `a session set to live ${SHORT_MS} ms, then touch()ed with a cookie of 30 minutes, was ` +
-          `gone once the ${SHORT_MS} ms had passed: touch() should push its expiry back to ` +
+        `a session set to live ${TOUCH_TEST_MS} ms, then touch()ed with a cookie of 30 minutes, was ` +
+          `gone once the ${TOUCH_TEST_MS} ms had passed: touch() should push its expiry back to ` +
           "the new cookie.expires",
       );
       assert.equal(session.visits, 1, "touch() must not write the session's data, only its expiry");

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pingMongo } from "../lib/services/mongo.ts";
 import { isPortOpen, which } from "../lib/services/net.ts";
+import { DEFAULT_POSTGRES_URL, pingPostgres, postgresBinDir } from "../lib/services/postgres.ts";
 import { pingRedis, redact } from "../lib/services/redis.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
 import { steps } from "../workshop.ts";
@@ -86,6 +87,28 @@ async function checks(): Promise<Check[]> {
           ? "MongoDB does not answer, but the embedded MongoDB-compatible server can start (npm run step:4 does)"
           : "MongoDB does not answer, and neither mongod nor the embedded server is here; npm run step:4 will try to download a mongod",
     fix: "Install MongoDB (macOS: `brew install mongodb-community`) or set MONGO_URL (e.g. a free Atlas cluster).",
+  });
+
+  const postgresUrl = process.env.DATABASE_URL ?? DEFAULT_POSTGRES_URL;
+  const postgres = await pingPostgres(postgresUrl, 1000);
+  const postgresBin = await postgresBinDir();
+  const pglite = spawnSync(process.execPath, ["-e", "require.resolve('@electric-sql/pglite')"]);
+  results.push({
+    ok: postgres.ok || pglite.status === 0,
+    line: postgres.ok
+      ? `PostgreSQL answers on ${redact(postgresUrl)}`
+      : pglite.status === 0
+        ? `PostgreSQL does not answer on ${redact(postgresUrl)}, but the embedded PostgreSQL (PGlite) can start (npm run step:5 does)`
+        : `PostgreSQL does not answer on ${redact(postgresUrl)} (${postgres.reason}) and the embedded one is not installed`,
+    fix: "Run `npm ci` (it installs the embedded PostgreSQL), or set DATABASE_URL to a PostgreSQL you have.",
+  });
+  results.push({
+    ok: Boolean(postgresBin),
+    optional: true,
+    line: postgresBin
+      ? `PostgreSQL's server binaries: ${postgresBin} (npm test runs the suite on them and on the embedded engine)`
+      : "PostgreSQL's server binaries are not installed: npm test uses the embedded engine only",
+    fix: "Optional: `sudo apt install postgresql` (macOS: `brew install postgresql`).",
   });
 
   const port = Number(process.env.PORT ?? 3000);

@@ -1,11 +1,21 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { ServiceError } from "./errors.ts";
-import { freePort, waitUntil, which } from "./net.ts";
-import { repoRoot } from "./workshop-dir.ts";
+import { freePort, isPortOpen, waitUntil, which } from "./net.ts";
+import { killFromPidFile, redact } from "./redis.ts";
+import { repoRoot, workshopDir } from "./workshop-dir.ts";
 
 /**
  * PostgreSQL for the workshop, two engines:
@@ -40,6 +50,103 @@ export async function pingPostgres(
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };
   } finally {
     await client.end().catch(() => {});
+  }
+}
+
+const DEFAULT_PORT = 5432;
+/**
+ * The user is PGUSER, else the one logged in, as psql would choose; the password, if the
+ * server wants one, comes from PGPASSWORD. (The embedded engine takes any user.)
+ */
+export const DEFAULT_POSTGRES_URL = `postgres://${encodeURIComponent(
+  process.env.PGUSER ?? userInfo().username,
+)}@127.0.0.1:${DEFAULT_PORT}/postgres`;
+
+/**
+ * The PostgreSQL a step server should use, found or started:
+ * DATABASE_URL when set (a hosted one too); else the PostgreSQL on localhost:5432 if it lets us
+ * in; else the embedded one (PGlite) the workshop starts in the background on 5432, its data in
+ * .workshop/postgres, which keeps running between steps so that users survive a restart.
+ */
+export async function postgresUrlForStep(
+  log: (line: string) => void = console.log,
+): Promise<string> {
+  const fromEnv = process.env.DATABASE_URL;
+  if (fromEnv) {
+    const ping = await pingPostgres(fromEnv, 5000);
+    if (!ping.ok) {
+      throw new ServiceError(
+        "PostgreSQL",
+        `PostgreSQL: DATABASE_URL is set to ${redact(fromEnv)}, but no PostgreSQL let us in there ` +
+          `within 5 s (${ping.reason}). Start PostgreSQL at that address, correct DATABASE_URL, ` +
+          "or unset it and the workshop will use localhost:5432 or start an embedded one.",
+      );
+    }
+    log(`PostgreSQL: using DATABASE_URL (${redact(fromEnv)})`);
+    return fromEnv;
+  }
+  const local = await pingPostgres(DEFAULT_POSTGRES_URL, 3000);
+  if (local.ok) {
+    log(
+      backgroundPostgresRuns()
+        ? `PostgreSQL: using the embedded PostgreSQL the workshop started on ${DEFAULT_POSTGRES_URL} (data in .workshop/postgres)`
+        : `PostgreSQL: using the PostgreSQL that answers on ${DEFAULT_POSTGRES_URL}`,
+    );
+    return DEFAULT_POSTGRES_URL;
+  }
+  if (await isPortOpen(DEFAULT_PORT, "127.0.0.1", 1000)) {
+    throw new ServiceError(
+      "PostgreSQL",
+      `PostgreSQL: something listens on 127.0.0.1:${DEFAULT_PORT} but did not let us in ` +
+        `(${local.reason}). Point DATABASE_URL at it with a user and password it accepts ` +
+        "(DATABASE_URL=postgres://user:password@localhost:5432/postgres), or stop it and the " +
+        "workshop will start an embedded PostgreSQL there.",
+    );
+  }
+  await startBackgroundPostgres(DEFAULT_PORT);
+  log(
+    `PostgreSQL: nothing answered on 127.0.0.1:${DEFAULT_PORT}, so the workshop started the ` +
+      "embedded PostgreSQL (PGlite) there (data in .workshop/postgres). It keeps running between " +
+      "steps; `npm run services -- stop` stops it.",
+  );
+  return DEFAULT_POSTGRES_URL;
+}
+
+/** Starts the embedded PostgreSQL as a background process that outlives this one. */
+export async function startBackgroundPostgres(port: number): Promise<void> {
+  const dir = workshopDir("postgres");
+  const log = openSync(join(dir, "server.log"), "a");
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(repoRoot, "lib", "services", "pglite-server.ts"),
+      join(dir, "data"),
+      String(port),
+    ],
+    { cwd: repoRoot, detached: true, stdio: ["ignore", log, log] },
+  );
+  child.unref();
+  writeFileSync(join(dir, "server.pid"), String(child.pid));
+  await waitForPostgres(
+    `postgres://postgres@127.0.0.1:${port}/postgres`,
+    child,
+    `the embedded PostgreSQL on 127.0.0.1:${port} (see .workshop/postgres/server.log)`,
+  );
+}
+
+/** Stops the embedded PostgreSQL started by `startBackgroundPostgres`, if it runs. */
+export function stopBackgroundPostgres(): boolean {
+  return killFromPidFile(join(workshopDir("postgres"), "server.pid"));
+}
+
+function backgroundPostgresRuns(): boolean {
+  try {
+    process.kill(Number(readFileSync(join(workshopDir("postgres"), "server.pid"), "utf8")), 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -23,4 +24,33 @@ test("the run ends with a summary per area and the total", async () => {
   const summary = output.slice(output.lastIndexOf("── summary by area ──"));
   assert.match(summary, /✓ structure\s+\d+ passed/);
   assert.match(summary, /✓ total\s+\d+ passed, 0 failed/);
+});
+
+test("a file that dies before its tests report still fails the summary, with its reason", () => {
+  const dir = mkdtempSync(join(tmpdir(), "workshop-crash-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const crashing = join(dir, "crash.test.mjs");
+  // As the conformance file did once when a server it needed never came up: a top-level await
+  // throws before any test is declared.
+  writeFileSync(crashing, 'await Promise.reject(new Error("the database never answered"));\n');
+  const hook = join(dir, "hook.test.mjs");
+  writeFileSync(
+    hook,
+    'import { before, describe, it } from "node:test";\n' +
+      'describe("needs a server", () => { before(() => { throw new Error("no server"); }); it("uses it", () => {}); });\n',
+  );
+  const reporter = join(import.meta.dirname, "run-tests", "summary-reporter.mjs");
+  const { status, stdout } = spawnSync(
+    process.execPath,
+    ["--test", `--test-reporter=${reporter}`, crashing, hook],
+    { encoding: "utf8", env: { ...process.env, NODE_TEST_CONTEXT: undefined } },
+  );
+  assert.equal(status, 1, stdout);
+  assert.match(stdout, /crash\.test\.mjs: the file itself failed/, stdout);
+  assert.match(
+    stdout,
+    /hook\.test\.mjs: "needs a server" failed \(hookFailed: no server\)/,
+    stdout,
+  );
+  assert.match(stdout, /✗ total\s+0 passed, [2-9]\d* failed/, stdout);
 });

@@ -282,14 +282,17 @@ async function waitForPostgres(url: string, child: ChildProcess, what: string): 
     exited = `exited with ${signal ?? code}`;
   });
   try {
-    // Generous: PGlite's first start compiles its WebAssembly (seconds on a busy machine).
+    // Generous: PGlite compiles its WebAssembly and runs initdb at every start of an empty
+    // folder: 5 s on a quiet machine, 15 s with three busy cores' worth of load, once over 60 s
+    // in a full `npm test` on a loaded machine. Until it listens, a ping is refused at once;
+    // after, a slow first answer is waited for (5 s) rather than abandoned mid-handshake.
     await waitUntil(
       `${what} to answer on ${url}`,
       async () => {
         if (exited) throw new Error(`${what} ${exited} before it answered`);
-        return (await pingPostgres(url, 1000)).ok;
+        return (await pingPostgres(url, 5000)).ok;
       },
-      { timeoutMs: 60_000, everyMs: 200 },
+      { timeoutMs: 180_000, everyMs: 200 },
     );
   } catch (error) {
     child.kill("SIGKILL");

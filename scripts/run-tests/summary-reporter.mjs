@@ -22,7 +22,7 @@ export function areaOf(file) {
 }
 
 /**
- * @param {AsyncIterable<{type: string, data: {name?: string, file?: string, details?: {type?: string}}}>} source
+ * @param {AsyncIterable<{type: string, data: {name?: string, file?: string, details?: {type?: string, error?: {failureType?: string, cause?: unknown, message?: string}}}}>} source
  */
 export default async function* summary(source) {
   /** @type {Map<string, {passed: number, failed: string[]}>} */
@@ -30,10 +30,22 @@ export default async function* summary(source) {
   for await (const event of source) {
     if (event.type !== "test:pass" && event.type !== "test:fail") continue;
     const { name = "", file, details } = event.data;
-    // Every test, at any depth, but not the describe blocks around them, nor a file's wrapper.
-    if (!file || details?.type === "suite" || name === file) continue;
+    if (!file) continue;
     const area = areas.get(areaOf(file)) ?? { passed: 0, failed: [] };
     areas.set(areaOf(file), area);
+    // Every test, at any depth, but not the describe blocks around them, nor a file's wrapper…
+    if (details?.type === "suite" || name === file) {
+      // …unless they failed by themselves: a before() hook that threw, a file that crashed or
+      // timed out before its tests reported. Those would otherwise vanish from the summary.
+      const failure = details?.error?.failureType;
+      if (event.type === "test:fail" && failure !== "subtestsFailed") {
+        const what = name === file ? "the file itself" : `"${name}"`;
+        area.failed.push(
+          `${relative(process.cwd(), file)}: ${what} failed (${failure ?? "error"}: ${reason(details?.error)})`,
+        );
+      }
+      continue;
+    }
     if (event.type === "test:pass") area.passed++;
     else area.failed.push(`${relative(process.cwd(), file)}: ${name}`);
   }
@@ -51,4 +63,12 @@ export default async function* summary(source) {
   }
   lines.push(`${failed === 0 ? "✓" : "✗"} total         ${passed} passed, ${failed} failed`, "");
   yield lines.join("\n");
+}
+
+/** One line of why: the error's own message, else its cause's. */
+/** @param {{cause?: unknown, message?: string} | undefined} error */
+function reason(error) {
+  const cause = error?.cause;
+  const message = cause instanceof Error ? cause.message : (error?.message ?? String(cause));
+  return message.split("\n")[0].slice(0, 200);
 }

@@ -9,7 +9,7 @@
  */
 
 /** A server a step needs, found or started by lib/services. */
-export type Service = "redis" | "mongo";
+export type Service = "redis" | "mongo" | "postgres" | "redis-sentinel";
 
 export interface Step {
   /** 3 for steps/03-redis-store: what `npm run step -- 3` takes. */
@@ -198,6 +198,25 @@ export const steps = [
     ],
     deck: "08-concurrent-requests.md",
     walkthroughs: ["08-concurrent-requests"],
+  },
+  {
+    number: 9,
+    slug: "09-failover",
+    title: "When Redis fails over",
+    lesson: "a primary, a replica, three sentinels; a deadline",
+    buildsOn: 3,
+    store: "redis",
+    afterRestart: "count goes on",
+    services: ["redis-sentinel"],
+    exercise: "09-survive-a-failover",
+    hints: [
+      "The sentinel client never fails a command while the primary is gone: it asks the sentinels again and retries. What does a visitor see meanwhile?",
+      "Wrap the store so that every call answers within a deadline: the store's own answer if it comes in time, else an error. Look at DeadlineStore in steps/09-failover.",
+      "The policy: at most 2 s (anything from 0.5 s to 2.5 s keeps it); a call that misses the deadline is an outage, so the visitor gets a 503, never a 500 or a hang.",
+      "`store: guardStore(new DeadlineStore(store, 2000))`, and `app.use(failoverErrorHandler)` before storeErrorHandler.",
+    ],
+    deck: "09-failover.md",
+    walkthroughs: ["09-failover"],
   },
 ] as const satisfies readonly Step[];
 

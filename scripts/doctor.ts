@@ -9,6 +9,7 @@ import { pingMongo } from "../lib/services/mongo.ts";
 import { isPortOpen, which } from "../lib/services/net.ts";
 import { DEFAULT_POSTGRES_URL, pingPostgres, postgresBinDir } from "../lib/services/postgres.ts";
 import { pingRedis, redact } from "../lib/services/redis.ts";
+import { askForPrimary, configuredSentinels } from "../lib/services/redis-sentinel.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
 import { steps } from "../workshop.ts";
 
@@ -66,6 +67,19 @@ async function checks(): Promise<Check[]> {
     ok: Boolean(redisCli),
     line: redisCli ? `redis-cli: ${redisCli}` : "redis-cli is missing (the walkthroughs use it)",
     fix: "Install it (Debian/Ubuntu: `sudo apt install redis-tools`, macOS: it comes with `brew install redis`).",
+  });
+
+  const { masterName, sentinels } = configuredSentinels();
+  const primary = await askForPrimary(sentinels, masterName).catch(() => undefined);
+  results.push({
+    ok: Boolean(primary || redisServer),
+    optional: true,
+    line: primary
+      ? `Redis Sentinel: the sentinels name ${primary.host}:${primary.port} as primary of "${masterName}"`
+      : redisServer
+        ? `Redis Sentinel: no sentinel answers on ${sentinels.map((s) => s.port).join(", ")}, but ${redisServer} can start a primary, a replica and three sentinels (npm run step:9 does)`
+        : "Redis Sentinel: no sentinel answers, and there is no redis-server to start them (step 9 needs them)",
+    fix: `Get Redis (${HOW_TO_GET_REDIS}), or set REDIS_SENTINELS=host:port,host:port to sentinels you have.`,
   });
 
   const mongoUrl = process.env.MONGO_URL ?? "mongodb://127.0.0.1:27017/workshop";

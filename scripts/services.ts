@@ -12,6 +12,12 @@ import {
   stopBackgroundPostgres,
 } from "../lib/services/postgres.ts";
 import { pingRedis, redact, redisUrlForStep, stopBackgroundRedis } from "../lib/services/redis.ts";
+import {
+  askForPrimary,
+  configuredSentinels,
+  sentinelsForStep,
+  stopBackgroundSentinels,
+} from "../lib/services/redis-sentinel.ts";
 
 const command = process.argv[2] ?? "status";
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -28,15 +34,28 @@ try {
     console.log(
       `PostgreSQL ${redact(postgresUrl)}: ${postgres.ok ? "answering" : `not answering (${postgres.reason})`}`,
     );
+    const { masterName, sentinels } = configuredSentinels();
+    const where = sentinels.map(({ host, port }) => `${host}:${port}`).join(",");
+    const primary = await askForPrimary(sentinels, masterName).then(
+      ({ host, port }) => `primary of "${masterName}" now ${host}:${port}`,
+      () => "not answering",
+    );
+    console.log(`Redis Sentinel ${where}: ${primary}`);
     console.log("`npm run services -- start` starts what is missing; `-- stop` stops them.");
   } else if (command === "start") {
     await redisUrlForStep();
     await mongoUrlForStep();
     await postgresUrlForStep();
+    await sentinelsForStep();
   } else if (command === "stop") {
     console.log(stopBackgroundRedis() ? "Redis: stopped" : "Redis: the workshop had none running");
     console.log(
       stopBackgroundMongo() ? "MongoDB: stopped" : "MongoDB: the workshop had none running",
+    );
+    console.log(
+      stopBackgroundSentinels()
+        ? "Redis Sentinel: stopped the primary, the replica and the sentinels"
+        : "Redis Sentinel: the workshop had none running",
     );
     console.log(
       stopBackgroundPostgres()

@@ -15,7 +15,12 @@ export type { VisitsJson } from "../../lib/visits-contract.ts";
  * `Accept: application/json` gets VisitsJson; a browser gets the page, with the record the
  * store holds for this session (the "session inspector").
  */
-export function visitsPage(store: StoreName, inspect: Inspector) {
+export function visitsPage(
+  store: StoreName,
+  inspect: Inspector,
+  /** More about where the session lives now, added to the JSON and shown on the page. */
+  where: () => Pick<VisitsJson, "primary"> = () => ({}),
+) {
   return async (req: Request, res: Response): Promise<void> => {
     // HEAD (a link checker, a monitor) asks for the headers only: it is not a visit, and
     // must not create a session.
@@ -34,7 +39,12 @@ export function visitsPage(store: StoreName, inspect: Inspector) {
     req.session.touch();
     await save(req);
 
-    const json: VisitsJson = { visits: req.session.visits, sessionId: req.sessionID, store };
+    const json: VisitsJson = {
+      visits: req.session.visits,
+      sessionId: req.sessionID,
+      store,
+      ...where(),
+    };
     if (wantsJson(req)) {
       res.json(json);
       return;

@@ -22,7 +22,12 @@ export {
   assertShutdownClosesRedis,
   redisClientFor,
 } from "./redis-step-checks.ts";
-export { usePrivateMongo, usePrivatePostgres, usePrivateRedis } from "./services.ts";
+export {
+  usePrivateMongo,
+  usePrivatePostgres,
+  usePrivateRedis,
+  usePrivateSentinels,
+} from "./services.ts";
 export {
   assertHungStoreAnswers503,
   assertPageVisitsSlideExpiry,

@@ -6,6 +6,7 @@ import {
   startPrivatePostgres,
 } from "../../lib/services/postgres.ts";
 import { type PrivateRedis, startPrivateRedis } from "../../lib/services/redis.ts";
+import { type PrivateSentinels, startPrivateSentinels } from "../../lib/services/redis-sentinel.ts";
 
 /** A redis-server of this test file's own (free port, temporary folder), stopped at the end. */
 export async function usePrivateRedis(): Promise<PrivateRedis> {
@@ -26,4 +27,11 @@ export async function usePrivatePostgres(engine?: PostgresEngine): Promise<Priva
   const postgres = await startPrivatePostgres(engine);
   after(() => postgres.stop());
   return postgres;
+}
+
+/** A primary, a replica and three sentinels of this test file's own, stopped at the end. */
+export async function usePrivateSentinels(): Promise<PrivateSentinels> {
+  const sentinels = await startPrivateSentinels();
+  after(() => sentinels.stop());
+  return sentinels;
 }

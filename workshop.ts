@@ -212,7 +212,7 @@ export const steps = [
     hints: [
       "Nothing in the Redis client will give up on a command already sent: the deadline has to live around the store, in withDeadline. Start one timer per call.",
       "Each method of the store you return calls the same method of `store` with a callback of its own, and a setTimeout of STORE_DEADLINE_MS (milliseconds) beside it. Whichever comes first answers; the other must then do nothing (a flag, and clearTimeout).",
-      "The timeout's error decides the status: storeErrorHandler answers the errors of node-redis (such as `new TimeoutError()` from \"redis\") with 503 and Retry-After. A plain Error is a 500; no error at all is \"no session\", and a fresh one at 1.",
+      'The timeout\'s error decides the status: storeErrorHandler answers the errors of node-redis (such as `new TimeoutError()` from "redis") with 503 and Retry-After. A plain Error is a 500; no error at all is "no session", and a fresh one at 1.',
       "All four: get (a returning visitor), set (a new visitor's first write), touch and destroy. `class extends Store { get(id, cb) { store.get(id, within(cb)); } … }`.",
     ],
     deck: "09-failover.md",

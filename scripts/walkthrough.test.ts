@@ -3,14 +3,35 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { test } from "node:test";
+import type { PrivateSentinels } from "../lib/services/redis-sentinel.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
-import { runScript, type StepProcess, startStep, usePrivateRedis } from "../test/harness/index.ts";
+import {
+  runScript,
+  type StepProcess,
+  startStep,
+  usePrivateRedis,
+  usePrivateSentinels,
+} from "../test/harness/index.ts";
 import { steps } from "../workshop.ts";
 import { checkOutput } from "./walkthrough/expect.ts";
 import { runWalkthrough } from "./walkthrough/run.ts";
 import { findWalkthroughs, loadWalkthrough } from "./walkthrough.ts";
 
 const redis = await usePrivateRedis();
+/** Step 09's primary, replica and sentinels, started only when a walkthrough needs them. */
+let sentinelSet: Promise<PrivateSentinels> | undefined;
+const sentinels = () => {
+  sentinelSet ??= usePrivateSentinels();
+  return sentinelSet;
+};
+/** What step 09 needs to find the sentinels. */
+async function sentinelEnv(): Promise<Record<string, string>> {
+  const set = await sentinels();
+  return {
+    REDIS_SENTINELS: set.sentinels.map(({ host, port }) => `${host}:${port}`).join(","),
+    REDIS_SENTINEL_MASTER: set.masterName,
+  };
+}
 
 test("every walkthrough replays against a Redis filled by its step", async (t) => {
   const files = findWalkthroughs([]);
@@ -25,7 +46,7 @@ test("every walkthrough replays against a Redis filled by its step", async (t) =
     await t.test(basename(file), async () => {
       const walkthrough = loadWalkthrough(file);
       for (const action of walkthrough.actions) {
-        if (action.kind !== "say") {
+        if (action.kind === "redis" || action.kind === "http") {
           assert.ok(action.expected.length > 0, `line ${action.line}: a command without "# =>"`);
         }
       }
@@ -39,15 +60,24 @@ test("every walkthrough replays against a Redis filled by its step", async (t) =
         );
         let step = running.get(walkthrough.step);
         if (!step) {
-          step = startStep(t, walkthrough.step, { env: { REDIS_URL: redis.url } });
+          step = startStep(t, walkthrough.step, {
+            env: {
+              REDIS_URL: redis.url,
+              ...(walkthrough.redis === "sentinel" ? await sentinelEnv() : {}),
+            },
+          });
           running.set(walkthrough.step, step);
         }
         stepUrl = (await step).url;
       }
+      const redisUrl =
+        walkthrough.redis === "sentinel"
+          ? `redis://127.0.0.1:${(await sentinels()).sentinels[0]?.port}`
+          : redis.url;
 
       const transcript: string[] = [];
       const result = await runWalkthrough(walkthrough, {
-        redisUrl: redis.url,
+        redisUrl,
         stepUrl,
         print: (line) => transcript.push(line),
       });

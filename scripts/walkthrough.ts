@@ -15,6 +15,7 @@ import { basename, join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { isPortOpen } from "../lib/services/net.ts";
 import { redact, redisUrlForStep } from "../lib/services/redis.ts";
+import { configuredSentinels } from "../lib/services/redis-sentinel.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
 import { steps } from "../workshop.ts";
 import { parseWalkthrough, type Walkthrough } from "./walkthrough/format.ts";
@@ -79,9 +80,10 @@ async function main(): Promise<number> {
         continue;
       }
       const needs = walkthrough.step ? `, with step ${walkthrough.step} at ${stepUrl}` : "";
-      console.log(`\n== ${walkthrough.name} (Redis ${redact(redisUrl)}${needs})\n`);
+      const target = walkthrough.redis === "sentinel" ? sentinelUrl() : redisUrl;
+      console.log(`\n== ${walkthrough.name} (Redis ${redact(target)}${needs})\n`);
       const result = await runWalkthrough(walkthrough, {
-        redisUrl,
+        redisUrl: target,
         stepUrl,
         print: (text) => console.log(text),
         pause,
@@ -103,6 +105,12 @@ async function main(): Promise<number> {
     console.log(`Skipped, each needs another step running:\n  ${skipped.join("\n  ")}`);
   }
   return failures === 0 ? 0 : 1;
+}
+
+/** The first sentinel of step 09's Redis: REDIS_SENTINELS, else the workshop's own. */
+function sentinelUrl(): string {
+  const [first] = configuredSentinels().sentinels;
+  return `redis://${first?.host ?? "127.0.0.1"}:${first?.port ?? 26379}`;
 }
 
 /** What answers at STEP_URL: a step (by its X-Workshop-Step header), something else, or nothing. */

@@ -299,9 +299,27 @@ function configArgs(dir: string, port: number): string[] {
   return isSentinel ? [conf, "--sentinel"] : [conf];
 }
 
+/** Whether the primary on PORT streams to at least one replica that finished its first sync. */
+async function primaryHasReplica(port: number): Promise<boolean> {
+  const client = createClient({
+    socket: { host: "127.0.0.1", port, connectTimeout: 1000, reconnectStrategy: false },
+  });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    const role = (await client.sendCommand(["ROLE"])) as [string, number, unknown[]];
+    return role[0] === "master" && role[2].length > 0;
+  } catch {
+    return false;
+  } finally {
+    if (client.isOpen) client.destroy();
+  }
+}
+
 /**
- * Ready for a failover: every sentinel sees the replica and the two other sentinels. Before
- * that, killing the primary would leave them nothing to promote, or nobody to vote with.
+ * Ready for a failover: every sentinel sees the replica and the two other sentinels, and the
+ * primary streams to the replica. Before that, killing the primary would leave them nothing to
+ * promote, or nobody to vote with.
  */
 async function waitForTopology(sentinels: readonly number[]): Promise<void> {
   await waitUntil(
@@ -323,6 +341,10 @@ async function waitForTopology(sentinels: readonly number[]): Promise<void> {
           if (field("num-slaves") < 1 || field("num-other-sentinels") < sentinels.length - 1) {
             return false;
           }
+          // The sentinels count a replica from its first contact; the primary lists it (and
+          // streams writes to it) only once its first sync is over.
+          const primary = Number(master[master.indexOf("port") + 1]);
+          if (!(await primaryHasReplica(primary))) return false;
         } catch {
           return false;
         } finally {

@@ -7,11 +7,14 @@
  *   TTL sess:$ID                a redis-cli command; $ID is a value captured earlier
  *   # => (integer) <int>        one line of the output to expect
  *   @http GET /                 an HTTP request to the running step, cookies kept
+ *   @redis sentinel             (once, at the top) redis-cli talks to a sentinel, not to Redis
+ *   @port $PORT                 redis-cli talks to this port of the same host from here on
  */
 
 /** One thing the walkthrough does, in file order. */
 export type Action =
   | { kind: "say"; text: string; line: number }
+  | { kind: "port"; port: string; line: number }
   | { kind: "redis"; command: string; expected: string[]; line: number }
   | {
       kind: "http";
@@ -26,6 +29,8 @@ export interface Walkthrough {
   name: string;
   /** The step folder named by `@step` (e.g. "03-redis-store"), if the walkthrough needs one. */
   step?: string;
+  /** "sentinel" (`@redis sentinel`): its commands start at a sentinel of the step's Redis. */
+  redis?: "sentinel";
   actions: Action[];
 }
 
@@ -57,6 +62,15 @@ export function parseWalkthrough(name: string, text: string): Walkthrough {
       walkthrough.step = trimmed.slice("@step ".length).trim();
       return;
     }
+    if (trimmed === "@redis sentinel") {
+      walkthrough.redis = "sentinel";
+      return;
+    }
+    if (trimmed.startsWith("@port ")) {
+      walkthrough.actions.push({ kind: "port", port: trimmed.slice("@port ".length).trim(), line });
+      last = undefined;
+      return;
+    }
     if (trimmed.startsWith("@http ")) {
       const match = /^@http\s+(GET|POST|PUT|PATCH|DELETE)\s+(\/\S*)\s*(.*)$/.exec(trimmed);
       if (!match) fail('expected "@http METHOD /path [JSON body]"');
@@ -73,7 +87,8 @@ export function parseWalkthrough(name: string, text: string): Walkthrough {
       walkthrough.actions.push(last);
       return;
     }
-    if (trimmed.startsWith("@")) fail("unknown directive (known: @step, @http)");
+    if (trimmed.startsWith("@"))
+      fail("unknown directive (known: @step, @http, @redis sentinel, @port)");
     last = { kind: "redis", command: trimmed, expected: [], line };
     walkthrough.actions.push(last);
   });

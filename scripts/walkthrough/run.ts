@@ -35,7 +35,15 @@ export async function runWalkthrough(
   const result: RunResult = { commands: 0, failures: [] };
 
   let saying = false;
+  let redisUrl = options.redisUrl;
   for (const action of walkthrough.actions) {
+    if (action.kind === "port") {
+      const url = new URL(redisUrl);
+      url.port = withVariables(action.port, variables);
+      redisUrl = url.toString();
+      options.print(paint("dim", `# (redis-cli -h ${url.hostname} -p ${url.port} from here on)`));
+      continue;
+    }
     if (action.kind === "say") {
       if (!saying) options.print(""); // a blank line before each block of narration
       saying = true;
@@ -61,7 +69,7 @@ export async function runWalkthrough(
     }
     const output =
       action.kind === "redis"
-        ? await redisCli(options.redisUrl, splitArguments(command))
+        ? await redisCli(redisUrl, splitArguments(command))
         : await httpRequest(browser, action, variables);
     for (const line of output) options.print(shorten(line));
 

@@ -151,6 +151,28 @@ test("primary and replica both gone: a 503 within seconds, not a hang; back when
   assert.equal(process.kill(server.pid, 0), true, "the app's process lives on");
 });
 
+test("WAIT: how many replicas have this client's writes; 0 after the timeout with the replica down", async (t) => {
+  const primary = await set.primary();
+  const replica = set.dataPorts.find((port) => port !== primary.port) ?? 0;
+  const client = createClient({ socket: { host: "127.0.0.1", port: primary.port } });
+  client.on("error", () => {});
+  await client.connect();
+  t.after(() => client.destroy());
+  await client.set("probe:wait", "1");
+  assert.equal(await client.wait(1, 5000), 1, "the replica acknowledged the write");
+
+  await set.crash(replica);
+  t.after(async () => {
+    await set.start(replica);
+    await rejoined(replica);
+  });
+  await client.set("probe:wait", "2");
+  const started = Date.now();
+  assert.equal(await client.wait(1, 500), 0, "no replica has the write");
+  assert.ok(Date.now() - started >= 450, `WAIT gave up after ${Date.now() - started} ms`);
+  await client.del("probe:wait");
+});
+
 test("connect-redis over the sentinel client: what works, and what the step does not need", async () => {
   const redis = createSentinelClient(set.masterName, set.sentinels);
   await redis.connect();
@@ -201,7 +223,7 @@ test("connect-redis over the sentinel client: what works, and what the step does
  */
 async function rejoined(port: number): Promise<void> {
   await waitUntil(
-    `the old primary (${port}) to rejoin as a replica and finish its sync`,
+    `the node on ${port} to rejoin as a replica and finish its sync`,
     async () => {
       const role = await replicaRole(port).catch(() => undefined);
       return role?.[0] === "slave" && role[3] === "connected";

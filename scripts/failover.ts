@@ -56,8 +56,8 @@ try {
   if (process.env.REDIS_SENTINELS) {
     say(`start ${name(old)} again yourself: the sentinels will make it a replica`);
   } else {
+    say(`starting ${name(old)} again (it comes back as a primary of its own, with its old data)`);
     await startBackgroundSentinels();
-    say(`started ${name(old)} again (it comes back as a primary of its own, with its old data)`);
     await waitUntil(
       `${name(old)} to become a replica`,
       async () => {

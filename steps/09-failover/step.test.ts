@@ -6,6 +6,7 @@ import { createClient } from "redis";
 import { waitUntil } from "../../lib/services/net.ts";
 import type { VisitsJson } from "../../lib/visits-contract.ts";
 import {
+  assertExitsWithMessage,
   assertForeignCookiesStartFresh,
   assertSessionsSurviveRestart,
   Browser,
@@ -29,6 +30,16 @@ test("sessions survive a restart of the server; the JSON names the primary", asy
   const server = await startStep(t, STEP, { env });
   const primary = await set.primary();
   assert.equal((await new Browser(server.url).visit()).primary, `${primary.host}:${primary.port}`);
+});
+
+test("sentinels that do not answer, or a REDIS_SENTINELS it cannot read: exit 1, saying which", async (t) => {
+  await assertExitsWithMessage(
+    t,
+    STEP,
+    { REDIS_SENTINELS: "127.0.0.1:1,127.0.0.1:2" },
+    /REDIS_SENTINELS is set to 127\.0\.0\.1:1,127\.0\.0\.1:2, but no sentinel there named a primary/,
+  );
+  await assertExitsWithMessage(t, STEP, { REDIS_SENTINELS: "nonsense" }, /host:port pairs/);
 });
 
 test("a tampered or unknown cookie starts a fresh session", async (t) => {

@@ -126,11 +126,11 @@ export const steps = [
     number: 5,
     slug: "05-login-logout",
     title: "Login & logout",
-    lesson: "regenerate, destroy, timeouts, secrets",
+    lesson: "regenerate, destroy, timeouts, secrets; users in PostgreSQL",
     buildsOn: 3,
     store: "redis",
     afterRestart: "still logged in",
-    services: ["redis"],
+    services: ["redis", "postgres"],
     exercise: "05-login-session",
     hints: [
       "steps/05-login-logout/session-promises.ts has regenerate, save and destroy as promises.",

@@ -9,6 +9,7 @@ import {
   runScript,
   type StepProcess,
   startStep,
+  usePrivatePostgres,
   usePrivateRedis,
   usePrivateSentinels,
 } from "../test/harness/index.ts";
@@ -17,7 +18,7 @@ import { checkOutput } from "./walkthrough/expect.ts";
 import { runWalkthrough } from "./walkthrough/run.ts";
 import { findWalkthroughs, loadWalkthrough } from "./walkthrough.ts";
 
-const redis = await usePrivateRedis();
+const [redis, postgres] = await Promise.all([usePrivateRedis(), usePrivatePostgres()]);
 /** Step 09's primary, replica and sentinels, started only when a walkthrough needs them. */
 let sentinelSet: Promise<PrivateSentinels> | undefined;
 const sentinels = () => {
@@ -46,7 +47,7 @@ test("every walkthrough replays against a Redis filled by its step", async (t) =
     await t.test(basename(file), async () => {
       const walkthrough = loadWalkthrough(file);
       for (const action of walkthrough.actions) {
-        if (action.kind === "redis" || action.kind === "http") {
+        if (action.kind !== "say" && action.kind !== "port") {
           assert.ok(action.expected.length > 0, `line ${action.line}: a command without "# =>"`);
         }
       }
@@ -63,6 +64,7 @@ test("every walkthrough replays against a Redis filled by its step", async (t) =
           step = startStep(t, walkthrough.step, {
             env: {
               REDIS_URL: redis.url,
+              DATABASE_URL: postgres.url,
               ...(walkthrough.redis === "sentinel" ? await sentinelEnv() : {}),
             },
           });
@@ -79,6 +81,7 @@ test("every walkthrough replays against a Redis filled by its step", async (t) =
       const result = await runWalkthrough(walkthrough, {
         redisUrl,
         stepUrl,
+        postgresUrl: postgres.url,
         print: (line) => transcript.push(line),
       });
       assert.ok(result.commands > 0);
@@ -96,7 +99,11 @@ function walkthroughCli(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number | null; output: string }> {
-  return runScript("scripts/walkthrough.ts", args, { REDIS_URL: redis.url, ...env });
+  return runScript("scripts/walkthrough.ts", args, {
+    REDIS_URL: redis.url,
+    DATABASE_URL: postgres.url,
+    ...env,
+  });
 }
 
 test("with step 3 running, all walkthroughs: those of step 3 replay, the others are skipped and say why", async (t) => {
@@ -193,4 +200,18 @@ test("expected lines: placeholders, ranges, captures, regexes and ...", () => {
 
   const verdict = checkOutput(['2) 1) "sess:<id as $ID>"'], ['   2) 1) "sess:Ab-9_x"'], none);
   assert.deepEqual(verdict, { ok: true, captured: new Map([["ID", "Ab-9_x"]]) });
+});
+
+test("npm run sql prints a query's answer as psql does, and an error with exit code 1", async () => {
+  const env = { DATABASE_URL: postgres.url };
+  const answer = await runScript("scripts/sql.ts", ["SELECT 42 AS answer, 'ada' AS name"], env);
+  assert.equal(answer.code, 0, answer.output);
+  assert.match(
+    answer.output,
+    / answer \| name\n-{8}\+-{6}\n {5}42 \| ada\n\(1 row\)\n/,
+    "numbers right-aligned, text left, a row count",
+  );
+  const wrong = await runScript("scripts/sql.ts", ["SELECT nope"], env);
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.output, /ERROR: {2}column "nope" does not exist/);
 });

@@ -5,7 +5,8 @@
  *   npm run walkthrough -- 03                the one whose name starts with (or contains) "03"
  *   npm run walkthrough -- path/to/x.redis   a file of your own
  *
- * Redis: REDIS_URL, or the one `npm run step:3` uses. @http requests go to STEP_URL
+ * Redis: REDIS_URL, or the one `npm run step:3` uses; @sql queries go to DATABASE_URL, or the
+ * PostgreSQL `npm run step:5` uses. @http requests go to STEP_URL
  * (default http://localhost:3000), where the walkthrough's step must be running.
  * In a terminal it waits for Enter between commands; piped, it runs straight through.
  * Exit code 1 when some output did not match what the walkthrough expects.
@@ -14,6 +15,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { isPortOpen } from "../lib/services/net.ts";
+import { postgresUrlForStep } from "../lib/services/postgres.ts";
 import { redact, redisUrlForStep } from "../lib/services/redis.ts";
 import { configuredSentinels } from "../lib/services/redis-sentinel.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
@@ -51,6 +53,9 @@ async function main(): Promise<number> {
   const names = process.argv.slice(2);
   const walkthroughs = findWalkthroughs(names).map(loadWalkthrough);
   const redisUrl = await redisUrlForStep();
+  // @sql goes to the PostgreSQL the steps use (DATABASE_URL, localhost:5432 or the embedded one).
+  const usesSql = walkthroughs.some((w) => w.actions.some((action) => action.kind === "sql"));
+  const postgresUrl = usesSql ? await postgresUrlForStep() : undefined;
   const stepUrl = process.env.STEP_URL ?? "http://localhost:3000";
   const running = await stepAt(stepUrl);
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
@@ -85,6 +90,7 @@ async function main(): Promise<number> {
       const result = await runWalkthrough(walkthrough, {
         redisUrl: target,
         stepUrl,
+        postgresUrl,
         print: (text) => console.log(text),
         pause,
         color: process.stdout.isTTY,

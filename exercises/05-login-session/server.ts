@@ -1,14 +1,18 @@
 // Nothing to change here: runs step 05's app with your login-session.ts on
-// http://localhost:3000 (`npm run exercise -- 5`), with the Redis of the steps.
+// http://localhost:3000 (`npm run exercise -- 5`), with the Redis and PostgreSQL of the steps.
+import { postgresUrlForStep } from "../../lib/services/postgres.ts";
 import { redisUrlForStep } from "../../lib/services/redis.ts";
 import { createApp } from "../../steps/05-login-logout/app.ts";
+import { createPool, migrate } from "../../steps/05-login-logout/database.ts";
 import { createRedisClient } from "../../steps/shared/redis-client.ts";
 import { startServer } from "../../steps/shared/start-server.ts";
 import { logIn, logOut } from "./login-session.ts";
 
 await startServer(async () => {
   const redis = createRedisClient(await redisUrlForStep());
+  const pool = createPool(await postgresUrlForStep());
   await redis.connect();
-  const app = createApp(redis, { loginSession: { logIn, logOut } });
-  return { app, close: () => redis.close() };
+  await migrate(pool);
+  const app = createApp(redis, pool, { loginSession: { logIn, logOut } });
+  return { app, close: async () => void (await Promise.all([redis.close(), pool.end()])) };
 });

@@ -9,6 +9,7 @@
  *   @http GET /                 an HTTP request to the running step, cookies kept
  *   @redis sentinel             (once, at the top) redis-cli talks to a sentinel, not to Redis
  *   @port $PORT                 redis-cli talks to this port of the same host from here on
+ *   @sql SELECT … WHERE x = $ID  a query to the step's PostgreSQL, answered as psql prints it
  */
 
 /** One thing the walkthrough does, in file order. */
@@ -16,6 +17,7 @@ export type Action =
   | { kind: "say"; text: string; line: number }
   | { kind: "port"; port: string; line: number }
   | { kind: "redis"; command: string; expected: string[]; line: number }
+  | { kind: "sql"; query: string; expected: string[]; line: number }
   | {
       kind: "http";
       method: string;
@@ -87,8 +89,13 @@ export function parseWalkthrough(name: string, text: string): Walkthrough {
       walkthrough.actions.push(last);
       return;
     }
+    if (trimmed.startsWith("@sql ")) {
+      last = { kind: "sql", query: trimmed.slice("@sql ".length).trim(), expected: [], line };
+      walkthrough.actions.push(last);
+      return;
+    }
     if (trimmed.startsWith("@"))
-      fail("unknown directive (known: @step, @http, @redis sentinel, @port)");
+      fail("unknown directive (known: @step, @http, @sql, @redis sentinel, @port)");
     last = { kind: "redis", command: trimmed, expected: [], line };
     walkthrough.actions.push(last);
   });

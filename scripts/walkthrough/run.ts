@@ -3,12 +3,15 @@ import { styleText } from "node:util";
 import { Browser } from "../../lib/browser.ts";
 import { checkOutput, type Variables } from "./expect.ts";
 import { type Action, splitArguments, type Walkthrough } from "./format.ts";
+import { psql } from "./sql.ts";
 
 export interface RunOptions {
   /** The Redis to talk to, e.g. redis://127.0.0.1:6379 (a password in it is passed safely). */
   redisUrl: string;
   /** The running step, for @http (e.g. http://localhost:3000). */
   stepUrl: string;
+  /** The step's PostgreSQL, for @sql. */
+  postgresUrl?: string;
   /** Where the transcript goes. */
   print: (text: string) => void;
   /** Called between commands; resolves when the learner is ready for the next one. */
@@ -56,9 +59,11 @@ export async function runWalkthrough(
     const typed =
       action.kind === "redis"
         ? action.command
-        : `${action.method} ${action.path}${action.body === undefined ? "" : ` ${JSON.stringify(action.body)}`}`;
+        : action.kind === "sql"
+          ? action.query
+          : `${action.method} ${action.path}${action.body === undefined ? "" : ` ${JSON.stringify(action.body)}`}`;
     const command = withVariables(typed, variables);
-    options.print(paint("bold", `${action.kind === "redis" ? "redis" : "http"}> ${command}`));
+    options.print(paint("bold", `${action.kind}> ${command}`));
 
     const unknown = /\$(\w+)/.exec(command);
     if (unknown) {
@@ -70,7 +75,9 @@ export async function runWalkthrough(
     const output =
       action.kind === "redis"
         ? await redisCli(redisUrl, splitArguments(command))
-        : await httpRequest(browser, action, variables);
+        : action.kind === "sql"
+          ? await sqlQuery(options.postgresUrl, command)
+          : await httpRequest(browser, action, variables);
     for (const line of output) options.print(shorten(line));
 
     let verdict: ReturnType<typeof checkOutput>;
@@ -135,6 +142,12 @@ export function redisCli(redisUrl: string, args: string[]): Promise<string[]> {
     );
     child.once("close", () => resolve(toLines(output)));
   });
+}
+
+/** Runs an @sql query (variables already in place), or says why it cannot. */
+function sqlQuery(postgresUrl: string | undefined, query: string): Promise<string[]> {
+  if (!postgresUrl) return Promise.resolve(["no PostgreSQL for @sql: set DATABASE_URL"]);
+  return psql(postgresUrl, query);
 }
 
 /** Sends an @http request with the walkthrough's cookie; one line: status and body. */

@@ -1,6 +1,7 @@
 import { RedisStore } from "connect-redis";
 import express from "express";
 import session from "express-session";
+import type { Pool } from "pg";
 import { inspectRedis } from "../shared/inspectors.ts";
 import type { RedisClient } from "../shared/redis-client.ts";
 import { COOKIE_NAME, sessionSecrets } from "../shared/session-secret.ts";
@@ -10,6 +11,7 @@ import { absoluteTimeout } from "./absolute-timeout.ts";
 import { authRoutes, badRequestBody } from "./auth-routes.ts";
 import { type LoginSession, logIn, logOut } from "./login-session.ts";
 import { sameOriginPosts } from "./same-origin.ts";
+import { Statuses } from "./statuses.ts";
 import { Users } from "./users.ts";
 
 export interface AppOptions {
@@ -21,7 +23,8 @@ export interface AppOptions {
   loginSession?: LoginSession;
 }
 
-export function createApp(redis: RedisClient, options: AppOptions = {}) {
+/** Sessions in Redis (REDIS), users and their statuses in PostgreSQL (through POOL). */
+export function createApp(redis: RedisClient, pool: Pool, options: AppOptions = {}) {
   const {
     absoluteTimeoutMs = 8 * 60 * 60 * 1000,
     trustProxy,
@@ -65,7 +68,15 @@ export function createApp(redis: RedisClient, options: AppOptions = {}) {
 
   const inspect = inspectRedis(redis, "sess:");
   app.get("/", visitsPage("redis", inspect));
-  app.use(authRoutes({ users: new Users(redis), loginSession, absoluteTimeoutMs, inspect }));
+  app.use(
+    authRoutes({
+      users: new Users(pool),
+      statuses: new Statuses(pool),
+      loginSession,
+      absoluteTimeoutMs,
+      inspect,
+    }),
+  );
   app.use(badRequestBody); // a malformed body is a 400, not a 500 from the handler below
   app.use(storeErrorHandler);
   return app;

@@ -4,7 +4,8 @@ import type { Inspector } from "../shared/inspectors.ts";
 import { render } from "../shared/render.ts";
 import type { LoginSession } from "./login-session.ts";
 import "./session-data.ts";
-import { invalidNewUser, normalizeUsername, type Users } from "./users.ts";
+import { invalidStatus, type Statuses } from "./statuses.ts";
+import { invalidNewUser, normalizeUsername, type User, type Users } from "./users.ts";
 
 /** One message for an unknown name and for a wrong password: it must not tell which. */
 export const WRONG_CREDENTIALS = "Wrong username or password.";
@@ -24,15 +25,42 @@ function readCredentials(body: unknown): { username: string; password: string } 
 
 export interface AuthOptions {
   users: Users;
+  statuses: Statuses;
   loginSession: LoginSession;
   absoluteTimeoutMs: number;
   /** Shows the session's record in Redis on /home. */
   inspect: Inspector;
 }
 
-/** GET /login, POST /register, POST /login, GET /me, GET /home, POST /logout. */
-export function authRoutes({ users, loginSession, absoluteTimeoutMs, inspect }: AuthOptions) {
+/** Who is logged in (read from the database) and since when (from the session). */
+interface Login {
+  user: User;
+  loggedInAt: number;
+}
+
+/** GET /login, POST /register, POST /login, GET /me, GET /home, POST /statuses, POST /logout. */
+export function authRoutes(options: AuthOptions) {
+  const { users, statuses, loginSession, absoluteTimeoutMs, inspect } = options;
   const router = Router();
+
+  /**
+   * The logged-in user as the database has it now, or null. The session holds the user's id;
+   * the database holds the user. A user renamed since the login shows the new name; a user
+   * deleted since is logged out here and now.
+   */
+  async function currentUser(req: Request, res: Response): Promise<Login | null> {
+    const { userId, loggedInAt } = req.session;
+    if (userId === undefined || loggedInAt === undefined) return null;
+    const user = await users.findById(userId);
+    if (!user) {
+      await loginSession.logOut(req, res);
+      return null;
+    }
+    // The copy the login page greets with ("Logged in as …") follows the database.
+    if (req.session.username !== user.username) req.session.username = user.username;
+    return { user, loggedInAt };
+  }
+
   // Bodies of HTML forms and of JSON requests. A name and a password fit in a few kB; a
   // bigger body is refused (413) before anybody hashes it.
   router.use(express.json({ limit: "4kb" }), express.urlencoded({ extended: false, limit: "4kb" }));
@@ -77,32 +105,50 @@ export function authRoutes({ users, loginSession, absoluteTimeoutMs, inspect }: 
     res.redirect(303, "/home");
   });
 
-  router.get("/me", (req, res) => {
+  router.get("/me", async (req, res) => {
     res.set("Cache-Control", "no-store"); // who is logged in is nobody else's business
-    const { username, loggedInAt } = req.session;
-    if (username === undefined || loggedInAt === undefined) {
+    const login = await currentUser(req, res);
+    if (!login) {
       res.status(401).json({ error: "You are not logged in." });
       return;
     }
-    res.json({ username, loggedInAt: new Date(loggedInAt).toISOString() });
+    const { user, loggedInAt } = login;
+    res.json({ username: user.username, loggedInAt: new Date(loggedInAt).toISOString() });
   });
 
   router.get("/home", async (req, res) => {
-    const { userId, username, loggedInAt } = req.session;
-    if (userId === undefined || loggedInAt === undefined) {
+    const login = await currentUser(req, res);
+    if (!login) {
       res.redirect(303, "/login");
       return;
     }
+    const { user, loggedInAt } = login;
     res.set("Cache-Control", "no-store"); // after logout, Back must not show this page
     render(res, "home", {
-      username,
-      userId,
+      username: user.username,
+      userId: user.id,
       shortId: `${req.sessionID.slice(0, 8)}…`,
       loggedInAt: new Date(loggedInAt),
       loginEnds: new Date(loggedInAt + absoluteTimeoutMs),
       cookieExpires: req.session.cookie.expires,
+      statuses: await statuses.latest(user.id),
       record: await inspect(req.sessionID),
     });
+  });
+
+  router.post("/statuses", async (req, res) => {
+    const user = (await currentUser(req, res))?.user;
+    if (!user) return fail(req, res, 401, "You are not logged in.");
+    const { body } = (req.body ?? {}) as Record<string, unknown>;
+    if (typeof body !== "string") return answerError(req, res, 400, "Send the status as body.");
+    const invalid = invalidStatus(body.trim());
+    if (invalid) return answerError(req, res, 400, invalid);
+    await statuses.post(user.id, body.trim());
+    if (wantsJson(req)) {
+      res.status(201).json({ statuses: await statuses.latest(user.id) });
+      return;
+    }
+    res.redirect(303, "/home");
   });
 
   router.post("/logout", async (req, res) => {

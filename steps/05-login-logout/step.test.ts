@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { after, describe, test } from "node:test";
 import { gzipSync } from "node:zlib";
+import pg from "pg";
 import { waitUntil } from "../../lib/services/net.ts";
 import {
   assertForeignCookiesStartFresh,
@@ -12,6 +13,7 @@ import {
   sessionIdOf,
   setCookieAttributes,
   startStep,
+  usePrivatePostgres,
   usePrivateRedis,
 } from "../../test/harness/index.ts";
 import { WRONG_CREDENTIALS } from "./auth-routes.ts";
@@ -21,8 +23,12 @@ const OLD_SECRET = "the-secret-we-signed-with-until-today-0123";
 const NEW_SECRET = "the-secret-we-sign-with-from-today-on-4567";
 const PASSWORD = "correct horse battery staple";
 
-const redis = await usePrivateRedis();
-const env = { REDIS_URL: redis.url, SESSION_SECRET: OLD_SECRET };
+// Sessions in a Redis, users in a PostgreSQL of this file's own (postgres.test.ts runs the
+// PostgreSQL side on both engines).
+const [redis, postgres] = await Promise.all([usePrivateRedis(), usePrivatePostgres()]);
+const env = { REDIS_URL: redis.url, DATABASE_URL: postgres.url, SESSION_SECRET: OLD_SECRET };
+const database = new pg.Pool({ connectionString: postgres.url, max: 2 });
+after(() => database.end());
 const ABSOLUTE_TIMEOUT_MS = 2500;
 // Two servers for the whole file, stopped when it ends: one as `npm run step:5` runs it, and
 // one with a short absolute timeout, behind a (pretend) HTTPS proxy it trusts.
@@ -73,22 +79,30 @@ test("GET / still counts visits, and foreign cookies start a fresh session", asy
   await assertForeignCookiesStartFresh(server.url);
 });
 
-test("register: 201, a hash per user in Redis with salt and scrypt hash, no password", async () => {
+test("register: 201, a row in users with salt and scrypt hash, never the password", async () => {
   const [first, second] = [newName(), newName()];
   const response = await register(new Browser(server.url), first);
   assert.equal(response.status, 201);
   assert.deepEqual(await response.json(), { username: first });
   await register(new Browser(server.url), second); // the same password
 
-  const stored = await client.hGetAll(`user:${first}`);
-  assert.deepEqual(Object.keys(stored).sort(), ["createdAt", "hash", "id", "salt", "username"]);
-  assert.match(stored.hash ?? "", /^[0-9a-f]{128}$/, "a 64-byte scrypt hash, in hex");
-  assert.match(stored.salt ?? "", /^[0-9a-f]{32}$/, "a 16-byte random salt, in hex");
-  for (const [field, value] of Object.entries(stored)) {
-    assert.ok(!value.includes(PASSWORD), `the field ${field} holds the plaintext password`);
-  }
-  const other = await client.hGetAll(`user:${second}`);
-  assert.notEqual(other.hash, stored.hash, "same password, different salt, different hash");
+  const { rows } = await database.query<Record<string, unknown>>(
+    "SELECT * FROM users WHERE username = ANY($1) ORDER BY username",
+    [[first, second]],
+  );
+  const [stored, other] = rows;
+  assert.ok(stored && other, "both users are in the users table");
+  assert.deepEqual(Object.keys(stored).sort(), [
+    "created_at",
+    "id",
+    "password_hash",
+    "password_salt",
+    "username",
+  ]);
+  assert.equal((stored.password_hash as Buffer).length, 64, "a 64-byte scrypt hash");
+  assert.equal((stored.password_salt as Buffer).length, 16, "a 16-byte random salt");
+  assert.ok(!JSON.stringify(rows).includes(PASSWORD), "no column holds the plaintext password");
+  assert.notDeepEqual(other.password_hash, stored.password_hash, "same password, other hash");
 });
 
 test("register: 409 for a taken name, 400 with a message for malformed input", async () => {
@@ -112,7 +126,10 @@ test("register: 409 for a taken name, 400 with a message for malformed input", a
     const { error } = (await response.json()) as { error: string };
     assert.ok(error.length > 0, `${what}: the 400 should say why`);
   }
-  assert.equal(await client.exists(`user:${taken.toUpperCase()}`), 0);
+  const { rows } = await database.query("SELECT username FROM users WHERE lower(username) = $1", [
+    taken,
+  ]);
+  assert.deepEqual(rows, [{ username: taken }], "one user, in lower case");
 });
 
 test("a malformed or oversized body: 400/413 as JSON, no stack trace", async () => {

@@ -1,5 +1,5 @@
-import { randomBytes, randomUUID, type ScryptOptions, scrypt, timingSafeEqual } from "node:crypto";
-import type { RedisClient } from "../shared/redis-client.ts";
+import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from "node:crypto";
+import type { Pool } from "pg";
 
 /** What the rest of the app knows about a user: never the password, never its hash. */
 export interface User {
@@ -42,17 +42,22 @@ function hashPassword(password: string, salt: Buffer): Promise<Buffer> {
   );
 }
 
-/** The Redis hash that holds one user: HGETALL user:alice */
-const userKey = (username: string) => `user:${username}`;
-
 /**
  * Hashed with a random salt at start-up: a login for a name nobody registered is checked
  * against it, so it takes as long as a wrong password and the timing does not tell the two apart.
  */
 const NOBODY = { salt: randomBytes(16), hash: randomBytes(KEY_LENGTH) };
 
+/** A user id as PostgreSQL's uuid type writes it. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The users table (database.ts), through the process's one pool. Every query passes its values
+ * as parameters ($1, $2): PostgreSQL receives them apart from the SQL text, so no username,
+ * whatever quotes it holds, can ever become SQL.
+ */
 export class Users {
-  constructor(private readonly redis: RedisClient) {}
+  constructor(private readonly pool: Pool) {}
 
   /** Creates the user; resolves null when the name is taken. Validate with invalidNewUser first. */
   async register(username: string, password: string): Promise<User | null> {
@@ -60,29 +65,43 @@ export class Users {
     // a table of precomputed hashes is useless.
     const salt = randomBytes(16);
     const hash = await hashPassword(password, salt);
-    const user: User = { id: randomUUID(), username };
-    // HSETNX writes the field only when it does not exist yet: of two registrations racing for
-    // one name, exactly one claims it. The rest of the record follows.
-    const claimed = await this.redis.hSetNX(userKey(username), "id", user.id);
-    if (claimed === 0) return null;
-    await this.redis.hSet(userKey(username), {
-      username,
-      salt: salt.toString("hex"),
-      hash: hash.toString("hex"),
-      createdAt: new Date().toISOString(),
-    });
-    return user;
+    // The UNIQUE constraint on username decides: of two registrations racing for one name,
+    // exactly one row is inserted; the other gets no row back (ON CONFLICT DO NOTHING).
+    const { rows } = await this.pool.query<{ id: string }>(
+      `INSERT INTO users (username, password_salt, password_hash) VALUES ($1, $2, $3)
+       ON CONFLICT (username) DO NOTHING
+       RETURNING id`,
+      [username, salt, hash],
+    );
+    const row = rows[0];
+    return row ? { id: row.id, username } : null;
   }
 
   /** The user when USERNAME and PASSWORD match, else null (whichever of the two was wrong). */
   async verify(username: string, password: string): Promise<User | null> {
-    const { id, salt, hash } = await this.redis.hGetAll(userKey(username));
-    const known = id !== undefined && salt !== undefined && hash !== undefined;
-    const actual = await hashPassword(password, known ? Buffer.from(salt, "hex") : NOBODY.salt);
-    const expected = known ? Buffer.from(hash, "hex") : NOBODY.hash;
+    const { rows } = await this.pool.query<{
+      id: string;
+      password_salt: Buffer;
+      password_hash: Buffer;
+    }>("SELECT id, password_salt, password_hash FROM users WHERE username = $1", [username]);
+    const row = rows[0];
+    const actual = await hashPassword(password, row ? row.password_salt : NOBODY.salt);
+    const expected = row ? row.password_hash : NOBODY.hash;
     // timingSafeEqual takes as long whatever the first differing byte: an attacker cannot
     // learn the hash byte by byte from how fast the answer comes.
     const matches = actual.length === expected.length && timingSafeEqual(actual, expected);
-    return known && matches ? { id, username } : null;
+    return row && matches ? { id: row.id, username } : null;
+  }
+
+  /**
+   * The user as the database has it now, or null when there is no such user (deleted). The
+   * session keeps only the id: a rename or a deletion shows on the very next request.
+   */
+  async findById(id: string): Promise<User | null> {
+    if (!UUID.test(id)) return null; // not an id we ever made: no need to ask
+    const { rows } = await this.pool.query<User>("SELECT id, username FROM users WHERE id = $1", [
+      id,
+    ]);
+    return rows[0] ?? null;
   }
 }

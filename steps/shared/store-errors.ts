@@ -47,6 +47,31 @@ const MONGO_OUTAGES = [
 /** MongoDB server error codes that mean "not now": not primary, shutting down, interrupted. */
 const MONGO_NOT_NOW = new Set([91, 189, 10107, 11600, 11602, 13435, 13436]);
 
+/**
+ * node-postgres (pg) has no error classes of its own for "PostgreSQL did not answer": a socket
+ * error keeps Node's code (ECONNREFUSED...), and the pool's and client's own timeouts and
+ * cut connections are plain Errors told apart by their message (pg-pool/index.js,
+ * pg/lib/client.js).
+ */
+const PG_NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+]);
+const PG_OUTAGE_MESSAGES = [
+  "timeout exceeded when trying to connect", // the pool's connectionTimeoutMillis
+  "Connection terminated", // "...unexpectedly", "...due to connection timeout"
+  "Query read timeout", // the client's query_timeout
+  "Client has encountered a connection error and is not queryable",
+];
+/**
+ * SQLSTATEs with which a running PostgreSQL refuses for now: class 08 (connection exceptions),
+ * shutting down or starting up (57P01-57P03), too many connections (53300).
+ */
+const PG_NOT_NOW = /^(08...|57P0[123]|53300)$/;
+
 /** File system codes with which a disk refuses a write: permissions, read-only, full. */
 const DISK_REFUSALS = new Set(["EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "EIO", "EMFILE"]);
 
@@ -61,7 +86,12 @@ export function isStoreOutage(error: unknown): boolean {
   if (MONGO_OUTAGES.some((kind) => error instanceof kind)) return true;
   if (error instanceof MongoServerError) return MONGO_NOT_NOW.has(Number(error.code));
   const code = (error as NodeJS.ErrnoException | null)?.code;
-  return typeof code === "string" && DISK_REFUSALS.has(code);
+  if (typeof code === "string" && (DISK_REFUSALS.has(code) || PG_NETWORK_CODES.has(code))) {
+    return true;
+  }
+  if (typeof code === "string" && PG_NOT_NOW.test(code)) return true;
+  const message = error instanceof Error ? error.message : "";
+  return PG_OUTAGE_MESSAGES.some((start) => message.startsWith(start));
 }
 
 /**
@@ -82,7 +112,7 @@ export function storeErrorHandler(
   const outage = isStoreOutage(error);
   const status = outage ? 503 : 500;
   const message = outage
-    ? "The session store is not answering right now. Your session is safe; try again in a moment."
+    ? "The session store or the database is not answering right now. Your session is safe; try again in a moment."
     : "Something went wrong on the server.";
   console.error(`${req.method} ${req.originalUrl} → ${status}: ${error.name}: ${error.message}`);
   if (outage) res.set("Retry-After", "5");

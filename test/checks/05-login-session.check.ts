@@ -9,6 +9,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { setCookieAttributes } from "../../lib/browser.ts";
 import type { VisitsJson } from "../../lib/visits-contract.ts";
 import { createApp } from "../../steps/05-login-logout/app.ts";
+import { createPool, migrate } from "../../steps/05-login-logout/database.ts";
 import { Users } from "../../steps/05-login-logout/users.ts";
 import type { RedisClient } from "../../steps/shared/redis-client.ts";
 import { COOKIE_NAME, sessionSecrets } from "../../steps/shared/session-secret.ts";
@@ -16,16 +17,36 @@ import { type CheckContext, defineCheck, expect, type Site, type Visitor, wrong 
 
 type Module = typeof import("../../solutions/05-login-session/login-session.ts");
 type Context = CheckContext<Module>;
-type AppSite = Site & { redisUrl: string };
+type AppSite = Site & { redisUrl: string; userId: string };
 
-/** Step 05's app with the learner's logIn and logOut, and a client to look inside Redis. */
-async function start({ module, redis, serve }: Context) {
-  const server = await redis();
-  const app = createApp(await server.appClient(), {
+const CREDENTIALS = { username: "learner", password: "correct horse battery" };
+
+/**
+ * Step 05's app with the learner's logIn and logOut, a client to look inside Redis, and the
+ * user CREDENTIALS registered in the folder's PostgreSQL.
+ */
+async function start({ module, redis, postgres, serve, after }: Context) {
+  const [server, database] = await Promise.all([redis(), postgres()]);
+  const pool = createPool(database.url);
+  after(() => pool.end());
+  await migrate(pool);
+  const app = createApp(await server.appClient(), pool, {
     loginSession: { logIn: module.logIn, logOut: module.logOut },
   });
-  const site: AppSite = { ...(await serve(app)), redisUrl: server.url };
+  const userId = await registered(pool);
+  const site: AppSite = { ...(await serve(app)), redisUrl: server.url, userId };
   return { site, cli: await server.client(), server };
+}
+
+/** The id of the user CREDENTIALS, registered once per database. */
+async function registered(pool: Parameters<typeof createApp>[1]): Promise<string> {
+  const { username, password } = CREDENTIALS;
+  const user = await new Users(pool).register(username, password);
+  if (user) return user.id;
+  const { rows } = await pool.query<{ id: string }>("SELECT id FROM users WHERE username = $1", [
+    username,
+  ]);
+  return rows[0]?.id ?? "";
 }
 
 /** The session id inside the signed cookie `s%3A<id>.<signature>`. */
@@ -44,25 +65,14 @@ async function visit(visitor: Visitor): Promise<VisitsJson> {
   return (await response.json()) as VisitsJson;
 }
 
-const CREDENTIALS = { username: "learner", password: "correct horse battery" };
-/** The user's record as step 05 stores it, hashed once for every Redis of this run. */
-let userRecord: Promise<Record<string, string>> | undefined;
-
-/** Logs VISITOR in (the user put in this Redis first); the login's answer. */
-async function logIn(cli: RedisClient, visitor: Visitor): Promise<Response> {
-  const key = `user:${CREDENTIALS.username}`;
-  if (!userRecord) {
-    userRecord = new Users(cli)
-      .register(CREDENTIALS.username, CREDENTIALS.password)
-      .then(() => cli.hGetAll(key));
-  }
-  await cli.hSet(key, await userRecord);
+/** Logs VISITOR in as CREDENTIALS; the login's answer. */
+async function logIn(visitor: Visitor): Promise<Response> {
   // A password check takes a while, on purpose (scrypt): allow it more time.
   return visitor.send("/login", { method: "POST", body: CREDENTIALS }, 10_000);
 }
 
-async function loggedIn(cli: RedisClient, visitor: Visitor): Promise<Visitor> {
-  const login = await logIn(cli, visitor);
+async function loggedIn(visitor: Visitor): Promise<Visitor> {
+  const login = await logIn(visitor);
   expect(login.status === 200, "the login does not answer 200", {
     expected: "200 and the user logged in",
     observed: `${login.status} ${(await login.text()).slice(0, 120)}`,
@@ -91,7 +101,7 @@ async function loggedInAlready(site: AppSite, cli: RedisClient): Promise<Visitor
       path: "/",
       sameSite: "lax",
     },
-    userId: "u-1",
+    userId: site.userId,
     username: "learner",
     loggedInAt: Date.now(),
   };
@@ -126,7 +136,7 @@ export default defineCheck<Module>({
         await visit(visitor);
         const { sessionId: before } = await visit(visitor);
         const thief = copyOf(site, visitor); // knew the id before the login
-        await loggedIn(cli, visitor);
+        await loggedIn(visitor);
         const after = sessionIdOf(visitor);
         expect(after !== before, "the session id did not change at login", {
           expected: "a new session id once logged in",
@@ -156,7 +166,7 @@ export default defineCheck<Module>({
       timeoutMs: 12_000,
       run: async (context) => {
         const { site, cli } = await start(context);
-        const visitor = await loggedIn(cli, site.visitor());
+        const visitor = await loggedIn(site.visitor());
         const { visits } = await visit(visitor);
         expect(visits === 1, "a visit count appeared from nowhere at login", {
           expected: "the first visit after the login counts 1",

@@ -14,7 +14,9 @@
  */
 import type { AddressInfo } from "node:net";
 import type { Express } from "express";
+import pg, { type Pool } from "pg";
 import { Browser } from "../../lib/browser.ts";
+import { type PrivatePostgres, startPrivatePostgres } from "../../lib/services/postgres.ts";
 import { type PrivateRedis, startPrivateRedis } from "../../lib/services/redis.ts";
 import { createRedisClient, type RedisClient } from "../../steps/shared/redis-client.ts";
 
@@ -60,6 +62,16 @@ export interface CheckRedis {
   freeze(ms: number): Promise<void>;
 }
 
+/** A PostgreSQL of one folder under check: started when first asked for, stopped after. */
+export interface CheckPostgres {
+  readonly url: string;
+  /** A pool of the check's own (not the learner's), ended after the case. */
+  pool(): Promise<Pool>;
+  /** Kills PostgreSQL (an outage); `start()` brings it back with its data. */
+  crash(): Promise<void>;
+  start(): Promise<void>;
+}
+
 /** An app served on a free port of 127.0.0.1 for the length of a case. */
 export interface Site {
   readonly url: string;
@@ -76,6 +88,8 @@ export interface CheckContext<Module> {
   readonly shownDir: string;
   /** A Redis of this folder's own (started once, shared by its cases). */
   redis(): Promise<CheckRedis>;
+  /** A PostgreSQL of this folder's own (started once, shared by its cases). */
+  postgres(): Promise<CheckPostgres>;
   /** The URL of a MongoDB database of this folder's own. */
   mongo(): Promise<string>;
   /** Serves APP until the case ends. */
@@ -197,4 +211,23 @@ export async function checkRedis(
     },
   };
   return { redis, server };
+}
+
+/** The PostgreSQL of one folder under check, over a private server (lib/services/postgres.ts). */
+export async function checkPostgres(
+  after: (fn: () => unknown) => void,
+): Promise<{ postgres: CheckPostgres; server: PrivatePostgres }> {
+  const server = await startPrivatePostgres();
+  const postgres: CheckPostgres = {
+    url: server.url,
+    pool: async () => {
+      const pool = new pg.Pool({ connectionString: server.url, max: 2 });
+      pool.on("error", () => {}); // outages are what some cases are about
+      after(() => pool.end());
+      return pool;
+    },
+    crash: () => server.crash(),
+    start: () => server.start(),
+  };
+  return { postgres, server };
 }

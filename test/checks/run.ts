@@ -15,6 +15,7 @@ import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type { PrivateMongo } from "../../lib/services/mongo.ts";
+import type { PrivatePostgres } from "../../lib/services/postgres.ts";
 import type { PrivateRedis } from "../../lib/services/redis.ts";
 import { repoRoot } from "../../lib/services/workshop-dir.ts";
 import {
@@ -25,7 +26,9 @@ import {
 } from "../../scripts/check/protocol.ts";
 import {
   type CheckContext,
+  type CheckPostgres,
   type CheckRedis,
+  checkPostgres,
   checkRedis,
   type ExerciseCheck,
   serveApp,
@@ -83,6 +86,7 @@ async function runTarget({ exercise, dir }: RunTarget): Promise<void> {
   running.add(dir);
   const absolute = join(repoRoot, dir);
   let redis: Promise<{ redis: CheckRedis; server: PrivateRedis }> | undefined;
+  let postgres: Promise<{ postgres: CheckPostgres; server: PrivatePostgres }> | undefined;
   // The clients a case opens on the folder's Redis are closed when that case ends.
   let caseCleanups: (() => unknown)[] = [];
   try {
@@ -108,6 +112,12 @@ async function runTarget({ exercise, dir }: RunTarget): Promise<void> {
             throw new Wrong(noRedisServer(error));
           });
           return (await redis).redis;
+        },
+        postgres: async () => {
+          postgres ??= checkPostgres((fn) => caseCleanups.push(fn)).catch((error: unknown) => {
+            throw new Wrong(`the check could not start its PostgreSQL: ${crashMessage(error)}`);
+          });
+          return (await postgres).postgres;
         },
         mongo: async () => {
           // Loaded when first needed: the MongoDB driver takes a while to load.
@@ -142,7 +152,9 @@ async function runTarget({ exercise, dir }: RunTarget): Promise<void> {
   } catch (error) {
     problem(dir, crashMessage(error));
   } finally {
-    if (redis) await (await redis).server.stop().catch(() => {});
+    // Stopped whether or not they started (a promise that rejected has nothing to stop).
+    await redis?.then(({ server }) => server.stop()).catch(() => {});
+    await postgres?.then(({ server }) => server.stop()).catch(() => {});
     for (const message of problems.get(dir) ?? []) emit({ kind: "problem", dir, message });
     running.delete(dir);
     emit({ kind: "done", dir, ms: Date.now() - started });

@@ -218,6 +218,26 @@ export const steps = [
     deck: "09-failover.md",
     walkthroughs: ["09-failover"],
   },
+  {
+    number: 10,
+    slug: "10-postgres-store",
+    title: "All in PostgreSQL",
+    lesson: "sessions beside the users: one database, one pool",
+    buildsOn: 5,
+    store: "postgres",
+    afterRestart: "still logged in",
+    services: ["postgres"],
+    exercise: "10-users-in-sql",
+    hints: [
+      "Every query takes its values as parameters: `this.pool.query(\"… WHERE username = $1\", [username])`. Never put a value into the SQL text, not even one you checked.",
+      "Use the pool the constructor gives you, for every query: it lends one of its connections and takes it back. Never a new Pool or Client in a method.",
+      "register: let the UNIQUE constraint decide: `INSERT … ON CONFLICT (username) DO NOTHING RETURNING id` gives no row when the name was taken (or catch error code 23505).",
+      "currentUser: read the user by `req.session.userId` with findById on every call; keep nothing else from the database in the session, nor in a variable of the module.",
+    ],
+    deck: "10-postgres-store.md",
+    walkthroughs: ["10-postgres-store"],
+    pages: [{ path: "/login", label: "Log in or register" }],
+  },
 ] as const satisfies readonly Step[];
 
 /** The name a step gives its store: "memory" | "file" | "redis" | "mongo" | "own" | … */

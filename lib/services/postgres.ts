@@ -33,6 +33,41 @@ export interface PrivatePostgres {
   /** Starts it again on the same port and data. */
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** SIGSTOP to the server and its processes: connections stay open, nothing answers. */
+  freeze(): void;
+  /** SIGCONT: it answers again. */
+  thaw(): void;
+}
+
+/** PID and its descendants (PostgreSQL runs a process per connection), from /proc (Linux). */
+function processTree(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of existsSync("/proc") ? readdirSync("/proc") : []) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // /proc/PID/stat: "pid (name) state ppid ..."; the name may hold spaces, so split after ")".
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) tree.push(...(parents.get(tree[i] ?? -1) ?? []));
+  return tree;
+}
+
+/** Sends SIGNAL to CHILD and every process under it; quiet if they are gone. */
+function signalTree(child: ChildProcess | undefined, signal: NodeJS.Signals): void {
+  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+  for (const pid of processTree(child.pid)) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
 }
 
 /** Answers whether a PostgreSQL at URL replies to `SELECT 1` within timeoutMs; never throws. */
@@ -237,7 +272,10 @@ async function servePostgresql(bin: string, dir: string, port: number): Promise<
     engine: "postgresql",
     crash: () => kill("SIGKILL"),
     start,
+    freeze: () => signalTree(child, "SIGSTOP"),
+    thaw: () => signalTree(child, "SIGCONT"),
     stop: async () => {
+      signalTree(child, "SIGCONT"); // a frozen server cannot stop
       await kill("SIGINT"); // "fast" shutdown: ends sessions, writes a checkpoint
       rmSync(dir, { recursive: true, force: true });
     },
@@ -268,7 +306,10 @@ async function servePglite(dir: string, port: number): Promise<PrivatePostgres> 
     engine: "pglite",
     crash: () => kill("SIGKILL"),
     start,
+    freeze: () => signalTree(child, "SIGSTOP"),
+    thaw: () => signalTree(child, "SIGCONT"),
     stop: async () => {
+      signalTree(child, "SIGCONT"); // a frozen server cannot stop
       await kill("SIGTERM");
       rmSync(dir, { recursive: true, force: true });
     },

@@ -3,7 +3,8 @@
 import { postgresUrlForStep } from "../../lib/services/postgres.ts";
 import { redisUrlForStep } from "../../lib/services/redis.ts";
 import { createApp } from "../../steps/05-login-logout/app.ts";
-import { createPool, migrate } from "../../steps/05-login-logout/database.ts";
+import { migrateUsers } from "../../steps/05-login-logout/tables.ts";
+import { createPool } from "../../steps/shared/postgres-pool.ts";
 import { createRedisClient } from "../../steps/shared/redis-client.ts";
 import { startServer } from "../../steps/shared/start-server.ts";
 import { logIn, logOut } from "./login-session.ts";
@@ -12,7 +13,7 @@ await startServer(async () => {
   const redis = createRedisClient(await redisUrlForStep());
   const pool = createPool(await postgresUrlForStep());
   await redis.connect();
-  await migrate(pool);
+  await migrateUsers(pool);
   const app = createApp(redis, pool, { loginSession: { logIn, logOut } });
   return { app, close: async () => void (await Promise.all([redis.close(), pool.end()])) };
 });

@@ -12,7 +12,7 @@ import { authRoutes, badRequestBody } from "./auth-routes.ts";
 import { type LoginSession, logIn, logOut } from "./login-session.ts";
 import { sameOriginPosts } from "./same-origin.ts";
 import { Statuses } from "./statuses.ts";
-import { Users } from "./users.ts";
+import { currentUser, Users } from "./users.ts";
 
 export interface AppOptions {
   /** However active the user, a login ends this long after it began. Default: 8 hours. */
@@ -71,6 +71,7 @@ export function createApp(redis: RedisClient, pool: Pool, options: AppOptions = 
   app.use(
     authRoutes({
       users: new Users(pool),
+      currentUser,
       statuses: new Statuses(pool),
       loginSession,
       absoluteTimeoutMs,

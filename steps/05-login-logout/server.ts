@@ -1,9 +1,10 @@
 import { postgresUrlForStep } from "../../lib/services/postgres.ts";
 import { redisUrlForStep } from "../../lib/services/redis.ts";
+import { createPool } from "../shared/postgres-pool.ts";
 import { createRedisClient } from "../shared/redis-client.ts";
 import { startServer } from "../shared/start-server.ts";
 import { createApp } from "./app.ts";
-import { createPool, migrate } from "./database.ts";
+import { migrateUsers } from "./tables.ts";
 
 await startServer(async () => {
   // REDIS_URL, or the Redis on localhost:6379, or one the workshop starts for you.
@@ -17,7 +18,7 @@ await startServer(async () => {
     trustProxy: trustProxy(process.env.TRUST_PROXY),
   });
   await redis.connect();
-  await migrate(pool); // the users and statuses tables, made if missing
+  await migrateUsers(pool); // the users and statuses tables, made if missing
   return {
     app,
     // pool.end() closes every connection: PostgreSQL sees this process leave at once.

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { MemoryStore, SessionData } from "express-session";
 import type { Collection } from "mongodb";
+import type { Pool } from "pg";
 import type { RedisClient } from "./redis-client.ts";
 
 /** What a store holds for one session, as the page's "session inspector" shows it. */
@@ -87,6 +88,27 @@ export function inspectMongo(collection: Collection<{ _id: string }>): Inspector
       raw: JSON.stringify(document, null, 2),
       expiresInSeconds: expires ? secondsUntil(expires.getTime()) : null,
       lifetimeSource: "the document's expires field; a TTL index deletes it then",
+    };
+  };
+}
+
+/** connect-pg-simple keeps one row per session in TABLE: (sid, sess json, expire). */
+export function inspectPostgres(pool: Pool, table: string): Inspector {
+  return async (sessionId) => {
+    // expire is a timestamp without time zone in the server's zone: ask PostgreSQL for the
+    // seconds left rather than read it in JavaScript's.
+    const { rows } = await pool.query<{ sess: unknown; expire: string; left: number }>(
+      `SELECT sess, expire::text AS expire, extract(epoch FROM expire - localtimestamp)::int AS left
+       FROM "${table}" WHERE sid = $1`,
+      [sessionId],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      where: `the row sid = '${sessionId}' of the table ${table}`,
+      raw: JSON.stringify({ sid: sessionId, sess: row.sess, expire: row.expire }, null, 2),
+      expiresInSeconds: row.left,
+      lifetimeSource: "the row's expire column; connect-pg-simple deletes expired rows in batches",
     };
   };
 }

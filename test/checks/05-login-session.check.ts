@@ -9,8 +9,9 @@ import { createHmac, randomBytes } from "node:crypto";
 import { setCookieAttributes } from "../../lib/browser.ts";
 import type { VisitsJson } from "../../lib/visits-contract.ts";
 import { createApp } from "../../steps/05-login-logout/app.ts";
-import { createPool, migrate } from "../../steps/05-login-logout/database.ts";
+import { migrateUsers } from "../../steps/05-login-logout/tables.ts";
 import { Users } from "../../steps/05-login-logout/users.ts";
+import { createPool } from "../../steps/shared/postgres-pool.ts";
 import type { RedisClient } from "../../steps/shared/redis-client.ts";
 import { COOKIE_NAME, sessionSecrets } from "../../steps/shared/session-secret.ts";
 import { type CheckContext, defineCheck, expect, type Site, type Visitor, wrong } from "./kit.ts";
@@ -29,7 +30,7 @@ async function start({ module, redis, postgres, serve, after }: Context) {
   const [server, database] = await Promise.all([redis(), postgres()]);
   const pool = createPool(database.url);
   after(() => pool.end());
-  await migrate(pool);
+  await migrateUsers(pool);
   const app = createApp(await server.appClient(), pool, {
     loginSession: { logIn: module.logIn, logOut: module.logOut },
   });

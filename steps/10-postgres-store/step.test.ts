@@ -1,0 +1,185 @@
+/**
+ * Step 10: sessions in PostgreSQL (connect-pg-simple), beside step 05's users, on both engines
+ * the workshop runs: PostgreSQL itself and the embedded PGlite.
+ */
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import pg from "pg";
+import { waitUntil } from "../../lib/services/net.ts";
+import type { PostgresEngine } from "../../lib/services/postgres.ts";
+import {
+  assertForeignCookiesStartFresh,
+  assertHungStoreAnswers503,
+  assertSessionsSurviveRestart,
+  Browser,
+  sessionIdOf,
+  startStep,
+  usePrivatePostgres,
+} from "../../test/harness/index.ts";
+
+const STEP = "10-postgres-store";
+const PASSWORD = "correct horse battery staple";
+
+for (const engine of ["postgresql", "pglite"] satisfies PostgresEngine[]) {
+  describe(`sessions in PostgreSQL (${engine})`, { concurrency: true }, async () => {
+    const postgres = await usePrivatePostgres(engine);
+    // Expired rows are pruned every second or so here (60 s by default).
+    const env = { DATABASE_URL: postgres.url, SESSION_PRUNE_SECONDS: "1" };
+    const server = await startStep({ after }, STEP, { env });
+    const database = new pg.Pool({ connectionString: postgres.url, max: 2 });
+    database.on("error", () => {}); // the server stops at the end, maybe before the pool
+    after(() => database.end());
+
+    const row = async (sid: string) =>
+      (
+        await database.query<{ sess: { visits?: number; username?: string }; expire: Date }>(
+          "SELECT sess, expire FROM session WHERE sid = $1",
+          [sid],
+        )
+      ).rows[0];
+
+    test("sessions survive a restart of the server", async (t) => {
+      await assertSessionsSurviveRestart(t, STEP, "postgres", { env });
+    });
+
+    test("each session is a row: sid, the session as json, expire = cookie.expires", async () => {
+      const browser = new Browser(server.url);
+      const { sessionId } = await browser.visit();
+      const stored = await row(sessionId);
+      assert.ok(stored, `a row with sid ${sessionId} in the session table`);
+      assert.equal(stored.sess.visits, 1);
+      const expires = Date.parse((stored.sess as { cookie: { expires: string } }).cookie.expires);
+      // expire is stored in whole seconds, rounded up (connect-pg-simple: Math.ceil).
+      const expire = (
+        await database.query<{ epoch: number }>(
+          "SELECT extract(epoch FROM expire AT TIME ZONE current_setting('TimeZone'))::float AS epoch FROM session WHERE sid = $1",
+          [sessionId],
+        )
+      ).rows[0]?.epoch;
+      assert.equal(expire, Math.ceil(expires / 1000), "expire = cookie.expires, in seconds");
+      const page = await (await browser.request("/")).text();
+      assert.match(page, /the row sid = &#39;|the row sid = '/, "the page shows where the row is");
+    });
+
+    test("an expired row is not revived, and pruning deletes it", async () => {
+      const browser = new Browser(server.url);
+      const { sessionId } = await browser.visit();
+      await database.query(
+        "UPDATE session SET expire = localtimestamp - interval '1 minute' WHERE sid = $1",
+        [sessionId],
+      );
+      const next = await browser.visit();
+      assert.equal(next.visits, 1, "get() ignores an expired row");
+      assert.notEqual(next.sessionId, sessionId);
+      await waitUntil(
+        `the expired row ${sessionId} to be pruned`,
+        async () => !(await row(sessionId)),
+        {
+          timeoutMs: 30_000,
+          everyMs: 250,
+        },
+      );
+      assert.ok(await row(next.sessionId), "the live session stays");
+    });
+
+    test("a tampered, unknown or unreadable session starts a fresh one", async () => {
+      await assertForeignCookiesStartFresh(server.url);
+      const browser = new Browser(server.url);
+      const { sessionId } = await browser.visit();
+      // A json string where the session should be: connect-pg-simple cannot use it.
+      await database.query("UPDATE session SET sess = to_json('{broken'::text) WHERE sid = $1", [
+        sessionId,
+      ]);
+      const next = await browser.visit();
+      assert.equal(next.visits, 1);
+    });
+
+    test("register, log in, restart the app: still logged in; logout deletes the row", async (t) => {
+      const first = await startStep(t, STEP, { env });
+      const browser = new Browser(first.url);
+      const username = `${engine}-ten`;
+      const registered = await browser.request("/register", {
+        body: { username, password: PASSWORD },
+      });
+      assert.equal(registered.status, 201);
+      const login = await browser.request("/login", { body: { username, password: PASSWORD } });
+      assert.equal(login.status, 200);
+      const sid = sessionIdOf(browser);
+      assert.equal((await row(sid))?.sess.username, username, "the login is in the row");
+      assert.equal((await first.stop("SIGTERM")).code, 0);
+
+      const second = await startStep(t, STEP, { env });
+      browser.baseUrl = second.url;
+      const me = await browser.request("/me", { json: true });
+      assert.equal(me.status, 200, "still logged in after the restart");
+      assert.equal(((await me.json()) as { username: string }).username, username);
+
+      const old = browser.cookie("sid");
+      assert.equal((await browser.request("/logout", { body: {} })).status, 200);
+      assert.equal(await row(sid), undefined, "the row is deleted at logout");
+      const replay = new Browser(second.url);
+      replay.cookies.set("sid", old ?? "");
+      assert.equal((await replay.request("/me", { json: true })).status, 401);
+      // Written back by a request that loaded the session before the logout? Refused.
+      assert.equal(
+        (await database.query("SELECT 1 FROM ended_sessions WHERE sid = $1", [sid])).rows.length,
+        1,
+        "the ended id is remembered for a while",
+      );
+    });
+
+    test("two processes starting at once on an empty database: both serve", async (t) => {
+      const fresh = await usePrivatePostgres(engine);
+      const both = await Promise.all(
+        [1, 2].map(() => startStep(t, STEP, { env: { ...env, DATABASE_URL: fresh.url } })),
+      );
+      for (const app of both) assert.equal((await new Browser(app.url).visit()).visits, 1);
+    });
+
+    test("PostgreSQL frozen: 503 within 3 s, the process lives on, the session goes on", async (t) => {
+      const own = await usePrivatePostgres(engine); // the others keep theirs
+      await assertHungStoreAnswers503(t, STEP, own, { env: { ...env, DATABASE_URL: own.url } });
+    });
+  });
+}
+
+// What older tutorials set, `createTableIfMissing: true`, on an empty database: four stores
+// (four processes starting together) each find no table and each create it. The losers keep
+// their failed creation and fail every request after it, until their process restarts.
+// session-table.ts makes the table in a migration under a lock instead (tested above).
+test("createTableIfMissing: stores that lose the race to create the table fail for good", async (t) => {
+  const { default: connectPgSimple } = await import("connect-pg-simple");
+  const { default: session } = await import("express-session");
+  const PgStore = connectPgSimple(session);
+  const get = (store: InstanceType<typeof PgStore>) =>
+    new Promise<string>((resolve) =>
+      store.get("Abcdefghijklmnopqrstuvwxyz012345", (error) =>
+        resolve(error ? (error as Error).message : "ok"),
+      ),
+    );
+  for (let trial = 1; trial <= 5; trial++) {
+    const server = await usePrivatePostgres("postgresql");
+    const pools = [1, 2, 3, 4].map(() => new pg.Pool({ connectionString: server.url, max: 1 }));
+    t.after(() => Promise.all(pools.map((pool) => pool.end().catch(() => {}))));
+    for (const pool of pools) pool.on("error", () => {});
+    const stores = pools.map(
+      (pool) =>
+        new PgStore({
+          pool,
+          createTableIfMissing: true,
+          pruneSessionInterval: false,
+          errorLog: () => {},
+        }),
+    );
+    const first = await Promise.all(stores.map(get));
+    if (first.every((answer) => answer === "ok")) continue; // no collision this time: again
+    const later = await Promise.all(stores.map(get));
+    assert.ok(first.includes("ok"), "one store created the table");
+    assert.deepEqual(later, first, "a store that failed keeps failing; the table is there");
+    t.diagnostic(
+      `trial ${trial}: ${first.filter((answer) => answer !== "ok").length} of 4 stores failed for good: ${first.find((answer) => answer !== "ok")}`,
+    );
+    return;
+  }
+  assert.fail("in 5 trials, four stores starting together never collided");
+});

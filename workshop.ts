@@ -229,7 +229,7 @@ export const steps = [
     services: ["postgres"],
     exercise: "10-users-in-sql",
     hints: [
-      "Every query takes its values as parameters: `this.pool.query(\"… WHERE username = $1\", [username])`. Never put a value into the SQL text, not even one you checked.",
+      'Every query takes its values as parameters: `this.pool.query("… WHERE username = $1", [username])`. Never put a value into the SQL text, not even one you checked.',
       "Use the pool the constructor gives you, for every query: it lends one of its connections and takes it back. Never a new Pool or Client in a method.",
       "register: let the UNIQUE constraint decide: `INSERT … ON CONFLICT (username) DO NOTHING RETURNING id` gives no row when the name was taken (or catch error code 23505).",
       "currentUser: read the user by `req.session.userId` with findById on every call; keep nothing else from the database in the session, nor in a variable of the module.",

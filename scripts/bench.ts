@@ -10,8 +10,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, platform, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import pg from "pg";
 import { createClient } from "redis";
 import { startPrivateMongo } from "../lib/services/mongo.ts";
+import { startPrivatePostgres } from "../lib/services/postgres.ts";
 import { startPrivateRedis } from "../lib/services/redis.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
 import { startStep } from "../lib/step-process.ts";
@@ -35,15 +37,22 @@ console.log(
 );
 
 // Private servers on free ports, so the bench measures nobody else's data and leaves none.
-const [redis, mongo] = await Promise.all([startPrivateRedis(), startPrivateMongo()]);
+const [redis, mongo, postgres] = await Promise.all([
+  startPrivateRedis(),
+  startPrivateMongo(),
+  startPrivatePostgres(),
+]);
 await useRedisDefaultFsync(redis.url);
-console.log(`Redis: private redis-server at ${redis.url}; MongoDB: private ${mongo.kind}`);
+if (postgres.engine === "postgresql") await usePostgresFsync(postgres.url);
+console.log(
+  `Redis: private redis-server at ${redis.url}; MongoDB: private ${mongo.kind}; PostgreSQL: private ${postgres.engine}`,
+);
 
 // startStep kills its process when the "test" ends; here, when the bench ends.
 const cleanUps: (() => unknown)[] = [];
 const lifetime = { after: (cleanUp: () => unknown) => void cleanUps.push(cleanUp) };
 
-const targets = benchTargets({ redis, mongo });
+const targets = benchTargets({ redis, mongo, postgres });
 const best = new Map<string, Measurement & { failures: number }>();
 try {
   // Every server runs from the start; each is measured once per round, in turn. With more
@@ -75,7 +84,7 @@ try {
 } finally {
   for (const cleanUp of cleanUps) await cleanUp();
   for (const target of targets) target.cleanUp?.();
-  await Promise.all([redis.stop(), mongo.stop()]);
+  await Promise.all([redis.stop(), mongo.stop(), postgres.stop()]);
 }
 const results = [...best.values()];
 
@@ -128,6 +137,20 @@ async function useRedisDefaultFsync(url: string): Promise<void> {
   await client.connect();
   await client.configSet("appendfsync", "everysec");
   await client.close();
+}
+
+/**
+ * The private PostgreSQL of the tests skips fsync (its data is thrown away). Measure it as
+ * deployed, with fsync on; commits stay asynchronous (synchronous_commit off: at most a moment
+ * of writes at risk), as Redis's everysec.
+ */
+async function usePostgresFsync(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query("ALTER SYSTEM SET fsync = on");
+  await client.query("ALTER SYSTEM SET full_page_writes = on");
+  await client.query("SELECT pg_reload_conf()");
+  await client.end();
 }
 
 function positiveInteger(option: string, value: string): number {

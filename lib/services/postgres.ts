@@ -222,7 +222,15 @@ function runAs(dir: string): { uid?: number; gid?: number } {
 /** A PostgreSQL server of a test's own, on a free port, in a temporary folder. */
 export async function startPrivatePostgres(engine?: PostgresEngine): Promise<PrivatePostgres> {
   const bin = await postgresBinDir();
-  const chosen = engine ?? (bin ? "postgresql" : "pglite");
+  // WORKSHOP_POSTGRES_ENGINE=pglite tries the embedded engine where PostgreSQL is installed.
+  const asked = process.env.WORKSHOP_POSTGRES_ENGINE;
+  if (asked !== undefined && asked !== "postgresql" && asked !== "pglite") {
+    throw new ServiceError(
+      "PostgreSQL",
+      `PostgreSQL: WORKSHOP_POSTGRES_ENGINE is "${asked}"; it can be "postgresql" or "pglite".`,
+    );
+  }
+  const chosen = engine ?? asked ?? (bin ? "postgresql" : "pglite");
   const dir = mkdtempSync(join(tmpdir(), `workshop-${chosen}-`));
   const port = await freePort();
   if (chosen === "pglite") return servePglite(dir, port);

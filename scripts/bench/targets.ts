@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PrivateMongo } from "../../lib/services/mongo.ts";
+import type { PrivatePostgres } from "../../lib/services/postgres.ts";
 import type { PrivateRedis } from "../../lib/services/redis.ts";
 import { steps } from "../../workshop.ts";
 
@@ -21,7 +22,11 @@ export interface Target {
  * of the first step that uses it (the same code a learner runs), pointed at the bench's private
  * servers.
  */
-export function benchTargets(services: { redis: PrivateRedis; mongo: PrivateMongo }): Target[] {
+export function benchTargets(services: {
+  redis: PrivateRedis;
+  mongo: PrivateMongo;
+  postgres: PrivatePostgres;
+}): Target[] {
   const targets: Target[] = [{ store: "none", entry: "scripts/bench/baseline-server.ts", env: {} }];
   for (const step of steps) {
     if (targets.some((target) => target.store === step.store)) continue;
@@ -29,6 +34,7 @@ export function benchTargets(services: { redis: PrivateRedis; mongo: PrivateMong
     const needs = step.services as readonly string[];
     if (needs.includes("redis")) target.env.REDIS_URL = services.redis.url;
     if (needs.includes("mongo")) target.env.MONGO_URL = services.mongo.url;
+    if (needs.includes("postgres")) target.env.DATABASE_URL = services.postgres.url;
     if (step.store === "file") {
       const sessionsDir = mkdtempSync(join(tmpdir(), "workshop-bench-sessions-"));
       target.env.SESSIONS_DIR = sessionsDir;

@@ -166,7 +166,7 @@ export default defineCheck<Module>({
       name: "a login without a session before it works too",
       timeoutMs: 12_000,
       run: async (context) => {
-        const { site, cli } = await start(context);
+        const { site } = await start(context);
         const visitor = await loggedIn(site.visitor());
         const { visits } = await visit(visitor);
         expect(visits === 1, "a visit count appeared from nowhere at login", {

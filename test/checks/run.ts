@@ -135,11 +135,7 @@ async function runTarget({ exercise, dir }: RunTarget): Promise<void> {
       };
       const caseStarted = Date.now();
       const outcome = await runCase(() => testCase.run(context), testCase.timeoutMs ?? 4000);
-      for (const cleanup of cleanups.reverse()) {
-        await Promise.resolve()
-          .then(cleanup)
-          .catch(() => {});
-      }
+      for (const cleanup of cleanups.reverse()) await cleanUp(cleanup);
       emit({
         kind: "case",
         dir,
@@ -200,6 +196,19 @@ async function runCase(run: () => Promise<void>, timeoutMs: number): Promise<str
 }
 
 /** An error the code under check threw, with where in the learner's files it came from. */
+/**
+ * Runs one cleanup of a case, for at most 10 s: the code under check can make one wait for
+ * ever (a pool whose connection was never released does not end), and the next case must run.
+ */
+async function cleanUp(cleanup: () => unknown): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, 10_000);
+  });
+  await Promise.race([Promise.resolve().then(cleanup), late]).catch(() => {});
+  clearTimeout(timer);
+}
+
 function crashMessage(error: unknown): string {
   if (!(error instanceof Error)) return `it threw ${String(error)}`;
   const where = learnerFrame(error.stack ?? "");

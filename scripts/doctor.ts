@@ -112,7 +112,7 @@ async function checks(): Promise<Check[]> {
     line: postgres.ok
       ? `PostgreSQL answers on ${redact(postgresUrl)}`
       : pglite.status === 0
-        ? `PostgreSQL does not answer on ${redact(postgresUrl)}, but the embedded PostgreSQL (PGlite) can start (npm run step:5 does)`
+        ? `PostgreSQL does not answer on ${redact(postgresUrl)}, but the embedded PostgreSQL (PGlite) can start (npm run step:5 and step:10 do)`
         : `PostgreSQL does not answer on ${redact(postgresUrl)} (${postgres.reason}) and the embedded one is not installed`,
     fix: "Run `npm ci` (it installs the embedded PostgreSQL), or set DATABASE_URL to a PostgreSQL you have.",
   });

@@ -244,16 +244,44 @@ export async function startPrivatePostgres(engine?: PostgresEngine): Promise<Pri
   return servePostgresql(bin, dir, port);
 }
 
+/** Runs a program to its end without blocking; its exit code and what it printed. */
+function run(
+  program: string,
+  args: string[],
+  owner: { uid?: number; gid?: number },
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(program, args, { ...owner, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const keep = (chunk: Buffer) => {
+      output += chunk.toString();
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      resolve({ code: null, output: error.message });
+    });
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
 async function servePostgresql(bin: string, dir: string, port: number): Promise<PrivatePostgres> {
   const owner = runAs(dir);
   const data = join(dir, "data");
-  const init = spawnSync(
+  // initdb takes seconds: run it without blocking this process (a check runner serves other
+  // folders' requests meanwhile, and their timeouts must not fire for our wait).
+  const init = await run(
     join(bin, "initdb"),
     ["-D", data, "-U", "workshop", "-A", "trust", "-E", "UTF8", "--no-sync"],
-    { ...owner, encoding: "utf8", timeout: 60_000 },
+    owner,
   );
-  if (init.status !== 0) {
-    throw new ServiceError("PostgreSQL", `PostgreSQL: initdb failed: ${init.stderr || init.error}`);
+  if (init.code !== 0) {
+    throw new ServiceError("PostgreSQL", `PostgreSQL: initdb failed: ${init.output}`);
   }
   const url = `postgres://workshop@127.0.0.1:${port}/postgres`;
   let child: ChildProcess | undefined;

@@ -31,7 +31,7 @@ export interface AuthOptions {
   statuses: Statuses;
   loginSession: LoginSession;
   absoluteTimeoutMs: number;
-  /** Shows the session's record in Redis on /home. */
+  /** Shows the session's record in the store (Redis; PostgreSQL in step 10) on /home. */
   inspect: Inspector;
 }
 
@@ -56,6 +56,7 @@ export function authRoutes(options: AuthOptions) {
     }
     return { user, loggedInAt };
   }
+
   const router = Router();
 
   // Bodies of HTML forms and of JSON requests. A name and a password fit in a few kB; a

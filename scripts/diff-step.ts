@@ -4,7 +4,7 @@
  * are left out; `--all` keeps them). Uses git's own diff, coloured on a terminal.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
@@ -32,9 +32,35 @@ function filesOf(s: Step): string[] {
   );
 }
 
+/**
+ * Files of the base step that step N uses as they are (step 10 imports step 05's routes), and
+ * the files those import in turn: not a change, so not shown as deleted.
+ */
+const codeOf = (dir: string, file: string) =>
+  file.endsWith(".ts") ? readFileSync(join(repoRoot, "steps", dir, file), "utf8") : "";
+const baseOnly = filesOf(base).filter(
+  (file) => !existsSync(join(repoRoot, "steps", step.slug, file)),
+);
+const stepCode = filesOf(step)
+  .map((file) => codeOf(step.slug, file))
+  .join("\n");
+const reused = baseOnly.filter((file) => stepCode.includes(`"../${base.slug}/${file}"`));
+for (let i = 0; i < reused.length; i++) {
+  const code = codeOf(base.slug, reused[i] ?? "");
+  for (const file of baseOnly) {
+    if (!reused.includes(file) && code.includes(`"./${file}"`)) reused.push(file);
+  }
+}
+reused.sort();
+
 const color = process.stdout.isTTY && !process.env.NO_COLOR ? "always" : "never";
-const names = [...new Set([...filesOf(base), ...filesOf(step)])].sort();
+const names = [...new Set([...filesOf(base), ...filesOf(step)])]
+  .filter((name) => !reused.includes(name))
+  .sort();
 console.log(`Step ${step.number} (${step.title}) builds on step ${base.number} (${base.title}).\n`);
+if (reused.length > 0) {
+  console.log(`Imported from step ${base.number} as they are: ${reused.join(", ")}.\n`);
+}
 for (const name of names) {
   const before = join("steps", base.slug, name);
   const after = join("steps", step.slug, name);

@@ -12,6 +12,7 @@ import {
   assertHungStoreAnswers503,
   assertSessionsSurviveRestart,
   Browser,
+  COOKIE_NAME,
   sessionIdOf,
   startStep,
   usePrivatePostgres,
@@ -114,17 +115,54 @@ for (const engine of ["postgresql", "pglite"] satisfies PostgresEngine[]) {
       assert.equal(me.status, 200, "still logged in after the restart");
       assert.equal(((await me.json()) as { username: string }).username, username);
 
-      const old = browser.cookie("sid");
+      const old = browser.cookie(COOKIE_NAME);
+      assert.ok(old, "the browser holds the session cookie");
       assert.equal((await browser.request("/logout", { body: {} })).status, 200);
       assert.equal(await row(sid), undefined, "the row is deleted at logout");
       const replay = new Browser(second.url);
-      replay.cookies.set("sid", old ?? "");
+      replay.cookies.set(COOKIE_NAME, old ?? "");
       assert.equal((await replay.request("/me", { json: true })).status, 401);
       // Written back by a request that loaded the session before the logout? Refused.
       assert.equal(
         (await database.query("SELECT 1 FROM ended_sessions WHERE sid = $1", [sid])).rows.length,
         1,
         "the ended id is remembered for a while",
+      );
+    });
+
+    test("a logout is final: 8 requests racing it never bring the row back (30 trials)", async () => {
+      const TRIALS = 30;
+      let resurrected = 0;
+      const username = `${engine}-racer`;
+      const first = new Browser(server.url);
+      assert.equal(
+        (await first.request("/register", { body: { username, password: PASSWORD } })).status,
+        201,
+      );
+      for (let trial = 0; trial < TRIALS; trial++) {
+        const browser = new Browser(server.url);
+        const login = await browser.request("/login", { body: { username, password: PASSWORD } });
+        assert.equal(login.status, 200);
+        const sid = sessionIdOf(browser);
+        const cookie = browser.cookie(COOKIE_NAME) ?? "";
+        // A second tab with the same cookie, loading the session while the logout deletes it.
+        const tab = () => {
+          const other = new Browser(server.url);
+          other.cookies.set(COOKIE_NAME, cookie);
+          return other.request("/", { json: true }).then((response) => response.arrayBuffer());
+        };
+        const loggingOut = browser.request("/logout", { method: "POST", json: true });
+        const racing = Array.from({ length: 8 }, (_, i) =>
+          new Promise((resolve) => setTimeout(resolve, i)).then(tab),
+        );
+        assert.equal((await loggingOut).status, 200);
+        await Promise.all(racing);
+        if (await row(sid)) resurrected++;
+      }
+      assert.equal(
+        resurrected,
+        0,
+        `the row came back after logout in ${resurrected} of ${TRIALS}. The server printed:\n${server.output().slice(-2000)}`,
       );
     });
 

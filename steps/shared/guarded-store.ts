@@ -85,7 +85,14 @@ export class GuardedStore extends Store {
     (async () => {
       if (await tombstones.isBuried(id)) return; // logged out: this late write is dropped
       await promised((done) => this.inner.set(id, copy, done));
-      if (await tombstones.isBuried(id)) await promised((done) => this.inner.destroy(id, done));
+      // Buried while we wrote? When the check itself fails (the store is overloaded or going
+      // away), we cannot tell: undo the write all the same, for a logged-out session must
+      // never come back, and pass the error on (this request answers 503).
+      const buried = await tombstones.isBuried(id).catch(async (error: unknown) => {
+        await promised((done) => this.inner.destroy(id, done)).catch(() => {});
+        throw error;
+      });
+      if (buried) await promised((done) => this.inner.destroy(id, done));
     })().then(() => written(), written);
   }
 

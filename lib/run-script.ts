@@ -1,5 +1,27 @@
-import { spawn } from "node:child_process";
+import { type SpawnOptions, spawn } from "node:child_process";
 import { repoRoot } from "./services/workshop-dir.ts";
+
+/**
+ * Runs PROGRAM to its end without blocking this process; resolves with its exit code and
+ * everything it printed (or, when it could not start, a null code and why).
+ */
+export function runProgram(
+  program: string,
+  args: string[],
+  options: SpawnOptions = {},
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(program, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const keep = (chunk: Buffer) => {
+    output += chunk.toString();
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  return new Promise((resolve) => {
+    child.once("error", (error) => resolve({ code: null, output: error.message }));
+    child.once("close", (code) => resolve({ code, output }));
+  });
+}
 
 /**
  * Runs a workshop script (`scripts/NAME.ts`) as `npm run NAME` would, without npm and without a
@@ -10,17 +32,8 @@ export function runScript(
   args: string[] = [],
   env: Record<string, string> = {},
 ): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+  return runProgram(process.execPath, ["--import", "tsx", script, ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
   });
-  let output = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  return new Promise((resolve) => child.once("close", (code) => resolve({ code, output })));
 }

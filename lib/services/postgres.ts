@@ -12,6 +12,7 @@ import {
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { runProgram } from "../run-script.ts";
 import { ServiceError } from "./errors.ts";
 import { freePort, isPortOpen, waitUntil, which } from "./net.ts";
 import { killFromPidFile, redact } from "./redis.ts";
@@ -244,41 +245,15 @@ export async function startPrivatePostgres(engine?: PostgresEngine): Promise<Pri
   return servePostgresql(bin, dir, port);
 }
 
-/** Runs a program to its end without blocking; its exit code and what it printed. */
-function run(
-  program: string,
-  args: string[],
-  owner: { uid?: number; gid?: number },
-): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(program, args, { ...owner, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    const keep = (chunk: Buffer) => {
-      output += chunk.toString();
-    };
-    child.stdout?.on("data", keep);
-    child.stderr?.on("data", keep);
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-    child.once("error", (error) => {
-      clearTimeout(timer);
-      resolve({ code: null, output: error.message });
-    });
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
-
 async function servePostgresql(bin: string, dir: string, port: number): Promise<PrivatePostgres> {
   const owner = runAs(dir);
   const data = join(dir, "data");
   // initdb takes seconds: run it without blocking this process (a check runner serves other
   // folders' requests meanwhile, and their timeouts must not fire for our wait).
-  const init = await run(
+  const init = await runProgram(
     join(bin, "initdb"),
     ["-D", data, "-U", "workshop", "-A", "trust", "-E", "UTF8", "--no-sync"],
-    owner,
+    { ...owner, timeout: 120_000 },
   );
   if (init.code !== 0) {
     throw new ServiceError("PostgreSQL", `PostgreSQL: initdb failed: ${init.output}`);

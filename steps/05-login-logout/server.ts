@@ -1,5 +1,6 @@
 import { postgresUrlForStep } from "../../lib/services/postgres.ts";
 import { redisUrlForStep } from "../../lib/services/redis.ts";
+import { wholeNumberFromEnv } from "../shared/env-number.ts";
 import { createPool } from "../shared/postgres-pool.ts";
 import { createRedisClient } from "../shared/redis-client.ts";
 import { startServer } from "../shared/start-server.ts";
@@ -14,7 +15,8 @@ await startServer(async () => {
   // Built before connecting, so that a bad setting (no SESSION_SECRET in production) stops
   // the server at once with its message.
   const app = createApp(redis, pool, {
-    absoluteTimeoutMs: milliseconds(process.env.ABSOLUTE_TIMEOUT_MS),
+    // ABSOLUTE_TIMEOUT_MS: the tests set a short one; unset, the app's default of 8 hours.
+    absoluteTimeoutMs: wholeNumberFromEnv("ABSOLUTE_TIMEOUT_MS", "milliseconds"),
     trustProxy: trustProxy(process.env.TRUST_PROXY),
   });
   await redis.connect();
@@ -27,16 +29,6 @@ await startServer(async () => {
     },
   };
 });
-
-/** ABSOLUTE_TIMEOUT_MS (the tests set a short one); unset: the app's default of 8 hours. */
-function milliseconds(value: string | undefined): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  const ms = Number(value);
-  if (!Number.isInteger(ms) || ms <= 0) {
-    throw new Error(`ABSOLUTE_TIMEOUT_MS must be a whole number of milliseconds, not "${value}".`);
-  }
-  return ms;
-}
 
 /**
  * TRUST_PROXY as Express reads "trust proxy": "true", a number of proxies in front ("1"), or

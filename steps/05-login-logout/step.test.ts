@@ -9,6 +9,7 @@ import {
   assertHungStoreAnswers503,
   Browser,
   COOKIE_NAME,
+  logoutRaceResurrections,
   redisClientFor,
   sessionIdOf,
   setCookieAttributes,
@@ -294,30 +295,14 @@ test("a tampered cookie is not logged in", async () => {
 
 test("a logout is final: 8 requests racing it never bring the session back (100 trials)", async () => {
   const TRIALS = 100;
-  let resurrected = 0;
   const username = newName();
   await registeredAndLoggedIn(new Browser(server.url), username);
-  for (let trial = 0; trial < TRIALS; trial++) {
-    const browser = new Browser(server.url);
-    const login = await browser.request("/login", { body: { username, password: PASSWORD } });
-    assert.equal(login.status, 200);
-    const id = sessionIdOf(browser);
-    const cookie = browser.cookie(COOKIE_NAME) ?? "";
-    // A second tab (or a thief) with the same cookie, loading the session while it ends.
-    const tab = () => {
-      const other = new Browser(server.url);
-      other.cookies.set(COOKIE_NAME, cookie);
-      return other.request("/", { json: true }).then((response) => response.arrayBuffer());
-    };
-    // The logout leaves first; the 8 requests follow over the next few milliseconds, so that
-    // some load the session before it is deleted and end after.
-    const loggingOut = browser.request("/logout", { method: "POST", json: true });
-    const racing = Array.from({ length: 8 }, (_, i) => inMs(i).then(tab));
-    const logout = await loggingOut;
-    assert.equal(logout.status, 200);
-    await Promise.all(racing);
-    if ((await client.exists(`sess:${id}`)) === 1) resurrected++;
-  }
+  const resurrected = await logoutRaceResurrections(
+    server.url,
+    { username, password: PASSWORD },
+    TRIALS,
+    async (id) => (await client.exists(`sess:${id}`)) === 1,
+  );
   assert.equal(resurrected, 0, `the session came back after logout in ${resurrected} of ${TRIALS}`);
 });
 

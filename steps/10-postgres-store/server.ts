@@ -1,5 +1,6 @@
 import { postgresUrlForStep } from "../../lib/services/postgres.ts";
 import { migrateUsers } from "../05-login-logout/tables.ts";
+import { wholeNumberFromEnv } from "../shared/env-number.ts";
 import { createPool } from "../shared/postgres-pool.ts";
 import { startServer } from "../shared/start-server.ts";
 import { createApp } from "./app.ts";
@@ -9,19 +10,11 @@ await startServer(async () => {
   // DATABASE_URL, or the PostgreSQL on localhost:5432, or an embedded one the workshop starts.
   // One database, one pool: no Redis in this step.
   const pool = createPool(await postgresUrlForStep());
-  const app = createApp(pool, { pruneSeconds: seconds(process.env.SESSION_PRUNE_SECONDS) });
+  // SESSION_PRUNE_SECONDS: the tests set 1; unset, the app's default.
+  const pruneSeconds = wholeNumberFromEnv("SESSION_PRUNE_SECONDS", "seconds");
+  const app = createApp(pool, { pruneSeconds });
   await migrateUsers(pool); // users and statuses (step 05)
   await migrateSessions(pool); // the session table
   // pool.end() closes every connection: PostgreSQL sees this process leave at once.
   return { app, close: () => pool.end() };
 });
-
-/** SESSION_PRUNE_SECONDS (the tests set 1); unset: the app's default. */
-function seconds(value: string | undefined): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0) {
-    throw new Error(`SESSION_PRUNE_SECONDS must be a whole number of seconds, not "${value}".`);
-  }
-  return number;
-}

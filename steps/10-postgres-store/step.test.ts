@@ -13,6 +13,7 @@ import {
   assertSessionsSurviveRestart,
   Browser,
   COOKIE_NAME,
+  logoutRaceResurrections,
   sessionIdOf,
   startStep,
   usePrivatePostgres,
@@ -132,33 +133,15 @@ for (const engine of ["postgresql", "pglite"] satisfies PostgresEngine[]) {
 
     test("a logout is final: 8 requests racing it never bring the row back (30 trials)", async () => {
       const TRIALS = 30;
-      let resurrected = 0;
-      const username = `${engine}-racer`;
-      const first = new Browser(server.url);
-      assert.equal(
-        (await first.request("/register", { body: { username, password: PASSWORD } })).status,
-        201,
+      const credentials = { username: `${engine}-racer`, password: PASSWORD };
+      const registered = await new Browser(server.url).request("/register", { body: credentials });
+      assert.equal(registered.status, 201);
+      const resurrected = await logoutRaceResurrections(
+        server.url,
+        credentials,
+        TRIALS,
+        async (sid) => (await row(sid)) !== undefined,
       );
-      for (let trial = 0; trial < TRIALS; trial++) {
-        const browser = new Browser(server.url);
-        const login = await browser.request("/login", { body: { username, password: PASSWORD } });
-        assert.equal(login.status, 200);
-        const sid = sessionIdOf(browser);
-        const cookie = browser.cookie(COOKIE_NAME) ?? "";
-        // A second tab with the same cookie, loading the session while the logout deletes it.
-        const tab = () => {
-          const other = new Browser(server.url);
-          other.cookies.set(COOKIE_NAME, cookie);
-          return other.request("/", { json: true }).then((response) => response.arrayBuffer());
-        };
-        const loggingOut = browser.request("/logout", { method: "POST", json: true });
-        const racing = Array.from({ length: 8 }, (_, i) =>
-          new Promise((resolve) => setTimeout(resolve, i)).then(tab),
-        );
-        assert.equal((await loggingOut).status, 200);
-        await Promise.all(racing);
-        if (await row(sid)) resurrected++;
-      }
       assert.equal(
         resurrected,
         0,

@@ -3,6 +3,7 @@ import type { TestContext } from "node:test";
 import { Browser } from "../../lib/browser.ts";
 import { type StartOptions, startStep } from "../../lib/step-process.ts";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
+import { sessionIdOf } from "./cookies.ts";
 
 export interface RestartResult {
   /** The two visits before the restart. */
@@ -101,4 +102,40 @@ export async function assertExitsWithMessage(
   assert.ok(ms < 25_000, `waited ${ms} ms for the step to give up and exit (at most 25 s)`);
   assert.match(server.output(), message);
   assert.doesNotMatch(server.output(), /\n\s+at /, "no stack trace");
+}
+
+/**
+ * A logout raced by 8 requests with the same cookie (a second tab, or a thief), TRIALS times:
+ * each trial logs in as CREDENTIALS (registered already), sends the logout, and has the 8
+ * requests follow over the next few milliseconds, so that some load the session before it is
+ * deleted and end after. Resolves how many times the session was back in the store afterwards
+ * (STORED tells, by session id): 0 when a logout is final.
+ */
+export async function logoutRaceResurrections(
+  url: string,
+  credentials: { username: string; password: string },
+  trials: number,
+  stored: (sessionId: string) => Promise<boolean>,
+): Promise<number> {
+  let resurrected = 0;
+  for (let trial = 0; trial < trials; trial++) {
+    const browser = new Browser(url);
+    const login = await browser.request("/login", { body: credentials });
+    assert.equal(login.status, 200, `trial ${trial}: the login answered ${login.status}`);
+    const id = sessionIdOf(browser);
+    const cookie = browser.cookie(COOKIE_NAME) ?? "";
+    const tab = () => {
+      const other = new Browser(url);
+      other.cookies.set(COOKIE_NAME, cookie);
+      return other.request("/", { json: true }).then((response) => response.arrayBuffer());
+    };
+    const loggingOut = browser.request("/logout", { method: "POST", json: true });
+    const racing = Array.from({ length: 8 }, (_, i) =>
+      new Promise((resolve) => setTimeout(resolve, i)).then(tab),
+    );
+    assert.equal((await loggingOut).status, 200, `trial ${trial}: the logout`);
+    await Promise.all(racing);
+    if (await stored(id)) resurrected++;
+  }
+  return resurrected;
 }

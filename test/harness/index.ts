@@ -9,6 +9,7 @@ export {
   assertExitsWithMessage,
   assertForeignCookiesStartFresh,
   assertSessionsSurviveRestart,
+  logoutRaceResurrections,
   type RestartResult,
   visitRestartVisit,
 } from "./flows.ts";

@@ -6,6 +6,7 @@
  */
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { keepBatchesTogether } from "./pglite-batches.ts";
 
 const [dataDir = "memory://", port = "5432"] = process.argv.slice(2);
 const db = await PGlite.create(dataDir);
@@ -16,6 +17,7 @@ const server = new PGLiteSocketServer({
   host: "127.0.0.1",
   maxConnections: 32,
 });
+keepBatchesTogether(server, () => db.isInTransaction());
 await server.start();
 console.log(`ready on ${port}`);
 

@@ -1,6 +1,6 @@
 /**
  * A node:test reporter that prints, after everything else, one line per area of the workshop
- * (steps, exercises, slides, walkthroughs, conformance, structure…) with its passed and failed
+ * (steps, exercises, slides, walkthroughs, conformance, services, structure…) with its passed and failed
  * tests, the names of the failures, and the total: the verdict at the bottom, in a few lines,
  * instead of somewhere in 800. Used by scripts/run-tests.ts next to the usual spec reporter.
  * Plain JavaScript: node:test loads reporters before tsx can compile TypeScript.
@@ -18,6 +18,7 @@ export function areaOf(file) {
   if (path === "scripts/walkthrough.test.ts") return "walkthroughs";
   if (path === "test/imports.test.ts" || path === "test/workshop.test.ts") return "structure";
   if (path === "test/load.test.ts") return "load";
+  if (path.startsWith("test/services/")) return "services";
   return "scripts";
 }
 

@@ -1,0 +1,120 @@
+/**
+ * The embedded PostgreSQL (PGlite over pglite-socket) with several connections at once, as a
+ * pg Pool uses it: each connection's batch of messages stays together
+ * (lib/services/pglite-batches.ts). Spoken here in PostgreSQL's wire protocol itself, so that
+ * the messages of two connections can be sent in the order that used to mix them.
+ */
+import assert from "node:assert/strict";
+import { connect, type Socket } from "node:net";
+import { after, test } from "node:test";
+import pg from "pg";
+import { usePrivatePostgres } from "../harness/index.ts";
+
+const postgres = await usePrivatePostgres("pglite");
+const { port } = new URL(postgres.url);
+
+/** One message of the protocol: a type byte, its length, its body. */
+function message(type: string, ...parts: Buffer[]): Buffer {
+  const body = Buffer.concat(parts);
+  const length = Buffer.alloc(4);
+  length.writeInt32BE(body.length + 4);
+  return Buffer.concat([Buffer.from(type), length, body]);
+}
+const text = (value: string) => Buffer.from(`${value}\0`);
+const int16 = (value: number) => Buffer.from([value >> 8, value & 0xff]);
+const int32 = (value: number) => {
+  const buffer = Buffer.alloc(4);
+  buffer.writeInt32BE(value);
+  return buffer;
+};
+const parse = (sql: string) => message("P", text(""), text(sql), int16(0));
+const bind = (...values: string[]) =>
+  message(
+    "B",
+    text(""),
+    text(""),
+    int16(0),
+    int16(values.length),
+    ...values.flatMap((value) => [int32(Buffer.byteLength(value)), Buffer.from(value)]),
+    int16(0),
+  );
+const executeAndSync = Buffer.concat([message("E", text(""), int32(0)), message("S")]);
+
+/** A connection that keeps what the server sends, and can wait for the next ReadyForQuery. */
+async function connection() {
+  const socket: Socket = connect(Number(port), "127.0.0.1");
+  after(() => socket.destroy());
+  let received = Buffer.alloc(0);
+  let ready = 0;
+  let onReady = () => {};
+  socket.on("data", (chunk) => {
+    received = Buffer.concat([received, chunk]);
+    ready = received.toString("latin1").split("Z\0\0\0\u0005").length - 1;
+    onReady();
+  });
+  const readyFor = (count: number) =>
+    new Promise<void>((resolve) => {
+      onReady = () => ready >= count && resolve();
+      onReady();
+    });
+  const startup = Buffer.concat([int32(196608), text("user"), text("postgres"), text("database")])
+    .toString("latin1")
+    .concat("postgres\0\0");
+  socket.write(Buffer.concat([int32(startup.length + 4), Buffer.from(startup, "latin1")]));
+  await readyFor(1);
+  return {
+    send: (data: Buffer) => socket.write(data),
+    /** What the server answered after the startup, as text (errors are readable in it). */
+    answer: async () => {
+      await readyFor(2);
+      return received.toString("latin1");
+    },
+  };
+}
+
+const pause = () => new Promise((resolve) => setTimeout(resolve, 100));
+
+test("two connections' statements sent crosswise: each binds its own", async () => {
+  const [a, b] = [await connection(), await connection()];
+  a.send(parse("SELECT $1::text AS a"));
+  await pause();
+  b.send(parse("SELECT $1::int + $2::int AS b")); // without the fix: replaces a's statement
+  await pause();
+  a.send(Buffer.concat([bind("one"), executeAndSync]));
+  b.send(Buffer.concat([bind("1", "2"), executeAndSync]));
+  const [answerA, answerB] = await Promise.all([a.answer(), b.answer()]);
+  assert.doesNotMatch(answerA, /bind message supplies/, "a bound to b's statement");
+  // A DataRow's value: its length (4 bytes), then its text.
+  assert.ok(answerA.includes("\0\0\0\u0003one"), "a's row: 'one'");
+  assert.ok(answerB.includes("\0\0\0\u00013"), "b's row: 1 + 2 = 3");
+});
+
+test("a pool of 10, 1000 queries of two shapes at once: none waits for ever, each answer its own", async () => {
+  const pool = new pg.Pool({ connectionString: postgres.url, max: 10 });
+  after(() => pool.end());
+  let wrong = 0;
+  await Promise.all(
+    Array.from({ length: 1000 }, async (_, i) => {
+      const { rows } =
+        i % 2
+          ? await pool.query("SELECT $1::int + $2::int AS n", [i, 1])
+          : await pool.query("SELECT $1::text AS n", [`${i + 1}`]);
+      if (Number(rows[0]?.n) !== i + 1) wrong++;
+    }),
+  );
+  assert.equal(wrong, 0);
+});
+
+test("a transaction keeps its connection's turn; the others wait and then go on", async () => {
+  const [a, b] = [new pg.Client(postgres.url), new pg.Client(postgres.url)];
+  await Promise.all([a.connect(), b.connect()]);
+  after(() => Promise.all([a.end(), b.end()]));
+  await a.query("CREATE TABLE turns (n int)");
+  await a.query("BEGIN");
+  await a.query("INSERT INTO turns VALUES ($1)", [1]);
+  // B asks while A's transaction is open: B's answer comes after A's COMMIT, and sees it.
+  const counted = b.query("SELECT count(*)::int AS n FROM turns");
+  await a.query("INSERT INTO turns VALUES ($1)", [2]);
+  await a.query("COMMIT");
+  assert.equal((await counted).rows[0]?.n, 2);
+});

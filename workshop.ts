@@ -28,6 +28,8 @@ export interface Step {
   readonly services: readonly Service[];
   /** The exercise's folder under exercises/ and solutions/: "03-move-to-redis". */
   readonly exercise: string;
+  /** The exercise's title, without its number: the list in exercises/README.md shows it. */
+  readonly exerciseTitle: string;
   /**
    * Hints for the exercise, shown one at a time by `npm run hint -- N`, from a nudge to the
    * near-answer. Kept here, not in the learner's folder, so that they are not all read at once.
@@ -35,6 +37,8 @@ export interface Step {
   readonly hints: readonly string[];
   /** The deck under slides/: "03-redis-store.md". */
   readonly deck: string;
+  /** One line: what the deck covers (the list in slides/README.md). */
+  readonly deckCovers: string;
   /** Walkthroughs under scripts/redis-cli/, without ".redis", that replay against this step. */
   readonly walkthroughs: readonly string[];
   /** Pages of the step besides `/`, linked from the bar at the top of every page. */
@@ -51,6 +55,7 @@ export const steps = [
     afterRestart: "count back to 1",
     services: [],
     exercise: "01-reset-and-greet",
+    exerciseTitle: "Greet a newcomer, forget a visitor",
     hints: [
       "Whether a visitor is back is something the session knows: what did GET / write into it?",
       "A session nobody wrote to holds no visits: `req.session.visits === undefined`. Read it; never assign it in /hello.",
@@ -58,6 +63,7 @@ export const steps = [
       'The browser replaces a cookie only with one of the same name and path: `res.clearCookie(COOKIE_NAME, { path: "/" })` (the default path is "/"). Then `res.status(204).end()`.',
     ],
     deck: "01-memory-store.md",
+    deckCovers: "express-session and MemoryStore: its three limits, the leak measured",
     walkthroughs: [],
   },
   {
@@ -70,6 +76,7 @@ export const steps = [
     afterRestart: "count goes on",
     services: [],
     exercise: "02-expire-and-reap",
+    exerciseTitle: "Sessions that end on time, files that go away",
     hints: [
       "Two numbers come from the policy: how long a session lives, and how often expired files are deleted. Look at the units each option takes.",
       "The cookie's `maxAge` is in milliseconds; session-file-store's `ttl` and `reapInterval` are in seconds.",
@@ -77,6 +84,7 @@ export const steps = [
       "A file may outlive its session by up to one reap interval, and reaping more than once a minute is too often: `reapInterval` between 60 and 300 (seconds).",
     ],
     deck: "02-file-store.md",
+    deckCovers: "session-file-store: path, ttl, retries, reaping, and its pitfalls",
     walkthroughs: [],
   },
   {
@@ -89,6 +97,7 @@ export const steps = [
     afterRestart: "count goes on",
     services: ["redis"],
     exercise: "03-move-to-redis",
+    exerciseTitle: "Move the sessions to a shared Redis",
     hints: [
       "Step 03's app.ts builds a RedisStore from connect-redis; your policy has other numbers and another prefix.",
       '`new RedisStore({ client: redis, prefix })`: the prefix is the start of every key, so `"workshop:sess:"`.',
@@ -96,6 +105,7 @@ export const steps = [
       'The inspector must read the same keys: `inspectRedis(redis, prefix)`, and the page `visitsPage("redis", …)`. Keep storeErrorHandler: it turns an outage into a 503.',
     ],
     deck: "03-redis-store.md",
+    deckCovers: "connect-redis and node-redis: TTLs, memory policies, persistence, outages, TLS",
     walkthroughs: [
       "01-first-look",
       "02-expiry",
@@ -113,6 +123,7 @@ export const steps = [
     afterRestart: "count goes on",
     services: ["mongo"],
     exercise: "04-fewer-writes",
+    exerciseTitle: "Fewer writes to MongoDB",
     hints: [
       "Three settings: the collection's name, how long the cookie lives, and how often an unchanged session may be written.",
       'connect-mongo skips a touch when the session was written less than `touchAfter` seconds ago (its README: "Lazy session update").',
@@ -120,6 +131,7 @@ export const steps = [
       '`collectionName: "workshop_sessions"`, `touchAfter: 10 * 60` (anything from 5 to 10 minutes keeps the policy), cookie `maxAge: 2 * 60 * 60 * 1000`.',
     ],
     deck: "04-mongo-store.md",
+    deckCovers: "connect-mongo: documents, the TTL index, touchAfter, Atlas",
     walkthroughs: [],
   },
   {
@@ -132,6 +144,7 @@ export const steps = [
     afterRestart: "still logged in",
     services: ["redis", "postgres"],
     exercise: "05-login-session",
+    exerciseTitle: "A login that changes the id, a logout that ends it",
     hints: [
       "steps/05-login-logout/session-promises.ts has regenerate, save and destroy as promises.",
       "regenerate gives req.session a new, empty session: read what you want to keep before it, write it back after.",
@@ -139,6 +152,8 @@ export const steps = [
       "In logOut: `await destroy(req)` before clearing the cookie; don't catch its error: Express answers 503 for it.",
     ],
     deck: "05-login-logout.md",
+    deckCovers:
+      "regenerate, destroy, two timeouts, `res.locals`, OWASP checklist; users in PostgreSQL: one pool, parameters, the unique constraint",
     walkthroughs: ["05-login-logout"],
     pages: [{ path: "/login", label: "Log in or register" }],
   },
@@ -152,6 +167,7 @@ export const steps = [
     afterRestart: "count goes on",
     services: ["redis"],
     exercise: "06-behind-the-balancer",
+    exerciseTitle: "Behind a CDN and a load balancer",
     hints: [
       "Step 03's app.ts builds a RedisStore; the page and inspector must name what the store writes.",
       'Express believes X-Forwarded-* only from the proxies its "trust proxy" setting trusts, counted from the app outwards.',
@@ -159,6 +175,7 @@ export const steps = [
       '`app.set("trust proxy", 2)`, or by address: `app.set("trust proxy", ["loopback", "192.0.2.0/24"])`.',
     ],
     deck: "06-scale-out.md",
+    deckCovers: "several processes, one store; trust proxy; Sentinel, Cluster; the benchmark",
     walkthroughs: ["06-scale-out"],
   },
   {
@@ -171,6 +188,7 @@ export const steps = [
     afterRestart: "count goes on",
     services: ["redis"],
     exercise: "07-own-store",
+    exerciseTitle: "A store that writes less",
     hints: [
       "Follow set(): a small async method does the Redis work, and the public method hands its promise to `reply(promise, callback)`.",
       "destroy is one command (DEL). length must walk only this store's keys, a batch at a time: SCAN with MATCH prefix*, not KEYS, not DBSIZE.",
@@ -178,6 +196,7 @@ export const steps = [
       "To write less: read the key's TTL first (TTL: -2 means gone), and send EXPIRE only when it differs from the wanted one by TOUCH_AFTER_SECONDS or more.",
     ],
     deck: "07-own-store.md",
+    deckCovers: "the Store contract, written by hand; what the conformance suite found",
     walkthroughs: ["07-own-store"],
   },
   {
@@ -190,6 +209,7 @@ export const steps = [
     afterRestart: "count goes on",
     services: ["redis"],
     exercise: "08-download-quota",
+    exerciseTitle: "A download quota that holds under a burst",
     hints: [
       "Requests sent together each load the session before any of them saves it: whatever they read there is already old. Which part of the system can count for all of them at once?",
       "Redis runs one command at a time. INCR on a key of this visitor's own (derived from req.sessionID) adds one and answers the new count in the same step: compare that answer with the quota.",
@@ -197,6 +217,7 @@ export const steps = [
       "Retry-After is the key's time to live, in whole seconds: PTTL answers milliseconds; round up.",
     ],
     deck: "08-concurrent-requests.md",
+    deckCovers: "lost updates: one browser, many requests; atomic counters beside the session",
     walkthroughs: ["08-concurrent-requests"],
   },
   {
@@ -209,6 +230,7 @@ export const steps = [
     afterRestart: "count goes on",
     services: ["redis-sentinel"],
     exercise: "09-survive-a-failover",
+    exerciseTitle: "No visitor waits for a failover",
     hints: [
       "Nothing in the Redis client will give up on a command already sent: the deadline has to live around the store, in withDeadline. Start one timer per call.",
       "Each method of the store you return calls the same method of `store` with a callback of its own, and a setTimeout of STORE_DEADLINE_MS (milliseconds) beside it. Whichever comes first answers; the other must then do nothing (a flag, and clearTimeout).",
@@ -216,6 +238,8 @@ export const steps = [
       "All four: get (a returning visitor), set (a new visitor's first write), touch and destroy. `class extends Store { get(id, cb) { store.get(id, within(cb)); } … }`.",
     ],
     deck: "09-failover.md",
+    deckCovers:
+      "Sentinel: a failover measured, a deadline around the store; WAIT; Cluster's CROSSSLOT",
     walkthroughs: ["09-failover"],
   },
   {
@@ -228,6 +252,7 @@ export const steps = [
     afterRestart: "still logged in",
     services: ["postgres"],
     exercise: "10-users-in-sql",
+    exerciseTitle: "The users table, safely",
     hints: [
       'Every query takes its values as parameters: `this.pool.query("… WHERE username = $1", [username])`. Never put a value into the SQL text, not even one you checked.',
       "Use the pool the constructor gives you, for every query: it lends one of its connections and takes it back. Never a new Pool or Client in a method.",
@@ -235,6 +260,8 @@ export const steps = [
       "currentUser: read the user by `req.session.userId` with findById on every call; keep nothing else from the database in the session, nor in a variable of the module.",
     ],
     deck: "10-postgres-store.md",
+    deckCovers:
+      "sessions in PostgreSQL beside the users: one pool, the table, pruning, the race of createTableIfMissing; which store for which app",
     walkthroughs: ["10-postgres-store"],
     pages: [{ path: "/login", label: "Log in or register" }],
   },
@@ -245,6 +272,10 @@ export type StoreName = (typeof steps)[number]["store"];
 
 /** The deck that opens the day, before step 1. */
 export const openingDeck = "00-opening.md";
+
+/** One line: what the opening deck covers (the list in slides/README.md). */
+export const openingDeckCovers =
+  "agenda (full day, half day), cookies and ids, signing, secrets and `.env`, middleware order";
 
 /** The step numbered N, or undefined. */
 export function stepNumbered(n: number): Step | undefined {

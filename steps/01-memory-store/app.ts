@@ -2,7 +2,7 @@ import express from "express";
 import session from "express-session";
 import { inspectMemory } from "../shared/inspectors.ts";
 import { COOKIE_NAME, sessionSecrets } from "../shared/session-secret.ts";
-import { guardStore, storeErrorHandler } from "../shared/store-guards.ts";
+import { storeErrorHandler } from "../shared/store-errors.ts";
 import { visitsPage } from "../shared/visits.ts";
 
 export function createApp() {
@@ -14,7 +14,7 @@ export function createApp() {
   const app = express();
   app.use(
     session({
-      store: guardStore(store), // only ids we issued reach it (store-guards.ts)
+      store,
       name: COOKIE_NAME, // the cookie's name; the default, connect.sid, tells the world what runs here
       secret: sessionSecrets(), // signs the cookie so a forged id is rejected
       resave: false, // don't write a session back to the store when nothing in it changed

@@ -3,43 +3,54 @@ import session from "express-session";
 import createFileStore from "session-file-store";
 import { inspectFile } from "../shared/inspectors.ts";
 import { COOKIE_NAME, sessionSecrets } from "../shared/session-secret.ts";
-import { guardFileStore, storeErrorHandler } from "../shared/store-guards.ts";
+import { storeErrorHandler } from "../shared/store-errors.ts";
 import { visitsPage } from "../shared/visits.ts";
 
 // session-file-store plugs into express-session: hand it `session`, get a Store class back.
 const FileStore = createFileStore(session);
 
-export function createApp(sessionsDir: string) {
+export function fileStore(sessionsDir: string) {
   const store = new FileStore({
     path: sessionsDir, // one file per session: <id>.json
     // Seconds to live, used only for a session whose cookie has no maxAge. With a maxAge the
     // file expires at its last write (__lastAccess) + cookie.originalMaxAge.
     ttl: 30 * 60,
-    // How often to re-read a file that is missing. The default (5, 50–100 ms apart) makes every
-    // unknown cookie slow. Writes are atomic (temp file + rename), so a reader never sees half
-    // a file; only a redirect sent before the session was saved can race, so save first.
+    // How often to re-read a file that is missing. The default (5 retries, the first 50 ms
+    // apart) makes every unknown cookie slow. Writes are atomic (temp file + rename), so a
+    // reader never sees half a file.
     retries: 0,
     // Every 10 minutes delete the files of expired sessions; without reaping, the folder only
     // grows (an expired file is never served, but it stays on disk).
     reapInterval: 10 * 60,
     // A damaged file must start a fresh session, not fail the request. The store deletes a
-    // file it cannot parse and passes the parse error on; express-session treats an error
-    // with code ENOENT as "no such session" and starts a new one.
+    // file it cannot parse and passes the parse error on; marked ENOENT, it means "no such
+    // session" (see get below), and the visitor starts a new one.
     decoder: (text: string): unknown => {
       try {
         return JSON.parse(text);
       } catch {
-        throw Object.assign(new Error("unreadable session file, starting afresh"), {
-          code: "ENOENT",
-        });
+        throw Object.assign(new Error("unreadable session file"), { code: "ENOENT" });
       }
     },
   });
+  // A Store answers "no such session" with no error and no session. session-file-store answers
+  // a missing file with the file system's ENOENT error, whose message holds the file's path:
+  // express-session's middleware reads that code as "no session", but req.session.reload()
+  // would hand the error (and the path) on. So its get() says what the contract says.
+  const get = store.get.bind(store);
+  store.get = (id, callback) =>
+    get(id, (error, stored) => {
+      const missing = (error as NodeJS.ErrnoException | null)?.code === "ENOENT";
+      callback(missing ? null : error, missing ? null : stored);
+    });
+  return store;
+}
 
+export function createApp(sessionsDir: string) {
   const app = express();
   app.use(
     session({
-      store: guardFileStore(store, sessionsDir), // ids, sizes, folder: store-guards.ts
+      store: fileStore(sessionsDir),
       name: COOKIE_NAME, // the cookie's name; the default, connect.sid, tells the world what runs here
       secret: sessionSecrets(), // signs the cookie so a forged id is rejected
       resave: false, // don't write a session back to the store when nothing in it changed

@@ -5,10 +5,11 @@ import type { Pool } from "pg";
 import { inspectRedis } from "../shared/inspectors.ts";
 import type { RedisClient } from "../shared/redis-client.ts";
 import { COOKIE_NAME, sessionSecrets } from "../shared/session-secret.ts";
-import { guardStore, redisTombstones, storeErrorHandler } from "../shared/store-guards.ts";
+import { storeErrorHandler } from "../shared/store-errors.ts";
 import { visitsPage } from "../shared/visits.ts";
 import { absoluteTimeout } from "./absolute-timeout.ts";
 import { authRoutes, badRequestBody } from "./auth-routes.ts";
+import { FinalLogoutStore, redisTombstones } from "./final-logout.ts";
 import { type LoginSession, logIn, logOut } from "./login-session.ts";
 import { sameOriginPosts } from "./same-origin.ts";
 import { Statuses } from "./statuses.ts";
@@ -47,7 +48,7 @@ export function createApp(redis: RedisClient, pool: Pool, options: AppOptions = 
 
   app.use(
     session({
-      store: guardStore(store, redisTombstones(redis)), // a logout is final (store-guards.ts)
+      store: new FinalLogoutStore(store, redisTombstones(redis)), // a logout is final (final-logout.ts)
       name: COOKIE_NAME, // the cookie's name; the default, connect.sid, tells the world what runs here
       secret: sessionSecrets(), // signs the cookie; several (comma-separated) rotate a secret
       resave: false, // don't write a session back to the store when nothing in it changed

@@ -7,7 +7,7 @@ import type { RedisClient } from "../shared/redis-client.ts";
 import { render } from "../shared/render.ts";
 import { save } from "../shared/session-promises.ts";
 import { COOKIE_NAME, sessionSecrets } from "../shared/session-secret.ts";
-import { guardStore, storeErrorHandler } from "../shared/store-guards.ts";
+import { storeErrorHandler } from "../shared/store-errors.ts";
 import "./session-data.ts";
 import { pause, thinkTime } from "./think-time.ts";
 import { countersKey, countVisit } from "./visit-counter.ts";
@@ -24,7 +24,7 @@ export function createApp(redis: RedisClient) {
   const app = express();
   app.use(
     session({
-      store: guardStore(store), // only ids we issued reach it (store-guards.ts)
+      store,
       name: COOKIE_NAME, // the cookie's name; the default, connect.sid, tells the world what runs here
       secret: sessionSecrets(), // signs the cookie so a forged id is rejected
       resave: false, // don't write a session back to the store when nothing in it changed

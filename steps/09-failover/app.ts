@@ -4,7 +4,7 @@ import session from "express-session";
 import { inspectRedis } from "../shared/inspectors.ts";
 import type { RedisClient } from "../shared/redis-client.ts";
 import { COOKIE_NAME, sessionSecrets } from "../shared/session-secret.ts";
-import { guardStore, storeErrorHandler } from "../shared/store-guards.ts";
+import { storeErrorHandler } from "../shared/store-errors.ts";
 import { visitsPage } from "../shared/visits.ts";
 import { DeadlineStore, failoverErrorHandler } from "./failover-deadline.ts";
 import type { SentinelClient } from "./sentinel-client.ts";
@@ -27,8 +27,8 @@ export function createApp(redis: SentinelClient) {
   const app = express();
   app.use(
     session({
-      // Only ids we issued reach it (store-guards.ts), and no call waits more than 2 s.
-      store: guardStore(new DeadlineStore(store, STORE_DEADLINE_MS)),
+      // No call to the store waits more than 2 s (failover-deadline.ts).
+      store: new DeadlineStore(store, STORE_DEADLINE_MS),
       name: COOKIE_NAME, // the cookie's name; the default, connect.sid, tells the world what runs here
       secret: sessionSecrets(), // signs the cookie so a forged id is rejected
       resave: false, // don't write a session back to the store when nothing in it changed

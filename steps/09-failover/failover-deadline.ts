@@ -20,11 +20,13 @@ export class StoreFailingOverError extends Error {
  * (a 503, below). The command itself may still run later, on the new primary.
  */
 export class DeadlineStore extends Store {
-  constructor(
-    private readonly inner: Store,
-    private readonly ms: number,
-  ) {
+  private readonly inner: Store;
+  private readonly ms: number;
+
+  constructor(inner: Store, ms: number) {
     super();
+    this.inner = inner;
+    this.ms = ms;
   }
 
   override get(id: string, callback: Callback<SessionData | null>): void {

@@ -4,13 +4,14 @@ import session from "express-session";
 import type { Pool } from "pg";
 import { absoluteTimeout } from "../05-login-logout/absolute-timeout.ts";
 import { authRoutes, badRequestBody } from "../05-login-logout/auth-routes.ts";
+import { FinalLogoutStore } from "../05-login-logout/final-logout.ts";
 import { logIn, logOut } from "../05-login-logout/login-session.ts";
 import { sameOriginPosts } from "../05-login-logout/same-origin.ts";
 import { Statuses } from "../05-login-logout/statuses.ts";
 import { currentUser, type UserStore, Users } from "../05-login-logout/users.ts";
 import { inspectPostgres } from "../shared/inspectors.ts";
 import { COOKIE_NAME, sessionSecrets } from "../shared/session-secret.ts";
-import { guardStore, storeErrorHandler } from "../shared/store-guards.ts";
+import { storeErrorHandler } from "../shared/store-errors.ts";
 import { visitsPage } from "../shared/visits.ts";
 import { postgresTombstones, SESSION_TABLE } from "./session-table.ts";
 
@@ -47,7 +48,7 @@ export function createApp(pool: Pool, options: AppOptions = {}) {
   app.use(
     session({
       // A logout is final: ended ids are kept in a table too (session-table.ts).
-      store: guardStore(store, postgresTombstones(pool)),
+      store: new FinalLogoutStore(store, postgresTombstones(pool)),
       name: COOKIE_NAME, // the cookie's name; the default, connect.sid, tells the world what runs here
       secret: sessionSecrets(), // signs the cookie; several (comma-separated) rotate a secret
       resave: false, // don't write a session back to the store when nothing in it changed

@@ -1,5 +1,5 @@
 import type { Pool } from "pg";
-import type { Tombstones } from "../shared/guarded-store.ts";
+import type { Tombstones } from "../05-login-logout/final-logout.ts";
 import { migrate } from "../shared/postgres-pool.ts";
 
 /** The table connect-pg-simple reads and writes: one row per session. */

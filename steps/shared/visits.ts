@@ -32,10 +32,12 @@ export function visitsPage(
     // again on the next request that brings the same cookie.
     req.session.visits = (req.session.visits ?? 0) + 1;
 
-    // Save before answering, on both paths: a write the store refuses becomes a 503 (through
-    // storeErrorHandler), never a 200 that counted a visit nobody kept. touch() first moves
-    // the cookie's expiry (express-session would do it only as the response ends), so the
-    // stored expiry slides with every visit.
+    // Saved before answering: if the store refuses the write, this request fails (a 503, from
+    // storeErrorHandler) instead of a 200 for a visit nobody kept. Left to express-session, the
+    // write would happen as the response ends, after the 200 is on its way. touch() first
+    // moves the cookie's expiry, as express-session does at the end, so the record written
+    // (and shown on the page) has the new one. express-session still touches the session in
+    // the store as the response ends: with connect-redis, that is an EXPIRE after the SET.
     req.session.touch();
     await save(req);
 

@@ -1,5 +1,4 @@
 import session, { type Store } from "express-session";
-import { guardStore } from "./guarded-store.ts";
 import { COOKIE_NAME, sessionSecrets } from "./session-secret.ts";
 
 /** How long a session cookie lives in the workshop: 30 minutes, in milliseconds. */
@@ -8,12 +7,11 @@ export const SESSION_MAX_AGE = 30 * 60 * 1000;
 /**
  * express-session with the options every step writes out in full (steps/01-memory-store/app.ts
  * explains each one), over `store`. For code whose lesson is somewhere else, such as the
- * exercises, so that what they show is only what changes. The store is guarded as every
- * step's is (steps/shared/guarded-store.ts).
+ * exercises, so that what they show is only what changes.
  */
 export function workshopSession(store: Store) {
   return session({
-    store: guardStore(store), // only ids we issued reach it; one write per request
+    store,
     name: COOKIE_NAME,
     secret: sessionSecrets(),
     resave: false,

@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { Cookie, type SessionData } from "express-session";
+import { FinalLogoutStore, type Tombstones } from "../../steps/05-login-logout/final-logout.ts";
 import { RedisSessionStore } from "../../steps/07-own-store/redis-session-store.ts";
-import { guardStore, type Tombstones } from "../../steps/shared/guarded-store.ts";
 import { usePrivateMongo, usePrivatePostgres, usePrivateRedis } from "../harness/index.ts";
 import { storeCases } from "./store-cases.ts";
 import {
@@ -59,38 +59,15 @@ describe("session store conformance", { concurrency: true }, () => {
       for (const storeCase of storeCases) {
         test(storeCase.name, () => storeCase.run(profile));
       }
-      // What steps/shared/guarded-store.ts adds to every store of the workshop.
-      test(`guarded: an id we never issue reaches no file, key or document`, async () => {
-        const { store } = await profile.fresh();
-        const guarded = guardStore(store);
-        await call((done) => guarded.set(ISSUED, aSession(), done));
-        const forged = ["../escape", "a/b", "x".repeat(5000), "short", `${ISSUED}\0`];
-        for (const id of forged) {
-          assert.equal(
-            await call((done) => guarded.get(id, done)),
-            null,
-            `get(${id.slice(0, 20)})`,
-          );
-          await call((done) => guarded.set(id, aSession(), done));
-          await call((done) => guarded.destroy(id, done));
-        }
-        // Asked directly, the store holds the issued session and none of the forged ones
-        // (an error, such as ENOENT or ENAMETOOLONG from the file store, also means none).
-        assert.ok(await call((done) => store.get(ISSUED, done)), "the issued session is stored");
-        for (const id of forged) {
-          const stored = await call((done) => store.get(id, done)).catch(() => null);
-          assert.equal(stored ?? null, null, `nothing stored under ${id.slice(0, 20)}`);
-        }
-      });
-
-      test(`guarded: with tombstones, a destroyed id cannot be written back`, async () => {
+      // What step 05 adds to its store (steps/05-login-logout/final-logout.ts).
+      test(`with tombstones (step 05), a destroyed id cannot be written back`, async () => {
         const { store } = await profile.fresh();
         const buried = new Set<string>(); // the Redis version is redisTombstones()
         const tombstones: Tombstones = {
           bury: async (id) => void buried.add(id),
           isBuried: async (id) => buried.has(id),
         };
-        const guarded = guardStore(store, tombstones);
+        const guarded = new FinalLogoutStore(store, tombstones);
         const loadedBeforeLogout = aSession();
         await call((done) => guarded.set(ISSUED, aSession(), done));
         await call((done) => guarded.destroy(ISSUED, done)); // the logout

@@ -1,11 +1,11 @@
 import { createHmac } from "node:crypto";
 import type { Browser } from "../../lib/browser.ts";
-import { sessionIdOfCookie } from "../../steps/shared/session-id.ts";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 
 /** The session id inside the browser's signed session cookie (`s%3A<id>.<signature>`). */
 export function sessionIdOf(browser: Browser): string {
-  return sessionIdOfCookie(browser.cookie(COOKIE_NAME) ?? "");
+  const value = decodeURIComponent(browser.cookie(COOKIE_NAME) ?? "");
+  return value.startsWith("s:") ? value.slice(2, value.lastIndexOf(".")) : "";
 }
 
 /**

@@ -92,7 +92,10 @@ export class RedisSessionStore extends Store {
   private secondsToLive(session: SessionData): number {
     const expires = session.cookie.expires;
     if (!expires) return this.ttl;
-    return Math.ceil((new Date(expires).getTime() - Date.now()) / 1000);
+    const ms = new Date(expires).getTime() - Date.now();
+    // An expiry that is not a date has no time left: 0, so the key is deleted (as connect-redis
+    // does), never a SET … EX NaN that Redis refuses.
+    return Number.isNaN(ms) ? 0 : Math.ceil(ms / 1000);
   }
 
   private async read(sessionId: string): Promise<SessionData | null> {

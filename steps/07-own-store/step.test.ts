@@ -83,6 +83,22 @@ test("prefix and ttl: a cookie without expiry lives `ttl` seconds under PREFIX<i
   assert.ok(ttl > 110 && ttl <= 120, `TTL of a session cookie without maxAge: ${ttl} s, not ~120`);
 });
 
+test("an expiry that is not a date deletes the key, as connect-redis does (never EX NaN)", async (t) => {
+  const client = await storeClient(t);
+  const store = new RedisSessionStore({ client, prefix: "step07:nan:" });
+  const broken = () => {
+    const cookie = new Cookie();
+    cookie.expires = new Date(Number.NaN);
+    return { cookie, visits: 1 } as SessionData;
+  };
+  for (const method of ["set", "touch"] as const) {
+    await client.set("step07:nan:abc", JSON.stringify({ cookie: {}, visits: 1 }));
+    const { error } = await call((done) => store[method]("abc", broken(), done));
+    assert.equal(error, null, `${method}() with an invalid expiry: ${String(error)}`);
+    assert.equal(await client.exists("step07:nan:abc"), 0, `${method}() deleted the key`);
+  }
+});
+
 test("clear() deletes only the keys with its prefix", async (t) => {
   const client = await storeClient(t);
   const store = new RedisSessionStore({ client, prefix: "step07:clear:" });

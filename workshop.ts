@@ -41,6 +41,11 @@ export interface Step {
   readonly deckCovers: string;
   /** Walkthroughs under scripts/redis-cli/, without ".redis", that replay against this step. */
   readonly walkthroughs: readonly string[];
+  /**
+   * Files of the step that are given ready-made, not its lesson (step 05's users table and
+   * routes): `npm run diff:step` names them instead of showing them, and the README says so.
+   */
+  readonly readyMade?: readonly string[];
   /** Pages of the step besides `/`, linked from the bar at the top of every page. */
   readonly pages?: readonly { readonly path: string; readonly label: string }[];
 }
@@ -140,6 +145,7 @@ export const steps = [
     title: "Login & logout",
     lesson: "regenerate, destroy, timeouts, secrets; users in PostgreSQL",
     buildsOn: 3,
+    readyMade: ["auth-routes.ts", "credentials.ts", "statuses.ts", "tables.ts", "users.ts"],
     store: "redis",
     afterRestart: "still logged in",
     services: ["redis", "postgres"],

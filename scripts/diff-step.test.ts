@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { runScript } from "../lib/run-script.ts";
+import { steps } from "../workshop.ts";
 
 test("npm run diff:step shows the lesson: what changed, and what is used as it is", async () => {
   const ten = await runScript("scripts/diff-step.ts", ["10"], { NO_COLOR: "1" });
@@ -20,8 +21,30 @@ test("npm run diff:step shows the lesson: what changed, and what is used as it i
     /diff --git a\/steps\/03-redis-store\/app\.ts b\/steps\/05-login-logout\/app\.ts/,
   );
   assert.doesNotMatch(five.output, /Imported from/);
+  assert.match(five.output, /Given ready-made, not the lesson .*: auth-routes\.ts, .*users\.ts/);
+  assert.doesNotMatch(five.output, /b\/steps\/05-login-logout\/users\.ts/, "named, not shown");
 
   const first = await runScript("scripts/diff-step.ts", ["1"], {});
   assert.equal(first.code, 2);
   assert.match(first.output, /builds on nothing/);
+});
+
+/** A diff's changed lines: added or removed, not the headers. */
+const changedLines = (diff: string) =>
+  diff.split("\n").filter((line) => /^[+-]/.test(line) && !/^(\+\+\+|---) /.test(line)).length;
+
+test("every step's lesson is one subject: at most 300 changed lines in diff:step", async () => {
+  const sizes: string[] = [];
+  for (const step of steps.filter((s) => "buildsOn" in s)) {
+    const { code, output } = await runScript("scripts/diff-step.ts", [String(step.number)], {
+      NO_COLOR: "1",
+    });
+    assert.equal(code, 0, output);
+    sizes.push(`${step.number}: ${changedLines(output)}`);
+    assert.ok(
+      changedLines(output) <= 300,
+      `step ${step.number} changes ${changedLines(output)} lines: split it, or give a part ready-made`,
+    );
+  }
+  console.log(`changed lines per step: ${sizes.join(", ")}`);
 });

@@ -1,7 +1,7 @@
 /**
  * `npm run diff:step -- N` shows the lesson of step N: the diff from the step it builds on
- * (workshop.ts says which) to step N, file by file, code only (README.md and the step's test
- * are left out; `--all` keeps them). Uses git's own diff, coloured on a terminal.
+ * (workshop.ts says which) to step N, file by file, code only (README.md, the step's test and
+ * the files it gives ready-made are left out; `--all` keeps them). Uses git's own diff, coloured on a terminal.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -53,13 +53,22 @@ for (let i = 0; i < reused.length; i++) {
 }
 reused.sort();
 
+/** Files given ready-made: named, not shown (workshop.ts, `readyMade`). */
+const readyMade: readonly string[] = step.readyMade ?? [];
+
 const color = process.stdout.isTTY && !process.env.NO_COLOR ? "always" : "never";
 const names = [...new Set([...filesOf(base), ...filesOf(step)])]
-  .filter((name) => !reused.includes(name))
+  .filter((name) => !reused.includes(name) && (values.all || !readyMade.includes(name)))
   .sort();
 console.log(`Step ${step.number} (${step.title}) builds on step ${base.number} (${base.title}).\n`);
 if (reused.length > 0) {
   console.log(`Imported from step ${base.number} as they are: ${reused.join(", ")}.\n`);
+}
+if (readyMade.length > 0 && !values.all) {
+  console.log(
+    `Given ready-made, not the lesson (read them in steps/${step.slug}/, or --all): ` +
+      `${readyMade.join(", ")}.\n`,
+  );
 }
 for (const name of names) {
   const before = join("steps", base.slug, name);

@@ -1,66 +1,46 @@
 /**
  * The exercises' own test suite. For every exercise of workshop.ts:
  *   - the pristine starter (starters/NN-name) loads and fails its check, the solution passes;
- *   - every wrong answer kept under test/checks/answers/NN-name/wrong-<what>/ fails, with a message
- *     that contains the first line of its WHY.md; every right-<what>/ answer passes;
+ *   - every wrong answer kept as test/checks/answers/NN-name/wrong-<what>.patch fails, with a
+ *     message that contains the phrase of its first line ("wrong: <phrase>[ — why]"); every
+ *     right-<what>.patch answer passes;
  *   - starter and solution have the same files and the same comments, so that their diff is
  *     code only.
- * An answer folder holds only the files that differ from the starter; it is checked as a copy
- * of the starter with those files laid over it, in .workshop/answer-NN-name--what/ (two folders
- * deep, like exercises/NN-name, so that its imports resolve the same way).
+ * An answer is a patch against the starter (scripts/answers.ts makes and saves them); it is
+ * checked as a copy of the starter with the patch applied, in .workshop/answer-NN-name--what/
+ * (two folders deep, like exercises/NN-name, so that its imports resolve the same way).
  * Everything runs in one check runner (scripts/check/run-check.ts), as `npm run check` does.
  * It never looks at exercises/: a learner's half-done work does not make this fail.
  */
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { answersDir, codeFiles, type Exercise, findExercises } from "../lib/exercises.ts";
+import { codeFiles, findExercises } from "../lib/exercises.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
+import { type KeptAnswer, keptAnswers, writeAnswer } from "../scripts/answers.ts";
 import { type CheckResult, type CheckTarget, runChecks } from "../scripts/check/run-check.ts";
 import { steps } from "../workshop.ts";
 
 const exercises = findExercises();
 const read = (path: string) => readFileSync(join(repoRoot, path), "utf8");
 
-interface Answer {
-  exercise: Exercise;
-  /** "wrong-no-destroy" */
-  name: string;
-  kind: "wrong" | "right";
-  /** For a wrong answer: the phrase its failure message must contain. */
-  why?: string;
+interface Answer extends KeptAnswer {
   /** The copy that is checked. */
   dir: string;
+  /** Why there is no copy: its patch no longer applies. */
+  problem?: string;
 }
 
-/** Every kept answer of EXERCISE, laid over a fresh copy of its starter. */
-function answersOf(exercise: Exercise): Answer[] {
-  const source = join(repoRoot, answersDir(exercise));
-  if (!existsSync(source)) return [];
-  return readdirSync(source)
-    .filter((name) => /^(wrong|right)-/.test(name))
-    .sort()
-    .map((name) => {
-      const dir = join(".workshop", `answer-${exercise.name}--${name}`);
-      rmSync(join(repoRoot, dir), { recursive: true, force: true });
-      mkdirSync(join(repoRoot, dir), { recursive: true });
-      cpSync(join(repoRoot, exercise.starterDir), join(repoRoot, dir), { recursive: true });
-      for (const file of readdirSync(join(source, name))) {
-        if (file.endsWith(".md")) continue;
-        assert.ok(
-          existsSync(join(repoRoot, exercise.starterDir, file)),
-          `${answersDir(exercise)}/${name}/${file}: the starter has no such file to replace`,
-        );
-        cpSync(join(source, name, file), join(repoRoot, dir, file));
-      }
-      const whyFile = join(source, name, "WHY.md");
-      const why = existsSync(whyFile)
-        ? readFileSync(whyFile, "utf8").split("\n")[0]?.trim()
-        : undefined;
-      const kind = name.startsWith("wrong-") ? "wrong" : "right";
-      return { exercise, name, kind, dir, ...(why ? { why } : {}) };
-    });
+/** ANSWER applied to a fresh copy of its starter. */
+function copyOf(answer: KeptAnswer): Answer {
+  const dir = join(".workshop", `answer-${answer.exercise.name}--${answer.name}`);
+  try {
+    writeAnswer(answer.exercise, dir, answer.patch);
+    return { ...answer, dir };
+  } catch (error) {
+    return { ...answer, dir, problem: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 /** Why a check run went the way it did, for an assertion message. */
@@ -87,13 +67,13 @@ function commentsOf(text: string): string[] {
     });
 }
 
-const answers = exercises.flatMap(answersOf);
+const answers = exercises.flatMap(keptAnswers).map(copyOf);
 const targets: CheckTarget[] = [
   ...exercises.flatMap((exercise) => [
     { exercise, dir: exercise.starterDir },
     { exercise, dir: exercise.solutionDir },
   ]),
-  ...answers.map(({ exercise, dir }) => ({ exercise, dir })),
+  ...answers.filter((answer) => !answer.problem).map(({ exercise, dir }) => ({ exercise, dir })),
 ];
 // One runner for everything: each folder gets its own Redis, MongoDB is started once.
 const results = new Map<string, CheckResult>();
@@ -169,13 +149,19 @@ for (const exercise of exercises) {
     });
     for (const answer of own) {
       test(`${answer.name} ${answer.kind === "wrong" ? "fails, saying why" : "passes"}`, async () => {
+        assert.ok(!answer.problem, answer.problem);
         await ran;
         const result = results.get(answer.dir);
         if (answer.kind === "right") {
+          assert.match(
+            answer.summary,
+            /^right: \S/,
+            `${answer.patch}: its first line is "right: <what>"`,
+          );
           assert.ok(result?.passed, `a right answer fails:\n${explain(result)}`);
           return;
         }
-        assert.ok(answer.why, `${answer.name} needs a WHY.md whose first line is the phrase`);
+        assert.ok(answer.why, `${answer.patch}: its first line is "wrong: <phrase>[ — why]"`);
         assert.ok(result && !result.passed, `a wrong answer passes:\n${explain(result)}`);
         const said = [
           result.problem ?? "",

@@ -3,28 +3,134 @@
  * PostgreSQL's wire protocol, so that `pg` and psql talk to it as to a real server.
  *   node --import tsx lib/services/pglite-server.ts DATA_DIR PORT
  * DATA_DIR "memory://" keeps nothing. Prints `ready on PORT` once it accepts connections.
+ *
+ * PGlite is ONE PostgreSQL session, and a pg Pool opens several connections. So the
+ * connections take turns: one at a time has the session, from its first message to the
+ * ReadyForQuery that says "idle" (not inside a transaction); the others wait for their turn.
+ * A turn is therefore a whole batch (Parse, Bind, Describe, Execute, Sync: one query with
+ * parameters), or a whole transaction. Message by message would not do: another connection's
+ * Parse could slip in between this one's Parse and Bind and replace its statement ("bind
+ * message supplies 2 parameters, but prepared statement "" requires 1"). That is what
+ * @electric-sql/pglite-socket did: https://github.com/electric-sql/pglite/issues/1046.
+ * What the connections share remains shared: a SET by one is seen by all. And a program that,
+ * inside a transaction on one connection, waits for a query on another waits for ever.
+ *
+ * Only PGlite's public API: execProtocolRaw (one message in, PostgreSQL's answer out) and
+ * runExclusive (PGlite's lock for those calls), which here lasts a turn.
  */
+import { createServer, type Socket } from "node:net";
 import { PGlite } from "@electric-sql/pglite";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import { keepBatchesTogether } from "./pglite-batches.ts";
+
+const TERMINATE = "X".charCodeAt(0);
+const READY_FOR_QUERY = "Z".charCodeAt(0);
+const IDLE = "I".charCodeAt(0);
+const SSL_REQUEST = 80877103;
+const GSSENC_REQUEST = 80877104;
+const CANCEL_REQUEST = 80877102;
+const SYNC = Buffer.from([0x53, 0, 0, 0, 4]); // 'S', length 4
+const CLOSED = ["ECONNRESET", "EPIPE", "ERR_STREAM_PREMATURE_CLOSE"];
+const ROLLBACK = Buffer.concat([Buffer.from([0x51, 0, 0, 0, 13]), Buffer.from("ROLLBACK\0")]); // 'Q'
 
 const [dataDir = "memory://", port = "5432"] = process.argv.slice(2);
 const db = await PGlite.create(dataDir);
-// The default is one connection; a pg Pool opens several.
-const server = new PGLiteSocketServer({
-  db,
-  port: Number(port),
-  host: "127.0.0.1",
-  maxConnections: 32,
+
+const clients = new Set<Socket>();
+const server = createServer((socket) => {
+  clients.add(socket);
+  socket.setNoDelay(true);
+  serve(socket)
+    .catch((error: NodeJS.ErrnoException) => {
+      // A connection closed abruptly, by the client or by stop(), is no news.
+      if (!CLOSED.includes(error.code ?? "")) console.error(`pglite-server: ${error.message}`);
+    })
+    .finally(() => {
+      clients.delete(socket);
+      socket.destroy();
+    });
 });
-keepBatchesTogether(server, () => db.isInTransaction());
-await server.start();
-console.log(`ready on ${port}`);
+server.listen(Number(port), "127.0.0.1", () => console.log(`ready on ${port}`));
 
 const stop = async () => {
-  await server.stop();
-  await db.close(); // flushes the data folder
+  server.close();
+  for (const socket of clients) socket.destroy(); // ends their turns (see serve)
+  await db.close(); // after the turns; flushes the data folder
   process.exit(0);
 };
 process.once("SIGTERM", stop);
 process.once("SIGINT", stop);
+
+/** Serves one client connection, one turn at a time. */
+async function serve(socket: Socket): Promise<void> {
+  const incoming = messages(socket);
+  // The client's next message; null once it has gone (Terminate, or its socket closed).
+  const next = async () => {
+    const { done, value } = await incoming.next();
+    return done || value[0] === TERMINATE ? null : value;
+  };
+  for (let message = await next(); message; message = await next()) {
+    if (isStartupCode(message, SSL_REQUEST) || isStartupCode(message, GSSENC_REQUEST)) {
+      socket.write("N"); // no encryption: the client goes on in plain text
+      continue;
+    }
+    if (isStartupCode(message, CANCEL_REQUEST)) return; // PGlite cannot cancel a query
+    // The client's turn: from this message to the answer that says "idle".
+    const first = message;
+    await db.runExclusive(async () => {
+      let idle = false;
+      try {
+        for (let turn: Buffer | null = first; turn; turn = await next()) {
+          const answer = await db.execProtocolRaw(turn);
+          if (socket.writable) socket.write(Buffer.from(answer)); // a copy: PGlite reuses its buffer
+          idle = lastReadyStatus(answer) === IDLE;
+          if (idle) return;
+        }
+      } finally {
+        // The client went away in the middle of its turn (a batch not yet ended by its Sync,
+        // or a transaction not yet ended). Undo that, as PostgreSQL would, and leave the session
+        // as the next connection expects it: ROLLBACK undoes both (a Sync would commit the
+        // batch); but after an error in a batch PostgreSQL ignores everything until a Sync, so
+        // then the Sync, and a second ROLLBACK ends the failed transaction (else: a warning).
+        if (!idle) for (const undo of [ROLLBACK, SYNC, ROLLBACK]) await db.execProtocolRaw(undo);
+      }
+    });
+  }
+}
+
+/**
+ * Cuts what the socket receives into the protocol's messages. A message is a type byte, then
+ * its length (4 bytes, counting themselves), then its body; but a connection's first messages
+ * (the startup message, and before it an SSLRequest or GSSENCRequest) have no type byte.
+ */
+async function* messages(socket: Socket): AsyncGenerator<Buffer> {
+  let received = Buffer.alloc(0);
+  let typed = false;
+  for await (const chunk of socket) {
+    received = Buffer.concat([received, chunk as Buffer]);
+    for (;;) {
+      const start = typed ? 1 : 0;
+      if (received.length < start + 4) break;
+      const size = start + received.readInt32BE(start);
+      if (size < start + 4) throw new Error("this client does not speak PostgreSQL's protocol");
+      if (received.length < size) break;
+      const message = received.subarray(0, size);
+      received = received.subarray(size);
+      typed ||= !isStartupCode(message, SSL_REQUEST) && !isStartupCode(message, GSSENC_REQUEST);
+      yield message;
+    }
+  }
+}
+
+/** Whether MESSAGE is an untyped message of 8 bytes or more whose code (bytes 4 to 8) is CODE. */
+function isStartupCode(message: Buffer, code: number): boolean {
+  return message[0] === 0 && message.length >= 8 && message.readInt32BE(4) === code;
+}
+
+/** The status of the last ReadyForQuery in ANSWER ('I' idle, 'T' in a transaction, 'E' failed one). */
+function lastReadyStatus(answer: Uint8Array): number | undefined {
+  const view = Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength);
+  let status: number | undefined;
+  for (let at = 0; at + 5 <= view.length; at += 1 + view.readInt32BE(at + 1)) {
+    if (view[at] === READY_FOR_QUERY) status = view[at + 5];
+  }
+  return status;
+}

@@ -1,8 +1,9 @@
 /**
- * The embedded PostgreSQL (PGlite over pglite-socket) with several connections at once, as a
- * pg Pool uses it: each connection's batch of messages stays together
- * (lib/services/pglite-batches.ts). Spoken here in PostgreSQL's wire protocol itself, so that
- * the messages of two connections can be sent in the order that used to mix them.
+ * The embedded PostgreSQL (lib/services/pglite-server.ts: one PGlite session) with several
+ * connections at once, as a pg Pool uses it: a connection has the session for a whole batch of
+ * messages, or a whole transaction, then the next one. Spoken here in PostgreSQL's wire
+ * protocol itself, so that the messages of two connections can be sent in the order that used
+ * to mix them (electric-sql/pglite#1046).
  */
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
@@ -38,7 +39,9 @@ const bind = (...values: string[]) =>
     ...values.flatMap((value) => [int32(Buffer.byteLength(value)), Buffer.from(value)]),
     int16(0),
   );
-const executeAndSync = Buffer.concat([message("E", text(""), int32(0)), message("S")]);
+const execute = message("E", text(""), int32(0));
+const executeAndSync = Buffer.concat([execute, message("S")]);
+const query = (sql: string) => message("Q", text(sql));
 
 /** A connection that keeps what the server sends, and can wait for the next ReadyForQuery. */
 async function connection() {
@@ -64,6 +67,8 @@ async function connection() {
   await readyFor(1);
   return {
     send: (data: Buffer) => socket.write(data),
+    /** Goes away without a word, as a process that crashes. */
+    leave: () => socket.destroy(),
     /** What the server answered after the startup, as text (errors are readable in it). */
     answer: async () => {
       await readyFor(2);
@@ -117,4 +122,24 @@ test("a transaction keeps its connection's turn; the others wait and then go on"
   await a.query("INSERT INTO turns VALUES ($1)", [2]);
   await a.query("COMMIT");
   assert.equal((await counted).rows[0]?.n, 2);
+});
+
+test("a connection that goes away in the middle of its turn: its work is undone, the others go on", async () => {
+  const b = new pg.Client(postgres.url);
+  await b.connect();
+  after(() => b.end());
+  await b.query("CREATE TABLE left_behind (n int)");
+  // A leaves inside a transaction; C after half a batch (no Sync: not committed yet).
+  const a = await connection();
+  a.send(query("BEGIN; INSERT INTO left_behind VALUES (1)"));
+  await a.answer();
+  const counted = b.query("SELECT count(*)::int AS n FROM left_behind"); // waits for A's turn
+  a.leave();
+  assert.equal((await counted).rows[0]?.n, 0, "A's transaction was rolled back");
+  const c = await connection();
+  c.send(Buffer.concat([parse("INSERT INTO left_behind VALUES ($1)"), bind("2"), execute]));
+  await pause();
+  c.leave();
+  const { rows } = await b.query("SELECT count(*)::int AS n FROM left_behind");
+  assert.equal(rows[0]?.n, 0, "C's half batch was not committed");
 });

@@ -5,11 +5,16 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { pingMongo } from "../lib/services/mongo.ts";
+import { embeddedJongodbBinary, mongo as mongoService, pingMongo } from "../lib/services/mongo.ts";
 import { isPortOpen, which } from "../lib/services/net.ts";
-import { DEFAULT_POSTGRES_URL, pingPostgres, postgresBinDir } from "../lib/services/postgres.ts";
-import { pingRedis, redact } from "../lib/services/redis.ts";
+import {
+  pingPostgres,
+  postgresBinDir,
+  pglite as postgresService,
+} from "../lib/services/postgres.ts";
+import { pingRedis, redis as redisService } from "../lib/services/redis.ts";
 import { askForPrimary, configuredSentinels } from "../lib/services/redis-sentinel.ts";
+import { configuredUrl, redact } from "../lib/services/service.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
 import { steps } from "../workshop.ts";
 
@@ -42,7 +47,7 @@ async function checks(): Promise<Check[]> {
 
   const redisServer = await which("redis-server");
   const redisCli = await which("redis-cli");
-  const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const redisUrl = configuredUrl(redisService);
   const redis = await pingRedis(redisUrl, 1000);
   results.push({
     ok: redis.ok || Boolean(redisServer),
@@ -82,14 +87,10 @@ async function checks(): Promise<Check[]> {
     fix: `Get Redis (${HOW_TO_GET_REDIS}), or set REDIS_SENTINELS=host:port,host:port to sentinels you have.`,
   });
 
-  const mongoUrl = process.env.MONGO_URL ?? "mongodb://127.0.0.1:27017/workshop";
+  const mongoUrl = configuredUrl(mongoService);
   const mongo = await pingMongo(mongoUrl, 1000);
   const mongod = await which("mongod");
-  const embedded =
-    spawnSync(process.execPath, [
-      "-e",
-      "require.resolve('@jongodb/memory-server-bin-linux-x64-gnu/package.json')",
-    ]).status === 0;
+  const embedded = Boolean(embeddedJongodbBinary());
   results.push({
     ok: mongo.ok || Boolean(mongod) || embedded,
     optional: !mongo.ok && !mongod && !embedded,
@@ -103,7 +104,7 @@ async function checks(): Promise<Check[]> {
     fix: "Install MongoDB (macOS: `brew install mongodb-community`) or set MONGO_URL (e.g. a free Atlas cluster).",
   });
 
-  const postgresUrl = process.env.DATABASE_URL ?? DEFAULT_POSTGRES_URL;
+  const postgresUrl = configuredUrl(postgresService);
   const postgres = await pingPostgres(postgresUrl, 1000);
   const postgresBin = await postgresBinDir();
   const pglite = spawnSync(process.execPath, ["-e", "require.resolve('@electric-sql/pglite')"]);

@@ -1,168 +1,86 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MongoClient } from "mongodb";
 import { ServiceError } from "./errors.ts";
-import { freePort, waitUntil, which } from "./net.ts";
-import { killFromPidFile, killWithThisProcess, redact } from "./redis.ts";
-import { workshopDir } from "./workshop-dir.ts";
-
-const DEFAULT_MONGO_URL = "mongodb://127.0.0.1:27017/workshop";
+import { which } from "./net.ts";
+import {
+  answers,
+  findOrStart,
+  type Ping,
+  type PrivateServer,
+  type Program,
+  type Service,
+  startPrivate,
+} from "./service.ts";
 
 /** Which kind of MongoDB server answers: a real mongod, or the embedded compatible one. */
 export type MongoKind = "mongod" | "downloaded mongod" | "embedded jongodb";
 
-/** Answers whether a MongoDB at `url` replies to ping within `timeoutMs`; never throws. */
-export async function pingMongo(
-  url: string,
-  timeoutMs = 2000,
-): Promise<{ ok: true } | { ok: false; reason: string }> {
-  const client = new MongoClient(url, {
-    serverSelectionTimeoutMS: timeoutMs,
-    connectTimeoutMS: timeoutMs,
-  });
-  try {
-    await client.connect();
-    await client.db().command({ ping: 1 });
-    return { ok: true };
-  } catch (error) {
-    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
-  } finally {
-    await client.close().catch(() => {});
-  }
-}
-
 /**
- * The MongoDB a step server should use, found or started:
- * MONGO_URL when set; else the MongoDB on localhost:27017 if it answers; else one the workshop
- * starts in the background on 27017 (a mongod if it can have one, else the embedded
- * MongoDB-compatible server), which keeps running between steps.
+ * MongoDB: MONGO_URL, else localhost:27017, else one the workshop starts: a mongod if it can
+ * have one, else the embedded MongoDB-compatible server.
  */
-export async function mongoUrlForStep(log: (line: string) => void = console.log): Promise<string> {
-  const fromEnv = process.env.MONGO_URL;
-  if (fromEnv) {
-    const ping = await pingMongo(fromEnv, 3000);
-    if (!ping.ok) {
-      throw new ServiceError(
-        "MongoDB",
-        `MongoDB: MONGO_URL is set to ${redact(fromEnv)}, but no MongoDB answered there within ` +
-          `3 s (${ping.reason}). Start MongoDB at that address, correct MONGO_URL, or unset it ` +
-          "and the workshop will use localhost:27017 or start a MongoDB of its own.",
-      );
+export const mongo: Service = {
+  name: "MongoDB",
+  envVar: "MONGO_URL",
+  folder: "mongo",
+  defaultPort: 27017,
+  url: (port) => `mongodb://127.0.0.1:${port}/workshop`,
+  ping: async (url, timeoutMs) => {
+    const client = new MongoClient(url, {
+      serverSelectionTimeoutMS: timeoutMs,
+      connectTimeoutMS: timeoutMs,
+      socketTimeoutMS: timeoutMs,
+    });
+    try {
+      await client.connect();
+      await client.db().command({ ping: 1 });
+    } finally {
+      await client.close().catch(() => {});
     }
-    log(`MongoDB: using MONGO_URL (${redact(fromEnv)})`);
-    return fromEnv;
-  }
-  if ((await pingMongo(DEFAULT_MONGO_URL, 1000)).ok) {
-    log(`MongoDB: using the MongoDB that answers on ${DEFAULT_MONGO_URL}`);
-    return DEFAULT_MONGO_URL;
-  }
-  const kind = await startBackgroundMongo(27017);
-  log(
-    `MongoDB: nothing answered on 127.0.0.1:27017, so the workshop started ${describeKind(kind)} ` +
-      "there. It keeps running between steps; `npm run services -- stop` stops it.",
-  );
-  return DEFAULT_MONGO_URL;
+  },
+  program: async (port, dir) => (await mongoServer()).program(port, dir),
+};
+
+/** Answers whether a MongoDB at `url` replies to ping within `timeoutMs`; never throws. */
+export function pingMongo(url: string, timeoutMs = 2000): Promise<Ping> {
+  return answers(mongo, url, timeoutMs);
 }
 
-function describeKind(kind: MongoKind): string {
-  if (kind === "embedded jongodb") {
-    return "the embedded MongoDB-compatible server (jongodb; data in memory, kept while it runs)";
-  }
-  return `a ${kind} (data in .workshop/mongo)`;
-}
-
-/** Starts a MongoDB server as a background process that outlives this one. */
-export async function startBackgroundMongo(port: number): Promise<MongoKind> {
-  const dir = workshopDir("mongo");
-  const server = await findMongoServer();
-  const log = openSync(join(dir, "server.log"), "a");
-  const child = spawn(server.binary, server.args(port, dir), {
-    detached: true,
-    stdio: ["ignore", log, log],
-  });
-  child.unref();
-  writeFileSync(join(dir, "server.pid"), String(child.pid));
-  await waitForMongo(
-    port,
-    child,
-    `${server.kind} on 127.0.0.1:${port} (see .workshop/mongo/server.log)`,
-  );
-  return server.kind;
-}
-
-export function stopBackgroundMongo(): boolean {
-  return killFromPidFile(join(workshopDir("mongo"), "server.pid"));
+/** The MongoDB a step server should use, found or started (lib/services/service.ts). */
+export function mongoUrlForStep(log: (line: string) => void = console.log): Promise<string> {
+  return findOrStart(mongo, log);
 }
 
 /** A MongoDB server of a test's own: free port, own temporary folder. */
-export interface PrivateMongo {
-  readonly url: string;
-  readonly kind: MongoKind;
-  /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
-  freeze(): void;
-  /** Thaws a frozen server (SIGCONT). */
-  thaw(): void;
-  /** Stops the server and starts it again on the same port and folder (in memory: empty). */
-  restart(): Promise<void>;
-  stop(): Promise<void>;
-}
+export type PrivateMongo = PrivateServer & { readonly kind: MongoKind };
 
 export async function startPrivateMongo(database = "workshop"): Promise<PrivateMongo> {
-  const server = await findMongoServer();
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "workshop-mongo-"));
-  let child: ChildProcess;
-  const start = async () => {
-    child = spawn(server.binary, server.args(port, dir), { stdio: "ignore" });
-    killWithThisProcess(child);
-    try {
-      await waitForMongo(port, child, `private ${server.kind} on port ${port}`);
-    } catch (error) {
-      child.kill("SIGKILL");
-      throw error;
-    }
-  };
-  const halt = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGCONT"); // a frozen server cannot act on SIGTERM
-    child.kill("SIGTERM");
-    await exited;
-  };
-  await start();
-  return {
-    url: `mongodb://127.0.0.1:${port}/${database}`,
-    kind: server.kind,
-    freeze: () => child.kill("SIGSTOP"),
-    thaw: () => child.kill("SIGCONT"),
-    restart: async () => {
-      await halt();
-      await start();
-    },
-    stop: async () => {
-      await halt();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const server = await startPrivate(mongo);
+  const { kind } = await mongoServer();
+  return { ...server, url: `mongodb://127.0.0.1:${server.port}/${database}`, kind };
 }
 
 interface MongoServer {
   kind: MongoKind;
-  binary: string;
-  args(port: number, dir: string): string[];
+  program(port: number, dir: string): Program;
 }
 
-const mongodArgs = (port: number, dir: string) => [
-  "--port",
-  String(port),
-  "--bind_ip",
-  "127.0.0.1",
-  "--dbpath",
-  dir,
-];
+let found: Promise<MongoServer> | undefined;
+/** Looked for once per process: a download is slow, and the answer does not change. */
+function mongoServer(): Promise<MongoServer> {
+  found ??= findMongoServer();
+  return found;
+}
+
+const mongod =
+  (kind: MongoKind, binary: string): MongoServer["program"] =>
+  (port, dir) => ({
+    command: binary,
+    args: ["--port", String(port), "--bind_ip", "127.0.0.1", "--dbpath", dir],
+    what: `a ${kind}`,
+  });
 
 /**
  * A real mongod on PATH first; else the embedded server from the npm package
@@ -170,24 +88,30 @@ const mongodArgs = (port: number, dir: string) => [
  * mongodb-memory-server (needs the internet once; allowed to fail).
  */
 async function findMongoServer(): Promise<MongoServer> {
-  const mongod = await which("mongod");
-  if (mongod) return { kind: "mongod", binary: mongod, args: mongodArgs };
+  const onPath = await which("mongod");
+  if (onPath) return { kind: "mongod", program: mongod("mongod", onPath) };
 
   const jongodb = embeddedJongodbBinary();
   if (jongodb) {
     return {
       kind: "embedded jongodb",
-      binary: jongodb,
-      args: (port) => ["--host=127.0.0.1", `--port=${port}`],
+      program: (port) => ({
+        command: jongodb,
+        args: ["--host=127.0.0.1", `--port=${port}`],
+        what: "the embedded MongoDB-compatible server (jongodb)",
+        data: "data in memory, kept while it runs",
+      }),
     };
   }
 
   const downloaded = await downloadMongod();
-  if (downloaded) return { kind: "downloaded mongod", binary: downloaded, args: mongodArgs };
+  if (downloaded) {
+    return { kind: "downloaded mongod", program: mongod("downloaded mongod", downloaded) };
+  }
 
   throw new ServiceError(
     "MongoDB",
-    "MongoDB: no MongoDB answered, there is no mongod on PATH, the embedded server " +
+    `MongoDB: there is no mongod on PATH (${process.env.PATH ?? ""}), the embedded server ` +
       "(@jongodb/memory-server-bin-linux-x64-gnu) does not run on this platform " +
       `(${process.platform}-${process.arch}), and downloading a mongod did not work. Install ` +
       "MongoDB (https://www.mongodb.com/docs/manual/installation/, macOS: `brew install " +
@@ -195,7 +119,8 @@ async function findMongoServer(): Promise<MongoServer> {
   );
 }
 
-function embeddedJongodbBinary(): string | undefined {
+/** The embedded server's binary, when its npm package is installed (Linux x64 only). */
+export function embeddedJongodbBinary(): string | undefined {
   try {
     const require = createRequire(import.meta.url);
     const packageJson = require.resolve("@jongodb/memory-server-bin-linux-x64-gnu/package.json");
@@ -216,25 +141,5 @@ async function downloadMongod(): Promise<string | undefined> {
     return await Promise.race([MongoBinary.getPath(), timeout]);
   } catch {
     return undefined;
-  }
-}
-
-async function waitForMongo(port: number, child: ChildProcess, what: string): Promise<void> {
-  let exited = false;
-  child.once("exit", () => {
-    exited = true;
-  });
-  const url = `mongodb://127.0.0.1:${port}/admin`;
-  try {
-    await waitUntil(what, async () => {
-      if (exited) throw new Error(`${what} exited while starting`);
-      return (await pingMongo(url, 300)).ok;
-    });
-  } catch (error) {
-    throw new ServiceError(
-      "MongoDB",
-      `MongoDB: could not start ${what}: ${error instanceof Error ? error.message : error}. ` +
-        "Is the port taken by something else? Set MONGO_URL to a MongoDB you have, or free the port.",
-    );
   }
 }

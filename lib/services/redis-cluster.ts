@@ -1,11 +1,8 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createClient } from "redis";
+import { runProgram } from "../run-script.ts";
 import { ServiceError } from "./errors.ts";
-import { freePort, waitUntil, which } from "./net.ts";
-import { killWithThisProcess } from "./redis.ts";
+import { waitUntil } from "./net.ts";
+import { redis, withRedis } from "./redis.ts";
+import { onPath, type PrivateServer, type Service, startPrivate } from "./service.ts";
 
 /**
  * A Redis Cluster of three primaries (no replicas) on free loopback ports, for a test: the 16384
@@ -16,79 +13,53 @@ export interface PrivateCluster {
   stop(): Promise<void>;
 }
 
+const NAME = "Redis Cluster";
+const INSTALL =
+  "`sudo apt install redis-server redis-tools` (Debian/Ubuntu) or `brew install redis` (macOS)";
+
+/** A node: a private redis-server (lib/services/service.ts) in cluster mode. */
+const node: Service = {
+  ...redis,
+  name: NAME,
+  folder: "cluster",
+  program: async (port, dir) => ({
+    command: await onPath({ name: NAME }, "redis-server", INSTALL),
+    args: ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir]
+      .concat(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
+      .concat(["--appendonly", "no", "--save", ""]),
+    what: "a cluster node",
+  }),
+};
+
 export async function startPrivateCluster(): Promise<PrivateCluster> {
-  const server = await which("redis-server");
-  const cli = await which("redis-cli");
-  if (!server || !cli) {
-    throw new ServiceError(
-      "Redis",
-      "Redis Cluster: redis-server and redis-cli are both needed to start a cluster (Debian/Ubuntu: " +
-        "`sudo apt install redis-server redis-tools`, macOS: `brew install redis`).",
-    );
-  }
-  const dir = mkdtempSync(join(tmpdir(), "workshop-cluster-"));
-  const ports = new Set<number>();
-  while (ports.size < 3) ports.add(await freePort());
-  const children: ChildProcess[] = [];
+  const cli = await onPath({ name: NAME }, "redis-cli", INSTALL);
+  const nodes: PrivateServer[] = [];
   const stop = async () => {
-    await Promise.all(
-      children.map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await exited;
-      }),
-    );
-    rmSync(dir, { recursive: true, force: true });
+    await Promise.all(nodes.map((each) => each.stop()));
   };
   try {
-    for (const port of ports) {
-      const folder = join(dir, String(port));
-      mkdirSync(folder);
-      const child = spawn(
-        server,
-        ["--port", String(port), "--bind", "127.0.0.1", "--dir", folder]
-          .concat(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
-          .concat(["--appendonly", "no", "--save", ""]),
-        { stdio: "ignore" },
-      );
-      killWithThisProcess(child);
-      children.push(child);
+    // One after the other: each holds its free port before the next one looks for one.
+    for (let i = 0; i < 3; i++) nodes.push(await startPrivate(node));
+    const addresses = nodes.map(({ port }) => `127.0.0.1:${port}`);
+    const create = await runProgram(cli, ["--cluster", "create", ...addresses, "--cluster-yes"], {
+      timeout: 60_000,
+    });
+    if (create.code !== 0) {
+      throw new ServiceError(NAME, `${NAME}: redis-cli --cluster create failed: ${create.output}`);
     }
-    for (const port of ports) {
-      await waitUntil(`cluster node on 127.0.0.1:${port}`, () => clusterInfo(port).then(Boolean));
-    }
-    const create = spawnSync(
-      cli,
-      ["--cluster", "create", ...[...ports].map((port) => `127.0.0.1:${port}`), "--cluster-yes"],
-      { encoding: "utf8", timeout: 60_000 },
-    );
-    if (create.status !== 0) {
-      throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
-    }
-    for (const port of ports) {
-      await waitUntil(`cluster_state:ok on ${port}`, async () =>
-        Boolean((await clusterInfo(port))?.includes("cluster_state:ok")),
-      );
+    for (const { port } of nodes) {
+      await waitUntil(`cluster_state:ok on ${port}`, async () => {
+        const info = await withRedis(
+          { host: "127.0.0.1", port },
+          (client) => client.sendCommand(["CLUSTER", "INFO"]),
+          1000,
+        ).catch(() => "");
+        return String(info).includes("cluster_state:ok");
+      });
     }
   } catch (error) {
     await stop();
     throw error;
   }
-  return { ports: [...ports], stop };
-}
-
-async function clusterInfo(port: number): Promise<string | undefined> {
-  const client = createClient({
-    socket: { host: "127.0.0.1", port, connectTimeout: 500, reconnectStrategy: false },
-  });
-  client.on("error", () => {});
-  try {
-    await client.connect();
-    return String(await client.sendCommand(["CLUSTER", "INFO"]));
-  } catch {
-    return undefined;
-  } finally {
-    if (client.isOpen) client.destroy();
-  }
+  return { ports: nodes.map(({ port }) => port), stop };
 }

@@ -1,20 +1,16 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createClient } from "redis";
 import { ServiceError } from "./errors.ts";
-import { freePort, waitUntil, which } from "./net.ts";
-import { killFromPidFile, killWithThisProcess } from "./redis.ts";
-import { workshopDir } from "./workshop-dir.ts";
+import { waitUntil } from "./net.ts";
+import { INSTALL_REDIS, redis, withRedis } from "./redis.ts";
+import {
+  ensureBackground,
+  fromEnvironment,
+  onPath,
+  type PrivateServer,
+  type Service,
+  startPrivate,
+} from "./service.ts";
 
 /**
  * A replicated Redis watched by Sentinel, from the one `redis-server` binary: a primary, a
@@ -35,6 +31,53 @@ export interface Address {
 const DOWN_AFTER_MS = 1000; // a primary silent this long is "subjectively down" for a sentinel
 const FAILOVER_TIMEOUT_MS = 3000; // how long a failover may take before another one is tried
 
+const NAME = "Redis Sentinel";
+const ENV_VAR = "REDIS_SENTINELS";
+
+type Role = "primary" | "replica" | "sentinel";
+
+/**
+ * One process of a set, as a service of its own (found or started like any other): a data node
+ * (the primary, or a replica of PRIMARY_PORT), or a sentinel watching PRIMARY_PORT.
+ */
+function member(role: Role, primaryPort: number, folder: string): Service {
+  return {
+    ...redis,
+    name: NAME,
+    envVar: ENV_VAR,
+    folder,
+    program: async (port, dir) => {
+      const conf = join(dir, "redis.conf");
+      // Written once: from then on the sentinels rewrite it (and the nodes' roles) as failovers
+      // happen, and a restart must keep what they learnt.
+      if (!existsSync(conf)) writeFileSync(conf, config(role, port, dir, primaryPort));
+      return {
+        command: await onPath({ name: NAME, envVar: ENV_VAR }, "redis-server", INSTALL_REDIS),
+        args: role === "sentinel" ? [conf, "--sentinel"] : [conf],
+        what: `a ${role}`,
+      };
+    },
+  };
+}
+
+function config(role: Role, port: number, dir: string, primaryPort: number): string {
+  const lines = [`port ${port}`, "bind 127.0.0.1", `dir ${dir}`];
+  if (role === "sentinel") {
+    lines.push(
+      // Two of the three must agree that the primary is down before a failover starts.
+      `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${primaryPort} 2`,
+      `sentinel down-after-milliseconds ${MASTER_NAME} ${DOWN_AFTER_MS}`,
+      `sentinel failover-timeout ${MASTER_NAME} ${FAILOVER_TIMEOUT_MS}`,
+    );
+  } else {
+    // AOF on both data nodes, so that a restarted node comes back with its data; fsync always:
+    // every write is on disk before it is acknowledged, so even a SIGKILL loses none.
+    lines.push("appendonly yes", "appendfsync always", 'save ""');
+    if (role === "replica") lines.push(`replicaof 127.0.0.1 ${primaryPort}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
 export interface PrivateSentinels {
   readonly masterName: string;
   readonly sentinels: readonly Address[];
@@ -54,56 +97,41 @@ export interface PrivateSentinels {
   stop(): Promise<void>;
 }
 
-/** Free ports, a temporary folder, every process killed with this one. For the tests. */
+/** Five private servers (lib/services/service.ts) that know each other. For the tests. */
 export async function startPrivateSentinels(): Promise<PrivateSentinels> {
-  const binary = await redisServerBinary();
-  const dir = mkdtempSync(join(tmpdir(), "workshop-sentinel-"));
-  const ports = await distinctFreePorts(5);
-  const dataPorts: [number, number] = [ports[0] ?? 0, ports[1] ?? 0];
-  const [primaryPort, replicaPort] = dataPorts;
-  const sentinelPorts = ports.slice(2);
-  const children = new Map<number, ChildProcess>();
-
-  const run = async (port: number) => {
-    const running = children.get(port);
-    if (running && running.exitCode === null && running.signalCode === null) return;
-    const child = spawn(binary, configArgs(dir, port), { stdio: "ignore" });
-    killWithThisProcess(child);
-    children.set(port, child);
-    await waitForPing(port, child);
+  const members: PrivateServer[] = [];
+  const stop = async () => {
+    await Promise.all(members.map((server) => server.stop()));
   };
-  writeConfigs(dir, primaryPort, replicaPort, sentinelPorts);
+  // One after the other: each holds its free port before the next one looks for one.
+  const add = async (role: Role, primaryPort: number) => {
+    const server = await startPrivate(member(role, primaryPort, "sentinel"));
+    members.push(server);
+    return server.port;
+  };
+  let dataPorts: [number, number];
+  const sentinelPorts: number[] = [];
   try {
-    await Promise.all([...dataPorts, ...sentinelPorts].map(run));
+    const primary = await add("primary", 0);
+    dataPorts = [primary, await add("replica", primary)];
+    for (let i = 0; i < 3; i++) sentinelPorts.push(await add("sentinel", primary));
     await waitForTopology(sentinelPorts);
   } catch (error) {
-    for (const child of children.values()) child.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
+    await stop();
     throw error;
   }
-
-  const kill = async (port: number, signal: NodeJS.Signals) => {
-    const child = children.get(port);
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGCONT"); // a frozen process cannot act on a SIGTERM
-    child.kill(signal);
-    await exited;
-  };
+  const at = (port: number) => members.find((server) => server.port === port);
   const sentinels = sentinelPorts.map((port) => ({ host: "127.0.0.1", port }));
   return {
     masterName: MASTER_NAME,
     sentinels,
     dataPorts,
     primary: () => askForPrimary(sentinels),
-    crash: (port) => kill(port, "SIGKILL"),
-    start: run,
-    freeze: (port) => children.get(port)?.kill("SIGSTOP"),
-    thaw: (port) => children.get(port)?.kill("SIGCONT"),
-    stop: async () => {
-      await Promise.all([...children.keys()].map((port) => kill(port, "SIGTERM")));
-      rmSync(dir, { recursive: true, force: true });
-    },
+    crash: async (port) => at(port)?.crash(),
+    start: async (port) => at(port)?.start(),
+    freeze: (port) => at(port)?.freeze(),
+    thaw: (port) => at(port)?.thaw(),
+    stop,
   };
 }
 
@@ -119,28 +147,22 @@ const BACKGROUND = { primary: 6380, replica: 6381, sentinels: [26379, 26380, 263
 export async function sentinelsForStep(
   log: (line: string) => void = console.log,
 ): Promise<{ masterName: string; sentinels: Address[] }> {
-  const fromEnv = process.env.REDIS_SENTINELS;
   const { masterName, sentinels } = configuredSentinels();
-  if (fromEnv) {
-    try {
-      const primary = await askForPrimary(sentinels, masterName);
-      log(
-        `Redis Sentinel: using REDIS_SENTINELS (${fromEnv}), master "${masterName}", primary now ${primary.host}:${primary.port}`,
-      );
-    } catch (error) {
-      throw new ServiceError(
-        "Redis",
-        `Redis Sentinel: REDIS_SENTINELS is set to ${fromEnv}, but no sentinel there named a ` +
-          `primary for "${masterName}" (${(error as Error).message}). Start the sentinels, correct ` +
-          "REDIS_SENTINELS or REDIS_SENTINEL_MASTER, or unset them and the workshop will start its own.",
-      );
-    }
+  const ask = () => askForPrimary(sentinels, masterName);
+  const unanswered = `no sentinel there named a primary for "${masterName}"`;
+  if (await fromEnvironment({ name: NAME, envVar: ENV_VAR, unanswered, ping: ask }, log)) {
     return { masterName, sentinels };
   }
   const started = await startBackgroundSentinels();
-  const primary = await askForPrimary(sentinels);
+  const primary = await ask().catch((error: Error) => {
+    throw new ServiceError(
+      NAME,
+      `${NAME}: the workshop's sentinels on ports ${BACKGROUND.sentinels.join(", ")} run, but ` +
+        `${unanswered} (${error.message}). \`npm run services -- stop\`, then start the step again.`,
+    );
+  });
   log(
-    `Redis Sentinel: ${started ? "started" : "using"} the workshop's replicated Redis ` +
+    `${NAME}: ${started ? "started" : "using"} the workshop's replicated Redis ` +
       `(primary and replica on ports ${BACKGROUND.primary} and ${BACKGROUND.replica}, sentinels on ` +
       `${BACKGROUND.sentinels.join(", ")}; data in .workshop/sentinel); primary now ` +
       `${primary.host}:${primary.port}. It keeps running between steps; ` +
@@ -161,50 +183,22 @@ export function configuredSentinels(): { masterName: string; sentinels: Address[
 }
 
 /**
- * Starts, as daemons that outlive this process, whichever of the five background processes does
- * not run. Resolves whether it started any.
+ * Starts, as processes that outlive this one, whichever of the five background processes does
+ * not run (each under .workshop/sentinel/PORT). Resolves whether it started any.
  */
 export async function startBackgroundSentinels(): Promise<boolean> {
-  const binary = await redisServerBinary();
-  const dir = workshopDir("sentinel");
   const { primary, replica, sentinels } = BACKGROUND;
-  // Written once: from then on the sentinels rewrite their config (and the nodes' roles) as
-  // failovers happen, and a restart must keep what they learnt.
-  if (!existsSync(join(dir, String(primary)))) writeConfigs(dir, primary, replica, sentinels);
-  const down: number[] = [];
-  for (const port of [primary, replica, ...sentinels]) {
-    if (!(await answers(port))) down.push(port);
-  }
-  for (const port of down) {
-    const result = spawnSync(
-      binary,
-      [...configArgs(dir, port), "--daemonize", "yes", "--pidfile", join(dir, `${port}`, "pid")],
-      { encoding: "utf8", timeout: 5000 },
-    );
-    if (result.status !== 0) {
-      throw new ServiceError(
-        "Redis",
-        `Redis Sentinel: could not start redis-server on 127.0.0.1:${port} ` +
-          `(${(result.stderr || result.stdout || String(result.error)).trim()}). Is the port taken? ` +
-          "Free it, or set REDIS_SENTINELS to sentinels you have.",
-      );
-    }
-  }
-  for (const port of down) {
-    await waitUntil(`redis-server on 127.0.0.1:${port}`, () => answers(port), { everyMs: 100 });
-  }
-  if (down.length > 0) await waitForTopology(sentinels);
-  return down.length > 0;
-}
-
-/** Stops the background set, if it runs. True when something was stopped. */
-export function stopBackgroundSentinels(): boolean {
-  const dir = workshopDir("sentinel");
-  let stopped = false;
-  for (const name of readdirSync(dir)) {
-    if (killFromPidFile(join(dir, name, "pid"))) stopped = true;
-  }
-  return stopped;
+  const roles: [Role, number][] = [
+    ["primary", primary],
+    ["replica", replica],
+  ];
+  for (const port of sentinels) roles.push(["sentinel", port]);
+  const results = await Promise.all(
+    roles.map(([role, port]) => ensureBackground(member(role, primary, `sentinel/${port}`), port)),
+  );
+  const started = results.some((result) => result.started);
+  if (started) await waitForTopology(sentinels);
+  return started;
 }
 
 /** The primary's address for MASTER, from the first sentinel that answers. */
@@ -214,23 +208,16 @@ export async function askForPrimary(
 ): Promise<Address> {
   const reasons: string[] = [];
   for (const sentinel of sentinels) {
-    const client = createClient({
-      socket: { ...sentinel, connectTimeout: 1000, reconnectStrategy: false },
-    });
-    client.on("error", () => {}); // reported by connect() below
     try {
-      await client.connect();
-      const reply = (await client.sendCommand([
-        "SENTINEL",
-        "GET-MASTER-ADDR-BY-NAME",
-        masterName,
-      ])) as [string, string] | null;
+      const reply = (await withRedis(
+        sentinel,
+        (client) => client.sendCommand(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName]),
+        1000,
+      )) as [string, string] | null;
       if (reply) return { host: reply[0], port: Number(reply[1]) };
       reasons.push(`${sentinel.host}:${sentinel.port} knows no "${masterName}"`);
     } catch (error) {
       reasons.push(`${sentinel.host}:${sentinel.port}: ${(error as Error).message}`);
-    } finally {
-      if (client.isOpen) client.destroy();
     }
   }
   throw new Error(reasons.join("; "));
@@ -238,17 +225,12 @@ export async function askForPrimary(
 
 /** The ROLE of the node on PORT: "master", "slave" (a replica), or "sentinel". */
 export async function roleOf(port: number): Promise<string> {
-  const client = createClient({
-    socket: { host: "127.0.0.1", port, connectTimeout: 1000, reconnectStrategy: false },
-  });
-  client.on("error", () => {});
-  try {
-    await client.connect();
-    const reply = (await client.sendCommand(["ROLE"])) as unknown[];
-    return String(reply[0]);
-  } finally {
-    if (client.isOpen) client.destroy();
-  }
+  const reply = (await withRedis(
+    { host: "127.0.0.1", port },
+    (client) => client.sendCommand(["ROLE"]),
+    1000,
+  )) as unknown[];
+  return String(reply[0]);
 }
 
 function parseAddresses(list: string): Address[] {
@@ -256,64 +238,12 @@ function parseAddresses(list: string): Address[] {
     const match = /^\s*\[?([^\]]+?)\]?:(\d+)\s*$/.exec(entry);
     if (!match?.[1] || !match[2]) {
       throw new ServiceError(
-        "Redis",
-        `Redis Sentinel: REDIS_SENTINELS must be host:port pairs separated by commas, not "${list}".`,
+        NAME,
+        `${NAME}: REDIS_SENTINELS must be host:port pairs separated by commas, not "${list}".`,
       );
     }
     return { host: match[1], port: Number(match[2]) };
   });
-}
-
-/** Each process's folder (DIR/PORT) with its config file: the sentinels rewrite theirs. */
-function writeConfigs(dir: string, primary: number, replica: number, sentinels: number[]): void {
-  const common = (port: number) => [
-    `port ${port}`,
-    "bind 127.0.0.1",
-    `dir ${join(dir, String(port))}`,
-    // What each one saw and did: +sdown, +odown, +switch-master in the sentinels' logs.
-    `logfile ${join(dir, String(port), "redis.log")}`,
-  ];
-  const write = (port: number, lines: string[]) => {
-    mkdirSync(join(dir, String(port)), { recursive: true });
-    writeFileSync(join(dir, String(port), "redis.conf"), `${lines.join("\n")}\n`);
-  };
-  // AOF on both data nodes, so that a restarted node comes back with its data; fsync always:
-  // every write is on disk before it is acknowledged, so even a SIGKILL loses none.
-  const data = ["appendonly yes", "appendfsync always", 'save ""'];
-  write(primary, [...common(primary), ...data]);
-  write(replica, [...common(replica), ...data, `replicaof 127.0.0.1 ${primary}`]);
-  for (const port of sentinels) {
-    write(port, [
-      ...common(port),
-      // Two of the three must agree that the primary is down before a failover starts.
-      `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${primary} 2`,
-      `sentinel down-after-milliseconds ${MASTER_NAME} ${DOWN_AFTER_MS}`,
-      `sentinel failover-timeout ${MASTER_NAME} ${FAILOVER_TIMEOUT_MS}`,
-    ]);
-  }
-}
-
-function configArgs(dir: string, port: number): string[] {
-  const conf = join(dir, String(port), "redis.conf");
-  const isSentinel = /^sentinel monitor/m.test(readFileSync(conf, "utf8"));
-  return isSentinel ? [conf, "--sentinel"] : [conf];
-}
-
-/** Whether the primary on PORT streams to at least one replica that finished its first sync. */
-async function primaryHasReplica(port: number): Promise<boolean> {
-  const client = createClient({
-    socket: { host: "127.0.0.1", port, connectTimeout: 1000, reconnectStrategy: false },
-  });
-  client.on("error", () => {});
-  try {
-    await client.connect();
-    const role = (await client.sendCommand(["ROLE"])) as [string, number, unknown[]];
-    return role[0] === "master" && role[2].length > 0;
-  } catch {
-    return false;
-  } finally {
-    if (client.isOpen) client.destroy();
-  }
 }
 
 /**
@@ -322,83 +252,31 @@ async function primaryHasReplica(port: number): Promise<boolean> {
  * promote, or nobody to vote with.
  */
 async function waitForTopology(sentinels: readonly number[]): Promise<void> {
+  const ready = async (port: number) => {
+    const master = (await withRedis(
+      { host: "127.0.0.1", port },
+      (client) => client.sendCommand(["SENTINEL", "MASTER", MASTER_NAME]),
+      1000,
+    )) as string[];
+    const field = (name: string) => Number(master[master.indexOf(name) + 1]);
+    if (field("num-slaves") < 1 || field("num-other-sentinels") < sentinels.length - 1) {
+      return false;
+    }
+    // The sentinels count a replica from its first contact; the primary lists it (and streams
+    // writes to it) only once its first sync is over.
+    const role = (await withRedis(
+      { host: "127.0.0.1", port: field("port") },
+      (client) => client.sendCommand(["ROLE"]),
+      1000,
+    )) as [string, number, unknown[]];
+    return role[0] === "master" && role[2].length > 0;
+  };
   await waitUntil(
     "the sentinels to see the replica and each other",
     async () => {
-      for (const port of sentinels) {
-        const client = createClient({
-          socket: { host: "127.0.0.1", port, connectTimeout: 1000, reconnectStrategy: false },
-        });
-        client.on("error", () => {});
-        try {
-          await client.connect();
-          const master = (await client.sendCommand([
-            "SENTINEL",
-            "MASTER",
-            MASTER_NAME,
-          ])) as string[];
-          const field = (name: string) => Number(master[master.indexOf(name) + 1]);
-          if (field("num-slaves") < 1 || field("num-other-sentinels") < sentinels.length - 1) {
-            return false;
-          }
-          // The sentinels count a replica from its first contact; the primary lists it (and
-          // streams writes to it) only once its first sync is over.
-          const primary = Number(master[master.indexOf("port") + 1]);
-          if (!(await primaryHasReplica(primary))) return false;
-        } catch {
-          return false;
-        } finally {
-          if (client.isOpen) client.destroy();
-        }
-      }
+      for (const port of sentinels) if (!(await ready(port).catch(() => false))) return false;
       return true;
     },
     { timeoutMs: 60_000, everyMs: 200 },
   );
-}
-
-async function answers(port: number): Promise<boolean> {
-  const client = createClient({
-    socket: { host: "127.0.0.1", port, connectTimeout: 500, reconnectStrategy: false },
-  });
-  client.on("error", () => {});
-  try {
-    await client.connect();
-    await client.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    if (client.isOpen) client.destroy();
-  }
-}
-
-async function waitForPing(port: number, child: ChildProcess): Promise<void> {
-  let gone = false;
-  child.once("exit", () => {
-    gone = true;
-  });
-  await waitUntil(`redis-server on 127.0.0.1:${port}`, async () => {
-    if (gone) throw new Error(`redis-server on port ${port} exited while starting`);
-    return answers(port);
-  });
-}
-
-async function distinctFreePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < count) ports.add(await freePort());
-  return [...ports];
-}
-
-async function redisServerBinary(): Promise<string> {
-  const binary = await which("redis-server");
-  if (!binary) {
-    throw new ServiceError(
-      "Redis",
-      "Redis Sentinel: there is no redis-server on PATH to start a primary, a replica and three " +
-        "sentinels from. Install Redis (Debian/Ubuntu: `sudo apt install redis-server`, macOS: " +
-        "`brew install redis`), or set REDIS_SENTINELS to sentinels you have.",
-    );
-  }
-  return binary;
 }

@@ -1,37 +1,28 @@
 import { after } from "node:test";
-import { type PrivateMongo, startPrivateMongo } from "../../lib/services/mongo.ts";
-import {
-  type PostgresEngine,
-  type PrivatePostgres,
-  startPrivatePostgres,
-} from "../../lib/services/postgres.ts";
-import { type PrivateRedis, startPrivateRedis } from "../../lib/services/redis.ts";
-import { type PrivateSentinels, startPrivateSentinels } from "../../lib/services/redis-sentinel.ts";
+import { startPrivateMongo } from "../../lib/services/mongo.ts";
+import { type PostgresEngine, startPrivatePostgres } from "../../lib/services/postgres.ts";
+import { startPrivateRedis } from "../../lib/services/redis.ts";
+import { startPrivateSentinels } from "../../lib/services/redis-sentinel.ts";
 
-/** A redis-server of this test file's own (free port, temporary folder), stopped at the end. */
-export async function usePrivateRedis(): Promise<PrivateRedis> {
-  const redis = await startPrivateRedis();
-  after(() => redis.stop());
-  return redis;
+/**
+ * A server of this test file's own (lib/services/service.ts: a free port on 127.0.0.1, its own
+ * temporary folder), stopped when the file's tests are over.
+ */
+async function stoppedAtTheEnd<T extends { stop(): Promise<void> }>(starting: Promise<T>) {
+  const server = await starting;
+  after(() => server.stop());
+  return server;
 }
 
-/** A MongoDB(-compatible) server of this test file's own, stopped at the end. */
-export async function usePrivateMongo(): Promise<PrivateMongo> {
-  const mongo = await startPrivateMongo();
-  after(() => mongo.stop());
-  return mongo;
-}
+/** A redis-server of this test file's own. */
+export const usePrivateRedis = () => stoppedAtTheEnd(startPrivateRedis());
 
-/** A PostgreSQL of this test file's own (real binaries when installed, else PGlite), stopped at the end. */
-export async function usePrivatePostgres(engine?: PostgresEngine): Promise<PrivatePostgres> {
-  const postgres = await startPrivatePostgres(engine);
-  after(() => postgres.stop());
-  return postgres;
-}
+/** A MongoDB(-compatible) server of this test file's own. */
+export const usePrivateMongo = () => stoppedAtTheEnd(startPrivateMongo());
 
-/** A primary, a replica and three sentinels of this test file's own, stopped at the end. */
-export async function usePrivateSentinels(): Promise<PrivateSentinels> {
-  const sentinels = await startPrivateSentinels();
-  after(() => sentinels.stop());
-  return sentinels;
-}
+/** A PostgreSQL of this test file's own (real binaries when installed, else PGlite). */
+export const usePrivatePostgres = (engine?: PostgresEngine) =>
+  stoppedAtTheEnd(startPrivatePostgres(engine));
+
+/** A primary, a replica and three sentinels of this test file's own. */
+export const usePrivateSentinels = () => stoppedAtTheEnd(startPrivateSentinels());

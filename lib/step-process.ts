@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { freePort } from "./services/net.ts";
+import { freePort, machineLoad } from "./services/net.ts";
 import { repoRoot } from "./services/workshop-dir.ts";
 
 /** A step's server.ts running as a real child process on a free port. */
@@ -88,7 +88,7 @@ export async function startStep(
       throw new Error(
         `waited for ${entry} to print "listening on http://localhost:${port}": ${
           first === "timeout"
-            ? `no such line within ${START_TIMEOUT_MS / 1000} s`
+            ? `no such line within ${START_TIMEOUT_MS / 1000} s (${machineLoad()})`
             : `it exited first (${JSON.stringify(first)})`
         }. It printed:\n${output}`,
       );

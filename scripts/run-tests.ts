@@ -6,8 +6,9 @@
  */
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { which } from "../lib/services/net.ts";
+import { machineLoad, which } from "../lib/services/net.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
 
 const SEARCHED = ["steps", "test", "scripts"];
@@ -39,13 +40,17 @@ if (!(await which("redis-server"))) {
   process.exit(1);
 }
 
+// Files at once: one per core (most tests wait on servers, so never fewer than two). The load at
+// the start and the end says whether a slow run was a busy machine.
+const concurrency = Math.max(2, availableParallelism());
+console.log(`npm test: ${files.length} files, ${concurrency} at a time; ${machineLoad()}`);
 const result = spawnSync(
   process.execPath,
   [
     "--import",
     "tsx",
     "--test",
-    "--test-concurrency=3",
+    `--test-concurrency=${concurrency}`,
     "--test-reporter=spec",
     "--test-reporter-destination=stdout",
     "--test-reporter=./scripts/run-tests/summary-reporter.mjs",
@@ -55,4 +60,5 @@ const result = spawnSync(
   // NODE_TEST_CONTEXT left out: when a test runs this script, it is a run of its own.
   { cwd: repoRoot, stdio: "inherit", env: { ...process.env, NODE_TEST_CONTEXT: undefined } },
 );
+console.log(`npm test ended; ${machineLoad()}`);
 process.exit(result.status ?? 1);

@@ -1,4 +1,5 @@
 import { createServer, Socket } from "node:net";
+import { availableParallelism, loadavg } from "node:os";
 
 /** A TCP port on 127.0.0.1 that nobody listens on right now. */
 export function freePort(): Promise<number> {
@@ -43,8 +44,9 @@ export async function waitUntil(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${machineLoad()})`);
+    }
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
@@ -64,4 +66,13 @@ export async function which(command: string): Promise<string | undefined> {
     }
   }
   return undefined;
+}
+
+/**
+ * The load average, for a message about time: "load 7.9 / 5.2 / 3.1 (1, 5, 15 min) on 2 cores".
+ * A load far above the cores says the machine was busy, not that the code was broken.
+ */
+export function machineLoad(): string {
+  const [one, five, fifteen] = loadavg().map((value) => value.toFixed(1));
+  return `load ${one} / ${five} / ${fifteen} (1, 5, 15 min) on ${availableParallelism()} cores`;
 }

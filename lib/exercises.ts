@@ -1,25 +1,43 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import {
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
 import { steps } from "../workshop.ts";
 import { repoRoot } from "./services/workshop-dir.ts";
 
-/** One exercise, found by its folder exercises/NN-name. */
+/**
+ * One exercise: its folder exercises/NN-name holds all of it.
+ *   README.md   the task                     hints.md    the hints, one per `## Hint N`
+ *   starter/    the code as it starts        solution/   the same files, done
+ *   check.ts    the check                    answers/    kept wrong and right answers
+ *   yours/      the learner's copy of starter/: git-ignored, made when missing
+ * starter/, solution/ and yours/ are as deep as one another, so their imports are the same.
+ */
 export interface Exercise {
   /** 1 for exercises/01-reset-and-greet. */
   number: number;
   /** The folder's name: "01-reset-and-greet". */
   name: string;
-  /** The learner's folder, relative to the repository: "exercises/01-reset-and-greet". */
+  /** The exercise's folder, relative to the repository: "exercises/01-reset-and-greet". */
+  folder: string;
+  /** The learner's working copy: "exercises/01-reset-and-greet/yours" (git-ignored). */
   dir: string;
   /**
-   * The pristine starter: "starters/01-reset-and-greet". The learner's folder begins as a copy
-   * of it; `npm run reset` copies it back, `npm run diff` compares with it, and the tests check
-   * it (not the learner's folder, which may be half done).
+   * The pristine starter: "exercises/01-reset-and-greet/starter". The learner's copy begins as
+   * a copy of it; `npm run reset` copies it back, `npm run diff` compares with it, and the tests
+   * check it (never the learner's copy, which may be half done).
    */
   starterDir: string;
-  /** The solution's folder: "solutions/01-reset-and-greet". */
+  /** The solution: "exercises/01-reset-and-greet/solution". */
   solutionDir: string;
-  /** The check that proves it: "test/checks/01-reset-and-greet.check.ts". */
+  /** The check that proves it: "exercises/01-reset-and-greet/check.ts". */
   checkFile: string;
 }
 
@@ -28,14 +46,18 @@ export type Target = "exercise" | "solution";
 
 /** Every exercise, in the order of the steps they belong to (workshop.ts). */
 export function findExercises(): Exercise[] {
-  return steps.map(({ number, exercise: name }) => ({
-    number,
-    name,
-    dir: join("exercises", name),
-    starterDir: join("starters", name),
-    solutionDir: join("solutions", name),
-    checkFile: join("test", "checks", `${name}.check.ts`),
-  }));
+  return steps.map(({ number, exercise: name }) => {
+    const folder = join("exercises", name);
+    return {
+      number,
+      name,
+      folder,
+      dir: join(folder, "yours"),
+      starterDir: join(folder, "starter"),
+      solutionDir: join(folder, "solution"),
+      checkFile: join(folder, "check.ts"),
+    };
+  });
 }
 
 /** The exercise a learner names on the command line: "3", "03" or "03-move-to-redis". */
@@ -54,18 +76,58 @@ export function targetDir(exercise: Exercise, target: Target): string {
   return target === "solution" ? exercise.solutionDir : exercise.dir;
 }
 
-/** The code files of a folder: everything but its README.md, sorted. */
+/** The files of a folder (relative to the repository), with their paths inside it, sorted. */
 export function codeFiles(dir: string): string[] {
   const absolute = join(repoRoot, dir);
   if (!existsSync(absolute)) return [];
   return readdirSync(absolute, { recursive: true, encoding: "utf8" })
-    .filter((file) => file !== "README.md" && statSync(join(absolute, file)).isFile())
+    .filter((file) => statSync(join(absolute, file)).isFile())
     .sort();
+}
+
+/**
+ * Makes the learner's copy of EXERCISE: each file of starter/ that yours/ lacks is copied
+ * there. A file already in yours/ is never overwritten. Returns the files it copied.
+ */
+export function makeWorkingCopy(exercise: Exercise): string[] {
+  const missing = codeFiles(exercise.starterDir).filter(
+    (file) => !existsSync(join(repoRoot, exercise.dir, file)),
+  );
+  for (const file of missing) {
+    const copy = join(repoRoot, exercise.dir, file);
+    mkdirSync(dirname(copy), { recursive: true });
+    copyFileSync(join(repoRoot, exercise.starterDir, file), copy, constants.COPYFILE_EXCL);
+  }
+  return missing;
+}
+
+/** Makes every exercise's copy that misses files (makeWorkingCopy); a line for each one made. */
+export function makeWorkingCopies(): string[] {
+  return findExercises().flatMap((exercise) => {
+    const copied = makeWorkingCopy(exercise);
+    return copied.length === 0
+      ? []
+      : [`Made ${exercise.dir}/ from its starter (${copied.join(", ")}).`];
+  });
 }
 
 /** Where an exercise's wrong and right answers are kept (test/exercises.test.ts runs them). */
 export function answersDir(exercise: Exercise): string {
-  return join("test", "checks", "answers", exercise.name);
+  return join(exercise.folder, "answers");
+}
+
+/**
+ * The hints of an exercise, from a nudge to the near-answer: the text of each `## Hint N`
+ * section of its hints.md, in order (`npm run hint -- N` shows them one at a time).
+ */
+export function readHints(exercise: Exercise): string[] {
+  const file = join(repoRoot, exercise.folder, "hints.md");
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split(/^## Hint \d+.*$/m)
+    .slice(1)
+    .map((hint) => hint.trim())
+    .filter((hint) => hint !== "");
 }
 
 /** What the learner did so far, kept in .workshop/progress.json (git-ignored). */

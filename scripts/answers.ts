@@ -1,6 +1,6 @@
 /**
- * The kept answers of the exercise checks: test/checks/answers/NN-name/<wrong|right>-<what>.patch,
- * each a unified diff against starters/NN-name/ whose first line says what it is:
+ * The kept answers of the exercise checks: exercises/NN-name/answers/<wrong|right>-<what>.patch,
+ * each a unified diff against exercises/NN-name/starter/ whose first line says what it is:
  *   wrong: <a phrase its failure message must contain>[ — what it does, in a few words]
  *   right: <the correct alternative it is>
  * test/exercises.test.ts checks every one. To add or change one:
@@ -41,6 +41,14 @@ export function keptAnswers(exercise: Exercise): KeptAnswer[] {
       const why = kind === "wrong" ? /^wrong: (.+?)(?: — |$)/.exec(summary)?.[1] : undefined;
       return { exercise, name: file.replace(/\.patch$/, ""), kind, patch, summary, why };
     });
+}
+
+/**
+ * A scratch folder for a copy of a starter: .workshop/answers/NAME, three folders deep like
+ * exercises/NN-name/yours/, so that its imports (../../../steps/…) reach the same files.
+ */
+export function scratchDir(name: string): string {
+  return join(".workshop", "answers", name);
 }
 
 const git = (args: string[]) => spawnSync("git", args, { cwd: repoRoot, encoding: "utf8" });
@@ -93,7 +101,7 @@ export function saveAnswer(exercise: Exercise, name: string, dir: string, line: 
   const patch = join(answersDir(exercise), `${name}.patch`);
   const text = line.replace(/^(wrong|right):\s*/, "").trim();
   writeFileSync(join(repoRoot, patch), `${kind}: ${text}\n\n${diff}`);
-  const check = join(".workshop", `answers-check-${exercise.name}`);
+  const check = scratchDir(`check-${exercise.name}`);
   writeAnswer(exercise, check, patch);
   for (const file of files) {
     const same =
@@ -114,7 +122,7 @@ function main([command, wanted, name, dir, line]: string[]): void {
   const exercise = findExercise(wanted);
   const kept = keptAnswers(exercise).find((answer) => answer.name === name);
   if (command === "make") {
-    const folder = join(".workshop", `edit-${exercise.name}--${name}`);
+    const folder = scratchDir(`edit-${exercise.name}--${name}`);
     copyStarter(exercise, folder);
     if (kept && apply(folder, kept.patch, "--reject").status !== 0) {
       console.error(

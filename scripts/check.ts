@@ -5,7 +5,9 @@
  *   npm run check -- 3 --solution the solution of exercise 3 (or all solutions without N)
  *   npm run check -- --watch      check again on every save, and move on to the next unsolved
  *                                 exercise when one passes (from N with `-- N --watch`)
- * Exit code 0 only when everything checked passes. Progress is kept in .workshop/progress.json.
+ * It checks your copy of each exercise, exercises/NN-name/yours/ (made from its starter when
+ * missing). Exit code 0 only when everything checked passes. Progress is kept in
+ * .workshop/progress.json.
  */
 import { parseArgs, styleText } from "node:util";
 import { watch } from "chokidar";
@@ -13,6 +15,7 @@ import {
   type Exercise,
   findExercise,
   findExercises,
+  makeWorkingCopies,
   readProgress,
   saveProgress,
   type Target,
@@ -61,6 +64,7 @@ function parse() {
 }
 
 const { chosen, target, watching, poll } = parse();
+for (const line of makeWorkingCopies()) console.log(line);
 const all = findExercises();
 // `npm run check | head` closes the pipe before the end: stop quietly, not with EPIPE.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
@@ -175,7 +179,7 @@ async function follow(): Promise<void> {
           `${styleText(
             "green",
             `\nExercise ${exercise.number} passes: on to exercise ${next.number}.`,
-          )} Read ${next.dir}/README.md, then save a file there.`,
+          )} Read ${next.folder}/README.md, then save a file in ${next.dir}/.`,
         );
       }
       console.log(

@@ -1,18 +1,18 @@
 /**
- * Shows what changed in an exercise.
- *   npm run diff -- N             your changes to exercise N, against its pristine starter
- *   npm run diff -- N --solution  your exercise N against its solution (README.md left out)
+ * Shows what changed in your copy of an exercise, exercises/NN-name/yours/.
+ *   npm run diff -- N             your changes to exercise N, against its pristine starter/
+ *   npm run diff -- N --solution  your exercise N against its solution/
  * Uses git's own diff, coloured on a terminal.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { codeFiles, type Exercise, findExercise } from "../lib/exercises.ts";
+import { codeFiles, type Exercise, findExercise, makeWorkingCopies } from "../lib/exercises.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
 
 const USAGE = `Usage: npm run diff -- N [--solution]
-  npm run diff -- N             your changes to exercise N since the starter (starters/NN-name)
+  npm run diff -- N             your changes to exercise N since its starter (NN-name/starter)
   npm run diff -- N --solution  your exercise N against its solution`;
 
 const color = process.stdout.isTTY && !process.env.NO_COLOR ? "always" : "never";
@@ -31,7 +31,7 @@ function git(args: string[], capture = false) {
   return { status: result.status ?? 1, stdout: result.stdout ?? "" };
 }
 
-/** Your changes since the starter: your folder against its pristine copy in starters/. */
+/** Your changes since the starter: yours/ against the pristine starter/ beside it. */
 function againstStarter(exercise: Exercise): number {
   const files = [...new Set([...codeFiles(exercise.dir), ...codeFiles(exercise.starterDir)])];
   console.log(`Your changes to ${exercise.dir} since the starter (- starter, + yours):\n`);
@@ -52,14 +52,14 @@ function againstStarter(exercise: Exercise): number {
   }
   if (same) {
     console.log(
-      `No changes yet: ${exercise.dir} is the starter. Its README.md says what to do; ` +
+      `No changes yet: ${exercise.dir} is the starter. ${exercise.folder}/README.md says what to do; ` +
         `npm run check -- ${exercise.number} says what is missing.`,
     );
   }
   return 0;
 }
 
-/** Your exercise against the solution, file by file (the README is the exercise's only). */
+/** Your exercise against the solution, file by file. */
 function againstSolution(exercise: Exercise): number {
   const files = [...new Set([...codeFiles(exercise.dir), ...codeFiles(exercise.solutionDir)])];
   console.log(
@@ -82,6 +82,7 @@ function againstSolution(exercise: Exercise): number {
 }
 
 function main(): number {
+  for (const line of makeWorkingCopies()) console.log(line);
   let exercise: Exercise;
   let solution: boolean;
   try {

@@ -2,13 +2,15 @@
  * Runs your app of exercise N on http://localhost:3000 (PORT to change it), with the same
  * services as its step, to try in a browser or with curl:
  *   npm run exercise -- N
- * It runs exercises/NN-name/server.ts, which starts your code.
+ * It runs exercises/NN-name/yours/server.ts, which starts your code.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { findExercise } from "../lib/exercises.ts";
+import { findExercise, makeWorkingCopies } from "../lib/exercises.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
+
+for (const line of makeWorkingCopies()) console.log(line);
 
 const wanted = process.argv[2];
 if (!wanted) {

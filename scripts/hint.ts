@@ -1,12 +1,12 @@
 /**
- * Shows the next hint of an exercise, one more each time (they are in workshop.ts):
+ * Shows the next hint of an exercise, one more each time (they are in its hints.md):
  *   npm run hint -- N          the next hint of exercise N, with the ones before it
  * The progress table (`npm run check`) says how many hints each exercise used.
  */
 import { styleText } from "node:util";
-import { findExercise, saveProgress } from "../lib/exercises.ts";
-import { stepNumbered } from "../workshop.ts";
+import { findExercise, makeWorkingCopies, readHints, saveProgress } from "../lib/exercises.ts";
 
+for (const line of makeWorkingCopies()) console.log(line);
 const wanted = process.argv[2];
 if (!wanted) {
   console.error("Usage: npm run hint -- N   (the next hint of exercise N)");
@@ -14,7 +14,7 @@ if (!wanted) {
 }
 try {
   const exercise = findExercise(wanted);
-  const hints = stepNumbered(exercise.number)?.hints ?? [];
+  const hints = readHints(exercise);
   let shown = 0;
   saveProgress((progress) => {
     shown = Math.min((progress.hints[exercise.number] ?? 0) + 1, hints.length);
@@ -27,7 +27,8 @@ try {
       styleText("bold", `Exercise ${exercise.number}: hint ${shown} of ${hints.length}\n`),
     );
     hints.slice(0, shown).forEach((hint, index) => {
-      const text = `  ${index + 1}. ${hint}`;
+      // A hint of several lines keeps them, indented under its number.
+      const text = `  ${index + 1}. ${hint.replaceAll("\n", "\n     ")}`;
       console.log(index + 1 === shown ? text : styleText("dim", text));
     });
     console.log(

@@ -1,15 +1,18 @@
 /**
- * Puts an exercise back as it was at the start, from its pristine copy in starters/:
+ * Puts your copy of an exercise (exercises/NN-name/yours/) back as it was at the start, from
+ * the pristine starter beside it (exercises/NN-name/starter/):
  *   npm run reset -- N          asks first (your changes to exercise N are lost)
  *   npm run reset -- N --yes    without asking
- * The README.md stays; files you added stay too.
+ * Files you added to yours/ stay.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
-import { codeFiles, findExercise } from "../lib/exercises.ts";
+import { codeFiles, findExercise, makeWorkingCopies } from "../lib/exercises.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
+
+for (const line of makeWorkingCopies()) console.log(line);
 
 const { values, positionals } = parseArgs({
   options: { yes: { type: "boolean", short: "y", default: false } },

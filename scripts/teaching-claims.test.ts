@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -25,7 +26,7 @@ function temporaryDir(t: { after(fn: () => void): void }): string {
   return dir;
 }
 
-test("02: session-file-store's default retries cost about 250 ms per unknown id; retries: 0 does not", async (t) => {
+test("02: session-file-store's default retries (5, 50 ms apart) cost about 250 ms per unknown id; retries: 0 does not", async (t) => {
   const FileStore = createFileStore(session);
   const missTakes = async (options: { retries?: number }): Promise<number> => {
     const store = new FileStore({ path: temporaryDir(t), logFn: () => {}, ...options });
@@ -33,9 +34,31 @@ test("02: session-file-store's default retries cost about 250 ms per unknown id;
     await new Promise<void>((resolve) => store.get("no-such-session", () => resolve()));
     return performance.now() - started;
   };
+  // The waits its defaults make: retries 5, minTimeout 50, maxTimeout 100, factor 1, handed to
+  // the retry package: 50 ms each time (factor 1 never grows it towards maxTimeout).
+  const require = createRequire(import.meta.url);
+  const { DEFAULTS } = require("session-file-store/lib/session-file-helpers.js") as {
+    DEFAULTS: { retries: number; factor: number; minTimeout: number; maxTimeout: number };
+  };
+  const retry = require("retry") as { timeouts(options: object): number[] };
+  const { retries, factor, minTimeout, maxTimeout } = DEFAULTS;
+  assert.deepEqual(
+    { retries, factor, minTimeout, maxTimeout },
+    {
+      retries: 5,
+      factor: 1,
+      minTimeout: 50,
+      maxTimeout: 100,
+    },
+  );
+  assert.deepEqual(
+    retry.timeouts({ retries, factor, minTimeout, maxTimeout }),
+    [50, 50, 50, 50, 50],
+  );
+
   const withDefaults = await missTakes({});
   const withoutRetries = await missTakes({ retries: 0 });
-  // 5 retries at least 50 ms apart: never less than 250 ms, whatever the machine's load.
+  // 5 retries 50 ms apart: never less than 250 ms, whatever the machine's load.
   assert.ok(withDefaults >= 245, `a miss with the defaults took ${withDefaults.toFixed(0)} ms`);
   assert.ok(withoutRetries < 200, `a miss with retries: 0 took ${withoutRetries.toFixed(0)} ms`);
 });
@@ -81,16 +104,29 @@ test("05: express-session's regenerate() asks the store to destroy the old id, t
   assert.equal(old ?? null, null, "the old record is gone from the store");
 });
 
-test("01: MemoryStore keeps an expired session until someone asks for that id", async () => {
+test("01: MemoryStore deletes an expired session only when something reads it: get or touch of its id, all(), length()", async () => {
   const store = new session.MemoryStore();
   const sessions = (store as unknown as { sessions: Record<string, string> }).sessions;
   const expired = { cookie: { expires: new Date(Date.now() - 60_000), originalMaxAge: 1000 } };
-  await new Promise<void>((resolve) =>
-    store.set("gone-for-a-minute", expired as session.SessionData, () => resolve()),
-  );
-  assert.ok("gone-for-a-minute" in sessions, "still in memory: nothing deletes it by itself");
+  const put = (id: string) =>
+    new Promise<void>((resolve) =>
+      store.set(id, expired as unknown as session.SessionData, () => resolve()),
+    );
+  await put("gone-for-a-minute");
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok("gone-for-a-minute" in sessions, "still in memory: no timer deletes it");
   await new Promise((resolve) => store.get("gone-for-a-minute", resolve));
-  assert.ok(!("gone-for-a-minute" in sessions), "deleted only when read");
+  assert.ok(!("gone-for-a-minute" in sessions), "deleted when its id is read");
+
+  // all() and length() read every session, and delete every expired one on the way.
+  await put("expired-a");
+  await put("expired-b");
+  const count = await new Promise((resolve) => store.length((_error, n) => resolve(n)));
+  assert.equal(count, 0);
+  assert.deepEqual(Object.keys(sessions), [], "length() deleted both");
+  await put("expired-c");
+  await new Promise((resolve) => store.all((_error, all) => resolve(all)));
+  assert.deepEqual(Object.keys(sessions), [], "all() deleted it");
 });
 
 test("03: at the maxmemory cap, noeviction refuses every SET (updates too); EXPIRE and GET work", async (t) => {

@@ -1,16 +1,16 @@
 /**
- * The exercises' own test suite. For every exercise of workshop.ts:
- *   - the pristine starter (starters/NN-name) loads and fails its check, the solution passes;
- *   - every wrong answer kept as test/checks/answers/NN-name/wrong-<what>.patch fails, with a
- *     message that contains the phrase of its first line ("wrong: <phrase>[ — why]"); every
- *     right-<what>.patch answer passes;
+ * The exercises' own test suite. For every exercise of workshop.ts (exercises/NN-name/):
+ *   - the pristine starter/ loads and fails its check, the solution/ passes;
+ *   - every wrong answer kept as answers/wrong-<what>.patch fails, with a message that contains
+ *     the phrase of its first line ("wrong: <phrase>[ — why]"); every right-<what>.patch
+ *     answer passes;
  *   - starter and solution have the same files and the same comments, so that their diff is
  *     code only.
  * An answer is a patch against the starter (scripts/answers.ts makes and saves them); it is
- * checked as a copy of the starter with the patch applied, in .workshop/answer-NN-name--what/
- * (two folders deep, like exercises/NN-name, so that its imports resolve the same way).
+ * checked as a copy of the starter with the patch applied, in .workshop/answers/NN-name--what/
+ * (three folders deep, like exercises/NN-name/yours, so that its imports resolve the same way).
  * Everything runs in one check runner (scripts/check/run-check.ts), as `npm run check` does.
- * It never looks at exercises/: a learner's half-done work does not make this fail.
+ * It never looks at yours/: a learner's half-done work does not make this fail.
  */
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { codeFiles, findExercises } from "../lib/exercises.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
-import { type KeptAnswer, keptAnswers, writeAnswer } from "../scripts/answers.ts";
+import { type KeptAnswer, keptAnswers, scratchDir, writeAnswer } from "../scripts/answers.ts";
 import { type CheckResult, type CheckTarget, runChecks } from "../scripts/check/run-check.ts";
 import { steps } from "../workshop.ts";
 
@@ -34,7 +34,7 @@ interface Answer extends KeptAnswer {
 
 /** ANSWER applied to a fresh copy of its starter. */
 function copyOf(answer: KeptAnswer): Answer {
-  const dir = join(".workshop", `answer-${answer.exercise.name}--${answer.name}`);
+  const dir = scratchDir(`${answer.exercise.name}--${answer.name}`);
   try {
     writeAnswer(answer.exercise, dir, answer.patch);
     return { ...answer, dir };
@@ -90,11 +90,10 @@ test("one exercise per step of workshop.ts, in order", () => {
 
 for (const exercise of exercises) {
   describe(`exercise ${exercise.name}`, () => {
-    test("starter, learner's copy and solution: the same files; the same comments", () => {
+    test("starter and solution: the same files; the same comments", () => {
       const files = codeFiles(exercise.starterDir);
       assert.ok(files.length > 0, `${exercise.starterDir} has no code file`);
       assert.deepEqual(codeFiles(exercise.solutionDir), files, `${exercise.solutionDir}'s files`);
-      assert.ok(existsSync(join(repoRoot, exercise.dir, "README.md")), "the README is missing");
       const starter = files.map((file) => read(join(exercise.starterDir, file))).join("\n");
       assert.match(starter, /\bTODO\b/, "the starter should mark what to do with TODO");
       for (const file of files) {
@@ -120,7 +119,7 @@ for (const exercise of exercises) {
       for (const file of codeFiles(exercise.solutionDir).filter((f) => f !== "server.ts")) {
         const text = read(join(exercise.solutionDir, file));
         assert.ok(
-          !stepFiles.includes(text) && !/^export \{[^}]*\} from "\.\.\/\.\.\/steps\//m.test(text),
+          !stepFiles.includes(text) && !/^export \{[^}]*\} from "(\.\.\/)+steps\//m.test(text),
           `${exercise.solutionDir}/${file} is a step's code: the exercise needs a decision of its own`,
         );
       }

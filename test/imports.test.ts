@@ -1,10 +1,11 @@
 /**
  * Imports flow one way, so that the folder tree says where a change belongs:
  *
- *   test/ and every *.test.ts   may import anything
+ *   test/, every *.test.ts,
+ *   exercises/NN-name/check.ts  may import anything
  *   scripts/                    lib, steps, workshop.ts (never test/, never exercises/)
- *   exercises/, starters/,
- *   solutions/                  their own folder, steps, lib, workshop.ts
+ *   exercises/NN-name/starter/,
+ *   …/solution/, …/yours/       their own folder, steps, lib, workshop.ts
  *   steps/NN-name/              its own folder, the steps it builds on, steps/shared, lib, workshop.ts
  *   steps/shared/               steps/shared, lib, workshop.ts
  *   lib/                        lib, workshop.ts
@@ -17,16 +18,9 @@ import { test } from "node:test";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
 import { type Step, stepNumbered, steps } from "../workshop.ts";
 
-const FOLDERS = [
-  "workshop.ts",
-  "lib",
-  "steps",
-  "starters",
-  "exercises",
-  "solutions",
-  "scripts",
-  "test",
-];
+const FOLDERS = ["workshop.ts", "lib", "steps", "exercises", "scripts", "test"];
+/** A learner's working copy: theirs to write, never judged by npm test. */
+const YOURS = /^exercises\/[^/]+\/yours\//;
 
 function sourceFiles(): string[] {
   return FOLDERS.flatMap((folder) =>
@@ -34,7 +28,8 @@ function sourceFiles(): string[] {
       ? [folder]
       : readdirSync(join(repoRoot, folder), { recursive: true, encoding: "utf8" })
           .filter((file) => file.endsWith(".ts") && !file.includes("node_modules"))
-          .map((file) => join(folder, file)),
+          .map((file) => join(folder, file))
+          .filter((file) => !YOURS.test(file)),
   );
 }
 
@@ -58,6 +53,7 @@ function chainOf(step: Step): string[] {
 function allowedFor(file: string): string[] | undefined {
   const base = ["workshop.ts", "lib/"];
   if (file.startsWith("test/") || file.endsWith(".test.ts")) return undefined;
+  if (/^exercises\/[^/]+\/check\.ts$/.test(file)) return undefined; // a check is a test
   if (file === "workshop.ts") return [];
   if (file.startsWith("lib/")) return base;
   if (file.startsWith("steps/shared/")) return [...base, "steps/shared/"];
@@ -66,10 +62,8 @@ function allowedFor(file: string): string[] | undefined {
     assert.ok(step, `${file} is in a steps/ folder that workshop.ts does not list`);
     return [...base, "steps/shared/", ...chainOf(step)];
   }
-  if (["exercises/", "starters/", "solutions/"].some((folder) => file.startsWith(folder))) {
-    const own = file.split("/").slice(0, 2).join("/");
-    return [...base, "steps/", `${own}/`];
-  }
+  const code = /^exercises\/[^/]+\/(starter|solution|yours)\//.exec(file);
+  if (code) return [...base, "steps/", code[0]];
   if (file.startsWith("scripts/")) return [...base, "steps/", "scripts/"];
   assert.fail(`${file}: no rule says what it may import`);
 }

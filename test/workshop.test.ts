@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { codeFiles } from "../lib/exercises.ts";
+import { codeFiles, findExercise, readHints } from "../lib/exercises.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
 import { openingDeck, steps } from "../workshop.ts";
 
@@ -20,6 +20,16 @@ const foldersIn = (dir: string) =>
     statSync(join(repoRoot, dir, name)).isDirectory(),
   );
 const WALKTHROUGHS = "scripts/redis-cli";
+/** What an exercise's folder may hold (lib/exercises.ts says what each one is). */
+const EXERCISE_PARTS = [
+  "README.md",
+  "hints.md",
+  "check.ts",
+  "starter",
+  "solution",
+  "answers",
+  "yours",
+];
 
 test("steps are numbered 1, 2, 3… and each builds on an earlier one", () => {
   steps.forEach((step, index) => {
@@ -40,20 +50,21 @@ describe("every step has its parts", () => {
       }
       assert.ok(exists(`slides/${step.deck}`), `its deck slides/${step.deck} is missing`);
 
-      const exercise = `exercises/${step.exercise}`;
-      const solution = `solutions/${step.exercise}`;
-      assert.ok(exists(`${exercise}/README.md`), `${exercise}/README.md is missing`);
+      const exercise = findExercise(step.exercise);
+      const readme = `${exercise.folder}/README.md`;
+      assert.ok(exists(readme), `${readme} is missing`);
       const heading = `# Exercise ${String(step.number).padStart(2, "0")} — ${step.exerciseTitle}`;
       assert.ok(
-        read(`${exercise}/README.md`).startsWith(heading),
-        `${exercise}/README.md should start with "${heading}" (its title is in workshop.ts)`,
+        read(readme).startsWith(heading),
+        `${readme} should start with "${heading}" (its title is in workshop.ts)`,
       );
-      assert.ok(exists(`test/checks/${step.exercise}.check.ts`), "its check is missing");
-      assert.ok(codeFiles(exercise).length > 0, `${exercise} has no starter code`);
+      assert.ok(exists(exercise.checkFile), `its check ${exercise.checkFile} is missing`);
+      assert.ok(readHints(exercise).length > 0, `${exercise.folder}/hints.md has no "## Hint 1"`);
+      assert.ok(codeFiles(exercise.starterDir).length > 0, `${exercise.starterDir} has no code`);
       assert.deepEqual(
-        codeFiles(solution),
-        codeFiles(exercise),
-        `${solution} should hold the same files as ${exercise}`,
+        codeFiles(exercise.solutionDir),
+        codeFiles(exercise.starterDir),
+        `${exercise.solutionDir} should hold the same files as ${exercise.starterDir}`,
       );
 
       if ((step.services as readonly string[]).includes("redis")) {
@@ -79,19 +90,11 @@ test("every file in those folders belongs to a step", () => {
     ...foldersIn("exercises")
       .filter((name) => !exercises.includes(name))
       .map((name) => `exercises/${name}/`),
-    ...foldersIn("solutions")
-      .filter((name) => !exercises.includes(name))
-      .map((name) => `solutions/${name}/`),
-    ...foldersIn("starters")
-      .filter((name) => !exercises.includes(name))
-      .map((name) => `starters/${name}/`),
-    ...foldersIn("test/checks/answers")
-      .filter((name) => !exercises.includes(name))
-      .map((name) => `test/checks/answers/${name}/`),
-    ...readdirSync(join(repoRoot, "test/checks"))
-      .filter((file) => file.endsWith(".check.ts"))
-      .filter((file) => !exercises.includes(file.replace(/\.check\.ts$/, "")))
-      .map((file) => `test/checks/${file}`),
+    ...exercises.flatMap((name) =>
+      readdirSync(join(repoRoot, "exercises", name))
+        .filter((entry) => !EXERCISE_PARTS.includes(entry))
+        .map((entry) => `exercises/${name}/${entry}`),
+    ),
     ...readdirSync(join(repoRoot, "slides"))
       .filter((file) => /^\d\d-.*\.md$/.test(file) && file !== openingDeck)
       .filter((file) => !steps.some((step) => step.deck === file))

@@ -93,8 +93,8 @@ export function printDetails(result: CheckResult, { watching = false } = {}): vo
     console.log(`${red(bold(summary))}${dim(` (${seconds(result.ms)})`)}`);
     if (target === "exercise" && !watching) {
       console.log(
-        `Edit ${exercise.dir}/ (its README.md says what to do), then check again: ` +
-          `npm run check -- ${exercise.number}\nor let it re-check on every save: ` +
+        `Edit ${exercise.dir}/ (the task: ${exercise.folder}/README.md),\n` +
+          `then check again: npm run check -- ${exercise.number}\nor let it re-check on every save: ` +
           `npm run check -- ${exercise.number} --watch`,
       );
     }
@@ -133,7 +133,7 @@ function printServerOutput(output: string): void {
  * fails, in full, since that is the one to work on.
  */
 export function printTable(results: CheckResult[], ms: number, progress: Progress): void {
-  const solutions = results[0]?.dir.startsWith("solutions/") ?? false;
+  const solutions = results.length > 0 && results.every((r) => r.dir === r.exercise.solutionDir);
   console.log(`\n${bold(solutions ? "Solutions" : "Your progress")}\n`);
   const nameWidth = Math.max(...results.map((result) => result.exercise.name.length));
   for (const result of results) {

@@ -6,9 +6,9 @@
 
 /** Which folder a check runs against, as the runner is told on its command line. */
 export interface RunTarget {
-  /** The exercise's folder name: "05-login-session" (its check is test/checks/<name>.check.ts). */
+  /** The exercise's folder name: "05-login-session" (its check is exercises/<name>/check.ts). */
   exercise: string;
-  /** The folder under check, relative to the repository: "exercises/05-login-session". */
+  /** The folder under check, relative to the repository: "exercises/05-login-session/yours". */
   dir: string;
 }
 

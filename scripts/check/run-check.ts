@@ -40,7 +40,7 @@ const timeoutFor = (folders: number) => 60_000 + 15_000 * folders;
 /**
  * Checks TARGETS in one child process (test/checks/run.ts), which starts the servers they
  * need once and runs their cases; results in the order of TARGETS.
- *   node --import tsx test/checks/run.ts --target 01-reset-and-greet=exercises/01-… …
+ *   node --import tsx test/checks/run.ts --target 01-reset-and-greet=exercises/01-…/yours …
  */
 export function runChecks(
   targets: readonly CheckTarget[],

@@ -1,7 +1,8 @@
 /**
- * What an exercise check is made of (CONTRIBUTING.md, "Writing an exercise check").
+ * What an exercise check is made of (CONTRIBUTING.md, "Writing an exercise check"). In
+ * exercises/NN-name/check.ts:
  *
- *   export default defineCheck<typeof import("../../solutions/NN-name/app.ts")>({
+ *   export default defineCheck<typeof import("./solution/app.ts")>({
  *     entry: "app.ts",
  *     cases: [{ name: "…", run: async ({ module, redis, serve }) => { … } }],
  *   });
@@ -9,7 +10,7 @@
  * A case tests behaviour through the public surface (HTTP answers and headers, what the store
  * holds, the Store API under faults) and, when it is wrong, throws `wrong(what, {expected,
  * observed})`: what is wrong, in a learner's words, never the code to write (that is what the
- * hints in workshop.ts are for). test/checks/run.ts runs the cases, one folder after another
+ * exercise's hints.md is for). test/checks/run.ts runs the cases, one folder after another
  * or several at a time, in one process.
  */
 import type { AddressInfo } from "node:net";
@@ -84,7 +85,7 @@ export interface CheckContext<Module> {
   readonly module: Module;
   /** The folder under check, absolute. */
   readonly dir: string;
-  /** The folder under check as the learner sees it: "exercises/05-login-session". */
+  /** The folder under check as the learner sees it: "exercises/05-login-session/yours". */
   readonly shownDir: string;
   /** A Redis of this folder's own (started once, shared by its cases). */
   redis(): Promise<CheckRedis>;

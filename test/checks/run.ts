@@ -1,7 +1,7 @@
 /**
  * Runs exercise checks in this one process, started by `npm run check` (scripts/check/run-check.ts)
  * and by test/exercises.test.ts:
- *   node --import tsx test/checks/run.ts --target 05-login-session=exercises/05-login-session …
+ *   node --import tsx test/checks/run.ts --target 05-login-session=exercises/05-login-session/yours …
  * Each folder gets its check's cases, in order, with a Redis of its own when a case asks for
  * one; a MongoDB is started once for all. Folders run a few at a time. What happens is written
  * as JSON lines (scripts/check/protocol.ts).
@@ -14,6 +14,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { findExercise } from "../../lib/exercises.ts";
 import type { PrivateMongo } from "../../lib/services/mongo.ts";
 import type { PrivatePostgres } from "../../lib/services/postgres.ts";
 import type { PrivateRedis } from "../../lib/services/redis.ts";
@@ -90,7 +91,7 @@ async function runTarget({ exercise, dir }: RunTarget): Promise<void> {
   // The clients a case opens on the folder's Redis are closed when that case ends.
   let caseCleanups: (() => unknown)[] = [];
   try {
-    const checkUrl = pathToFileURL(join(repoRoot, "test", "checks", `${exercise}.check.ts`)).href;
+    const checkUrl = pathToFileURL(join(repoRoot, findExercise(exercise).checkFile)).href;
     const check = ((await import(checkUrl)) as { default: ExerciseCheck<unknown> }).default;
     let module: unknown;
     try {
@@ -215,7 +216,7 @@ function crashMessage(error: unknown): string {
   return `${error.name}: ${error.message}${where ? `\n  at ${where}` : ""}`;
 }
 
-/** The first line of a stack in a file of exercises/, solutions/ or a copy: "file:line". */
+/** The first line of a stack in the code under check (yours/, solution/ or a copy): "file:line". */
 function learnerFrame(stack: string): string | undefined {
   for (const line of stack.split("\n").slice(1)) {
     const match = /(?:file:\/\/)?(\/[^\s()]+?):(\d+):\d+\)?$/.exec(line.trim());
@@ -223,6 +224,7 @@ function learnerFrame(stack: string): string | undefined {
     const file = relative(repoRoot, match[1]);
     if (file.startsWith("test/") || file.startsWith("node_modules") || file.startsWith(".."))
       continue;
+    if (/^exercises\/[^/]+\/check\.ts$/.test(file)) continue; // the check, not the code under it
     if (file.startsWith("steps/") || file.startsWith("lib/") || file.startsWith("node:")) continue;
     return `${file}:${match[2]}`;
   }

@@ -1,7 +1,7 @@
 /**
  * The store contract as runnable cases: what express-session needs from any session store.
  * One list of cases, run by test/conformance/store-conformance.test.ts against the five stores
- * of the workshop, and by test/checks/07-own-store.check.ts against the learner's store.
+ * of the workshop, and by exercises/07-own-store/check.ts against the learner's store.
  *
  * A case talks to the store only through its public methods, the way express-session does,
  * and says in its messages what a learner should see, not how the test is written.

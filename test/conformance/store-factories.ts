@@ -224,7 +224,7 @@ export async function connectPgSimpleProfile(url: string, engine: string): Promi
 }
 
 /**
- * The store of step 07, or the learner's of exercise 07 (test/checks/07-own-store.check.ts
+ * The store of step 07, or the learner's of exercise 07 (exercises/07-own-store/check.ts
  * passes the class it imported): the contract, with no known difference.
  */
 export function ownStoreProfile(

@@ -7,8 +7,8 @@ import { visitsPage } from "../shared/visits.ts";
 
 export function createApp() {
   // The default store, made explicit: a plain object inside this process. It is gone when
-  // the process stops, is not shared with other processes, and never frees a session
-  // until someone asks for it after it expired (that is the "leak").
+  // the process stops, is not shared with other processes, and frees an expired session only
+  // when it is read again or all()/length() walk the store (that is the "leak").
   const store = new session.MemoryStore();
 
   const app = express();

@@ -15,8 +15,8 @@ export function fileStore(sessionsDir: string) {
     // Seconds to live, used only for a session whose cookie has no maxAge. With a maxAge the
     // file expires at its last write (__lastAccess) + cookie.originalMaxAge.
     ttl: 30 * 60,
-    // How often to re-read a file that is missing. The default (5 retries, the first 50 ms
-    // apart) makes every unknown cookie slow. Writes are atomic (temp file + rename), so a
+    // How often to re-read a file that is missing. The default (5 retries, 50 ms apart: about
+    // 250 ms) makes every unknown cookie slow. Writes are atomic (temp file + rename), so a
     // reader never sees half a file.
     retries: 0,
     // Every 10 minutes delete the files of expired sessions; without reaping, the folder only

@@ -11,11 +11,13 @@
  * folder, for the learner to read under the result.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { availableParallelism, loadavg } from "node:os";
 import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { findExercise } from "../../lib/exercises.ts";
 import type { PrivateMongo } from "../../lib/services/mongo.ts";
+import { machineLoad } from "../../lib/services/net.ts";
 import type { PrivatePostgres } from "../../lib/services/postgres.ts";
 import type { PrivateRedis } from "../../lib/services/redis.ts";
 import { repoRoot } from "../../lib/services/workshop-dir.ts";
@@ -145,6 +147,19 @@ async function runTarget({ exercise, dir }: RunTarget): Promise<void> {
         ...(outcome === undefined ? {} : { message: outcome }),
         ms: Date.now() - caseStarted,
       });
+      // A case that never finished may still be running, holding its clients and servers: the
+      // cases after it would fail for its reasons, not theirs. One failure stays one failure.
+      if (outcome?.startsWith(DID_NOT_FINISH)) {
+        const left = check.cases.length - check.cases.indexOf(testCase) - 1;
+        if (left > 0) {
+          emit({
+            kind: "output",
+            dir,
+            text: `(${left} more checks not run: fix this one first)\n`,
+          });
+        }
+        break;
+      }
     }
   } catch (error) {
     problem(dir, crashMessage(error));
@@ -170,17 +185,27 @@ function noRedisServer(error: unknown): string {
   );
 }
 
-/** Runs one case: undefined when it passed, else why it failed. */
+const DID_NOT_FINISH = "the check did not finish within";
+/** CHECK_TIMEOUT_SCALE multiplies every case's limit (test/checks/runner.test.ts forces one). */
+const TIMEOUT_SCALE = Number(process.env.CHECK_TIMEOUT_SCALE) || 1;
+
+/**
+ * Runs one case: undefined when it passed, else why it failed. Its time limit guards against a
+ * hang, so it grows with the machine's load (a busy machine is slow, not broken): TIMEOUT_MS on
+ * a quiet one, times the load per core on a busy one.
+ */
 async function runCase(run: () => Promise<void>, timeoutMs: number): Promise<string | undefined> {
+  const load = Math.max(1, loadavg()[0] / availableParallelism());
+  const limitMs = Math.round(timeoutMs * load * TIMEOUT_SCALE);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<string>((resolve) => {
     timer = setTimeout(
       () =>
         resolve(
-          `the check did not finish within ${timeoutMs / 1000} s: something waited for an answer ` +
-            "that never came (a callback never called, a promise never settled?)",
+          `${DID_NOT_FINISH} ${limitMs / 1000} s: something waited for an answer ` +
+            `that never came (a callback never called, a promise never settled?) [${machineLoad()}]`,
         ),
-      timeoutMs,
+      limitMs,
     );
   });
   try {

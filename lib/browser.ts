@@ -6,8 +6,11 @@ import type { VisitsJson } from "./visits-contract.ts";
  */
 export class Browser {
   readonly cookies = new Map<string, string>();
+  baseUrl: string;
 
-  constructor(public baseUrl: string) {}
+  constructor(baseUrl: string) {
+    this.baseUrl = baseUrl;
+  }
 
   /** GET / as a JSON client: counts one visit. */
   async visit(): Promise<VisitsJson> {

@@ -16,11 +16,28 @@ function fail(req: Request, res: Response, status: number, message: string): voi
   answerError(req, res, status, message, "login");
 }
 
-/** {username, password} from a JSON body or a form, or null when either is missing. */
-function readCredentials(body: unknown): { username: string; password: string } | null {
-  if (typeof body !== "object" || body === null) return null;
+/** The 400 for text the database cannot store: said before any query, not a 500 after one. */
+const UNSTORABLE_TEXT =
+  "Text with a NUL character (U+0000) or broken Unicode cannot be stored: remove it.";
+
+/**
+ * Whether PostgreSQL can store TEXT. Its text type refuses the NUL character (U+0000), which a
+ * form (%00) or JSON can carry: the query fails (22021) and the visitor gets a 500. Half a
+ * surrogate pair (JSON's "\ud800") is not Unicode at all: made UTF-8 it becomes U+FFFD, in the
+ * database as in the bytes scrypt hashes, so "\ud800" and "\udbff" would be one password.
+ */
+function storable(text: string): boolean {
+  return !text.includes("\u0000") && !/\p{Cs}/u.test(text);
+}
+
+/** {username, password} from a JSON body or a form; else the message of the 400. */
+function readCredentials(body: unknown): { username: string; password: string } | string {
+  if (typeof body !== "object" || body === null) return "Send a username and a password.";
   const { username, password } = body as Record<string, unknown>;
-  if (typeof username !== "string" || typeof password !== "string") return null;
+  if (typeof username !== "string" || typeof password !== "string") {
+    return "Send a username and a password.";
+  }
+  if (!storable(username) || !storable(password)) return UNSTORABLE_TEXT;
   return { username, password };
 }
 
@@ -75,7 +92,7 @@ export function authRoutes(options: AuthOptions) {
 
   router.post("/register", async (req, res) => {
     const credentials = readCredentials(req.body);
-    if (!credentials) return fail(req, res, 400, "Send a username and a password.");
+    if (typeof credentials === "string") return fail(req, res, 400, credentials);
     const username = normalizeUsername(credentials.username);
     const invalid = invalidNewUser(username, credentials.password);
     if (invalid) return fail(req, res, 400, invalid);
@@ -91,7 +108,7 @@ export function authRoutes(options: AuthOptions) {
 
   router.post("/login", async (req, res) => {
     const credentials = readCredentials(req.body);
-    if (!credentials) return fail(req, res, 400, "Send a username and a password.");
+    if (typeof credentials === "string") return fail(req, res, 400, credentials);
     const user = await users.verify(normalizeUsername(credentials.username), credentials.password);
     if (!user) return fail(req, res, 401, WRONG_CREDENTIALS);
 
@@ -139,6 +156,7 @@ export function authRoutes(options: AuthOptions) {
     if (!user) return fail(req, res, 401, "You are not logged in.");
     const { body } = (req.body ?? {}) as Record<string, unknown>;
     if (typeof body !== "string") return answerError(req, res, 400, "Send the status as body.");
+    if (!storable(body)) return answerError(req, res, 400, UNSTORABLE_TEXT);
     const invalid = invalidStatus(body.trim());
     if (invalid) return answerError(req, res, 400, invalid);
     await statuses.post(user.id, body.trim());

@@ -11,9 +11,12 @@ const MAX_PASSWORD = 128;
 const SCRYPT: ScryptOptions = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 const KEY_LENGTH = 64;
 
-/** Usernames are case-insensitive: "Alice" and "alice" are the same user. */
+/**
+ * Usernames are case-insensitive: "Alice" and "alice" are the same user. And NFC, as passwords
+ * (below): one name, however the keyboard composed its letters.
+ */
 export function normalizeUsername(username: string): string {
-  return username.trim().toLowerCase();
+  return username.normalize("NFC").trim().toLowerCase();
 }
 
 /** Why USERNAME and PASSWORD cannot make a new account, or null when they can. */
@@ -36,8 +39,11 @@ export interface PasswordHash {
 }
 
 function scryptHash(password: string, salt: Buffer): Promise<Buffer> {
+  // Unicode has two ways to write "é": one character (U+00E9), or e + U+0301 (macOS, some
+  // keyboards). They look the same and are different bytes: NFC makes them one, at
+  // registration and at every login alike (both hash here).
   return new Promise((resolve, reject) =>
-    scrypt(password, salt, KEY_LENGTH, SCRYPT, (error, key) =>
+    scrypt(password.normalize("NFC"), salt, KEY_LENGTH, SCRYPT, (error, key) =>
       error ? reject(error) : resolve(key),
     ),
   );

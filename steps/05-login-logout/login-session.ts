@@ -28,8 +28,10 @@ export async function logOut(req: Request, res: Response): Promise<void> {
   // The cookie's attributes, read before the session is gone: a browser drops only the cookie
   // whose name, path and domain match. (secure: "auto" became true or false at its creation.)
   const { path, domain, httpOnly, secure, sameSite } = req.session.cookie;
-  // The server forgets the id: whoever still holds the old cookie holds nothing.
-  await destroy(req);
+  // The server forgets the id: whoever still holds the old cookie holds nothing. An id the
+  // cookie did not bring (express-session's new one: no cookie, or one the store did not know)
+  // was never stored: destroying it would only lay a tombstone per anonymous POST /logout.
+  if (req.get("cookie")?.includes(req.sessionID)) await destroy(req);
   res.clearCookie(COOKIE_NAME, { path, domain, httpOnly, secure: secure === true, sameSite });
   // The answer and the pages before it must not be served again from a cache.
   res.set("Cache-Control", "no-store");

@@ -6,6 +6,7 @@ import { createRedisClient } from "../shared/redis-client.ts";
 import { startServer } from "../shared/start-server.ts";
 import { createApp } from "./app.ts";
 import { migrateUsers } from "./tables.ts";
+import { trustProxyFromEnv } from "./trust-proxy.ts";
 
 await startServer(async () => {
   // REDIS_URL, or the Redis on localhost:6379, or one the workshop starts for you.
@@ -17,7 +18,7 @@ await startServer(async () => {
   const app = createApp(redis, pool, {
     // ABSOLUTE_TIMEOUT_MS: the tests set a short one; unset, the app's default of 8 hours.
     absoluteTimeoutMs: wholeNumberFromEnv("ABSOLUTE_TIMEOUT_MS", "milliseconds"),
-    trustProxy: trustProxy(process.env.TRUST_PROXY),
+    trustProxy: trustProxyFromEnv(), // behind a reverse proxy that ends HTTPS
   });
   await redis.connect();
   await migrateUsers(pool); // the users and statuses tables, made if missing
@@ -29,13 +30,3 @@ await startServer(async () => {
     },
   };
 });
-
-/**
- * TRUST_PROXY as Express reads "trust proxy": "true", a number of proxies in front ("1"), or
- * addresses and names ("loopback", "10.0.0.0/8"). Unset: trust no proxy.
- */
-function trustProxy(value: string | undefined): boolean | number | string | undefined {
-  if (value === undefined || value === "") return undefined;
-  if (value === "true" || value === "false") return value === "true";
-  return /^\d+$/.test(value) ? Number(value) : value;
-}

@@ -21,7 +21,11 @@ export function invalidStatus(body: string): string | null {
  * into every request).
  */
 export class Statuses {
-  constructor(private readonly pool: Pool) {}
+  private readonly pool: Pool;
+
+  constructor(pool: Pool) {
+    this.pool = pool;
+  }
 
   async post(userId: string, body: string): Promise<void> {
     await this.pool.query("INSERT INTO statuses (user_id, body) VALUES ($1, $2)", [userId, body]);

@@ -7,17 +7,20 @@ import { waitUntil } from "../../lib/services/net.ts";
 import {
   assertForeignCookiesStartFresh,
   assertHungStoreAnswers503,
+  assertSecureBehindHttpsProxy,
   Browser,
   COOKIE_NAME,
   logoutRaceResurrections,
   redisClientFor,
   sessionIdOf,
   setCookieAttributes,
+  signedCookie,
   startStep,
   usePrivatePostgres,
   usePrivateRedis,
 } from "../../test/harness/index.ts";
 import { WRONG_CREDENTIALS } from "./auth-routes.ts";
+import { normalizeUsername } from "./credentials.ts";
 
 const STEP = "05-login-logout";
 const OLD_SECRET = "the-secret-we-signed-with-until-today-0123";
@@ -32,7 +35,7 @@ const database = new pg.Pool({ connectionString: postgres.url, max: 2 });
 after(() => database.end());
 const ABSOLUTE_TIMEOUT_MS = 2500;
 // Two servers for the whole file, stopped when it ends: one as `npm run step:5` runs it, and
-// one with a short absolute timeout, behind a (pretend) HTTPS proxy it trusts.
+// one with a short absolute timeout, behind an HTTPS proxy it trusts (TRUST_PROXY).
 const [server, shortBehindProxy] = await Promise.all([
   startStep({ after }, STEP, { env }),
   startStep({ after }, STEP, {
@@ -393,6 +396,140 @@ test("the Origin check compares the scheme too", async () => {
   assert.equal(same.status, 200);
 });
 
+test("text PostgreSQL cannot store (NUL, half a surrogate pair): 400 with a message, never 500", async () => {
+  const browser = new Browser(server.url);
+  const username = await registeredAndLoggedIn(browser);
+  const NUL = "\u0000";
+  const LONE_SURROGATE = "\ud800"; // JSON can carry it ("\ud800"); a form cannot (URL-encoding makes it U+FFFD)
+  const cases: [string, string, Record<string, string>, ("json" | "form")[]][] = [
+    [
+      "/login",
+      "a NUL in the name",
+      { username: `${username}${NUL}`, password: PASSWORD },
+      ["json", "form"],
+    ],
+    [
+      "/login",
+      "a NUL in the password",
+      { username, password: `${PASSWORD}${NUL}` },
+      ["json", "form"],
+    ],
+    [
+      "/register",
+      "a NUL in the name",
+      { username: `${newName()}${NUL}`, password: PASSWORD },
+      ["json", "form"],
+    ],
+    [
+      "/register",
+      "a NUL in the password",
+      { username: newName(), password: `${PASSWORD}${NUL}` },
+      ["json", "form"],
+    ],
+    ["/statuses", "a NUL in a status", { body: `hello${NUL}world` }, ["json", "form"]],
+    [
+      "/register",
+      "half a surrogate pair",
+      { username: newName(), password: `${PASSWORD}${LONE_SURROGATE}` },
+      ["json"],
+    ],
+    ["/statuses", "half a surrogate pair", { body: `broken ${LONE_SURROGATE} text` }, ["json"]],
+  ];
+  for (const [path, what, fields, encodings] of cases) {
+    for (const encoding of encodings) {
+      const response = await browser.request(
+        path,
+        encoding === "json" ? { body: fields } : { form: fields },
+      );
+      const text = await response.text();
+      assert.equal(
+        response.status,
+        400,
+        `${path} with ${what} (${encoding}): ${text.slice(0, 200)}`,
+      );
+      assert.match(text, /U\+0000/, `${path} with ${what} (${encoding}): the 400 says why`);
+    }
+  }
+  assert.equal((await me(browser)).body.username, username, "still logged in, as before");
+});
+
+test("passwords and names are NFC-normalised: é as one character or as e + U+0301 is the same", async () => {
+  const composed = "caf\u00e9 cr\u00e8me br\u00fbl\u00e9e"; // café crème brûlée, as most keyboards type it
+  const decomposed = composed.normalize("NFD"); // e + U+0301 (macOS file names, some input methods)
+  assert.notEqual(composed, decomposed);
+  for (const [registeredAs, loginAs] of [
+    [composed, decomposed],
+    [decomposed, composed],
+  ] as const) {
+    const username = newName();
+    assert.equal((await register(new Browser(server.url), username, registeredAs)).status, 201);
+    const login = await new Browser(server.url).request("/login", {
+      body: { username, password: loginAs },
+    });
+    assert.equal(login.status, 200, "the same password, typed in the other Unicode form");
+    const form = await postForm(new Browser(server.url), "/login", { username, password: loginAs });
+    assert.equal(form.status, 303, "the same through a form");
+  }
+  assert.equal(
+    normalizeUsername(" Cafe\u0301 "),
+    "caf\u00e9",
+    "a name, composed, trimmed, lower case",
+  );
+});
+
+test("an anonymous POST /logout writes no tombstone; logging out a stored session does", async () => {
+  const tombstones = async () => (await client.keys("ended:*")).length;
+  const before = await tombstones();
+  const anonymous = (i: number) => {
+    const browser = new Browser(server.url);
+    // No cookie; a cookie we never issued; one signed right for an id the store does not have.
+    if (i % 3 === 1) browser.cookies.set(COOKIE_NAME, "s%3Anot-a-session-we-know.bogussignature");
+    if (i % 3 === 2)
+      browser.cookies.set(COOKIE_NAME, signedCookie(`unknown-${i}-${"x".repeat(20)}`, OLD_SECRET));
+    return i % 2
+      ? browser.request("/logout", { method: "POST", json: true })
+      : postForm(browser, "/logout", {});
+  };
+  const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => anonymous(i)));
+  assert.deepEqual([...new Set(answers.map((answer) => answer.status))].sort(), [200, 303]);
+  assert.equal((await tombstones()) - before, 0, "50 anonymous logouts wrote tombstones");
+
+  const visitor = new Browser(server.url);
+  const { sessionId } = await visitor.visit(); // a stored session, nobody logged in
+  assert.equal((await visitor.request("/logout", { method: "POST", json: true })).status, 200);
+  assert.equal(await client.exists(`sess:${sessionId}`), 0, "the stored session is deleted");
+  assert.equal(await client.exists(`ended:${sessionId}`), 1, "and its id buried");
+});
+
+test("a POST without Origin is judged by Sec-Fetch-Site: cross-site and same-site are refused", async () => {
+  const browser = new Browser(server.url);
+  const username = newName();
+  await register(browser, username);
+  const credentials = { username, password: PASSWORD };
+  for (const site of ["cross-site", "same-site"]) {
+    const forged = await browser.request("/login", {
+      body: credentials,
+      headers: { "sec-fetch-site": site },
+    });
+    assert.equal(forged.status, 403, `Sec-Fetch-Site: ${site}, no Origin`);
+    const form = await browser.request("/logout", {
+      form: {},
+      headers: { "sec-fetch-site": site },
+    });
+    assert.equal(form.status, 403, `a logout form, Sec-Fetch-Site: ${site}, no Origin`);
+  }
+  assert.equal(browser.cookie(COOKIE_NAME), undefined, "no session for the forged logins");
+  for (const site of ["same-origin", "none"]) {
+    const own = await new Browser(server.url).request("/login", {
+      body: credentials,
+      headers: { "sec-fetch-site": site },
+    });
+    assert.equal(own.status, 200, `Sec-Fetch-Site: ${site} passes`);
+  }
+  const script = await new Browser(server.url).request("/login", { body: credentials });
+  assert.equal(script.status, 200, "no Origin and no Sec-Fetch-Site (curl, a script): passes");
+});
+
 test("a store failure on /login answers a JSON client with JSON", async (t) => {
   const browser = new Browser(server.url);
   const username = newName();
@@ -463,22 +600,11 @@ describe("restarts, timeouts and settings", { concurrency: true }, () => {
     assert.equal(location, "/login?expired");
   });
 
-  test("TRUST_PROXY: behind an HTTPS proxy the cookie is Secure; else the header is ignored", async () => {
-    const loginOverHttps = async (url: string) => {
-      const browser = new Browser(url);
-      const username = newName();
-      await register(browser, username);
-      const response = await browser.request("/login", {
-        body: { username, password: PASSWORD },
-        headers: { "x-forwarded-proto": "https" },
-      });
-      assert.equal(response.status, 200);
-      return setCookieAttributes(response, COOKIE_NAME);
-    };
-    const trusted = await loginOverHttps(shortBehindProxy.url);
-    assert.equal(trusted?.has("secure"), true, "Secure behind a trusted proxy");
-    const untrusted = await loginOverHttps(server.url);
-    assert.equal(untrusted?.has("secure"), false, "without TRUST_PROXY the header is ignored");
+  test("TRUST_PROXY: through a real HTTPS proxy the cookie is Secure; else the header is ignored", async (t) => {
+    await assertSecureBehindHttpsProxy(t, {
+      trusting: shortBehindProxy.url,
+      trustingNone: server.url,
+    });
   });
 
   test("NODE_ENV=production without SESSION_SECRET: a message naming it, exit 1", async (t) => {

@@ -25,7 +25,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * whatever quotes it holds, can ever become SQL.
  */
 export class Users implements UserStore {
-  constructor(private readonly pool: Pool) {}
+  private readonly pool: Pool;
+
+  constructor(pool: Pool) {
+    this.pool = pool;
+  }
 
   /**
    * Creates the user; resolves null when the name is taken. USERNAME is normalized and

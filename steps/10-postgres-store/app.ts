@@ -23,6 +23,8 @@ export interface AppOptions {
   absoluteTimeoutMs?: number;
   /** How often expired sessions are deleted, in seconds (about: ±50%). Default: 60. */
   pruneSeconds?: number;
+  /** Express's "trust proxy" setting, from TRUST_PROXY. Unset: no proxy is trusted. */
+  trustProxy?: boolean | number | string;
   /** The users table's code (step 05's users.ts); exercise 10 passes in the learner's own. */
   users?: { Users: new (pool: Pool) => UserStore; currentUser: typeof currentUser };
 }
@@ -32,6 +34,7 @@ export function createApp(pool: Pool, options: AppOptions = {}) {
   const {
     absoluteTimeoutMs = 8 * 60 * 60 * 1000,
     pruneSeconds = 60,
+    trustProxy,
     users = { Users, currentUser },
   } = options;
   const store = new PgStore({
@@ -44,6 +47,9 @@ export function createApp(pool: Pool, options: AppOptions = {}) {
   });
 
   const app = express();
+  // Behind a proxy that ends HTTPS, as in step 05: without it, the cookie is never Secure and
+  // the Origin check sees http:// where the browser says https:// (every login a 403).
+  if (trustProxy !== undefined) app.set("trust proxy", trustProxy);
   app.use(sameOriginPosts); // a form on another site cannot log you in (or out)
   app.use(
     session({
@@ -57,7 +63,7 @@ export function createApp(pool: Pool, options: AppOptions = {}) {
       cookie: {
         httpOnly: true, // page scripts cannot read the cookie: an XSS cannot steal the session
         sameSite: "lax", // not sent on cross-site POSTs: a first line of defence against CSRF
-        secure: "auto", // Secure when the request came over HTTPS
+        secure: "auto", // Secure when the request came over HTTPS (see trust proxy above)
         maxAge: 30 * 60 * 1000, // 30 minutes, in milliseconds: also the row's expire
       },
     }),

@@ -10,6 +10,7 @@ import type { PostgresEngine } from "../../lib/services/postgres.ts";
 import {
   assertForeignCookiesStartFresh,
   assertHungStoreAnswers503,
+  assertSecureBehindHttpsProxy,
   assertSessionsSurviveRestart,
   Browser,
   COOKIE_NAME,
@@ -149,6 +150,56 @@ for (const engine of ["postgresql", "pglite"] satisfies PostgresEngine[]) {
       );
     });
 
+    test("a NUL in a name, a password or a status: 400 with a message, never 500", async () => {
+      const browser = new Browser(server.url);
+      const username = `${engine}-nul`;
+      const credentials = { username, password: PASSWORD };
+      assert.equal((await browser.request("/register", { body: credentials })).status, 201);
+      assert.equal((await browser.request("/login", { body: credentials })).status, 200);
+      const NUL = "\u0000";
+      const cases: [string, Record<string, string>][] = [
+        ["/login", { username: `${username}${NUL}`, password: PASSWORD }],
+        ["/login", { username, password: `${PASSWORD}${NUL}` }],
+        ["/register", { username: `${engine}-nul-2`, password: `${PASSWORD}${NUL}` }],
+        ["/statuses", { body: `hello${NUL}world` }],
+      ];
+      for (const [path, fields] of cases) {
+        for (const encoding of ["json", "form"] as const) {
+          const response = await browser.request(
+            path,
+            encoding === "json" ? { body: fields } : { form: fields },
+          );
+          const what = `${path} ${JSON.stringify(fields)} (${encoding})`;
+          const text = await response.text();
+          assert.equal(response.status, 400, `${what}: ${text.slice(0, 200)}`);
+          assert.match(text, /U\+0000/, `${what}: the 400 says why`);
+        }
+      }
+    });
+
+    test("ended_sessions rows are deleted once their ten minutes are over", async () => {
+      const old = `an-old-tombstone-${engine}`;
+      await database.query(
+        "INSERT INTO ended_sessions (sid, until) VALUES ($1, now() - interval '1 minute')",
+        [old],
+      );
+      const browser = new Browser(server.url);
+      await browser.visit();
+      assert.equal((await browser.request("/logout", { method: "POST", json: true })).status, 200);
+      const { rows } = await database.query("SELECT 1 FROM ended_sessions WHERE sid = $1", [old]);
+      assert.equal(rows.length, 0, "a logout's tombstone deletes the expired ones");
+    });
+
+    if (engine === "postgresql") {
+      test("TRUST_PROXY: through a real HTTPS proxy the cookie is Secure; else the header is ignored", async (t) => {
+        const behindProxy = await startStep(t, STEP, { env: { ...env, TRUST_PROXY: "loopback" } });
+        await assertSecureBehindHttpsProxy(t, {
+          trusting: behindProxy.url,
+          trustingNone: server.url,
+        });
+      });
+    }
+
     test("two processes starting at once on an empty database: both serve", async (t) => {
       const fresh = await usePrivatePostgres(engine);
       const both = await Promise.all(
@@ -203,4 +254,102 @@ test("createTableIfMissing: stores that lose the race to create the table fail f
     return;
   }
   assert.fail("in 5 trials, four stores starting together never collided");
+});
+
+// Alone, after the suites above, each with a PostgreSQL and a step of its own: the first
+// counts every row of a table, the second saturates the app's pool on purpose, and neither
+// should share the machine with the timing tests above (a frozen PostgreSQL: 503 within 3 s).
+test("anonymous POST /logout adds no ended_sessions row; a stored session's logout does", async (t) => {
+  const own = await usePrivatePostgres("postgresql"); // its ended_sessions: this test's only
+  const app = await startStep(t, STEP, { env: { DATABASE_URL: own.url } });
+  const ownDatabase = new pg.Pool({ connectionString: own.url, max: 1 });
+  ownDatabase.on("error", () => {});
+  t.after(() => ownDatabase.end());
+  const tombstones = async () =>
+    (await ownDatabase.query<{ n: number }>("SELECT count(*)::int AS n FROM ended_sessions"))
+      .rows[0]?.n;
+  const answers = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => {
+      const browser = new Browser(app.url);
+      if (i % 2) browser.cookies.set(COOKIE_NAME, "s%3Anot-a-session-we-know.bogus");
+      return browser.request("/logout", { method: "POST", json: true });
+    }),
+  );
+  assert.deepEqual([...new Set(answers.map((answer) => answer.status))], [200]);
+  assert.equal(await tombstones(), 0, "50 anonymous logouts wrote tombstones");
+
+  const visitor = new Browser(app.url);
+  const { sessionId } = await visitor.visit(); // a stored session, nobody logged in
+  assert.equal((await visitor.request("/logout", { method: "POST", json: true })).status, 200);
+  const { rows } = await ownDatabase.query("SELECT 1 FROM ended_sessions WHERE sid = $1", [
+    sessionId,
+  ]);
+  assert.equal(rows.length, 1, "the stored session's id is buried");
+});
+
+test("the session table locked by another client: 503s in seconds, at most 10 backends, then served again", async (t) => {
+  const own = await usePrivatePostgres("postgresql"); // only this app's connections in it
+  const app = await startStep(t, STEP, { env: { DATABASE_URL: own.url } });
+  const [admin, locker] = [new pg.Client(own.url), new pg.Client(own.url)];
+  for (const client of [admin, locker]) {
+    client.on("error", () => {});
+    await client.connect();
+    t.after(() => client.end());
+  }
+  // application_name: set by steps/shared/postgres-pool.ts on each of the app's connections.
+  const backends = async () =>
+    (
+      await admin.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'session-workshop'",
+      )
+    ).rows[0]?.n ?? -1;
+  const browser = new Browser(app.url);
+  assert.equal((await browser.visit()).visits, 1);
+
+  // Counted every 25 ms while the table is locked, and until a second after it is free again.
+  let most = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      most = Math.max(most, await backends().catch(() => most));
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  })();
+  const waves: string[] = [];
+  try {
+    await locker.query("BEGIN");
+    await locker.query("LOCK TABLE session IN ACCESS EXCLUSIVE MODE");
+    try {
+      // Three waves of 40 new visitors: each visit writes a row of the locked table. Before
+      // the server-side timeouts, each wave left 10 more backends waiting for the lock.
+      for (let wave = 1; wave <= 3; wave++) {
+        const started = Date.now();
+        const answers = await Promise.all(
+          Array.from({ length: 40 }, async () => {
+            const response = await new Browser(app.url).request("/", { json: true });
+            await response.arrayBuffer();
+            return response.status;
+          }),
+        );
+        const ms = Date.now() - started;
+        waves.push(`${ms} ms, ${most} backends so far`);
+        assert.deepEqual([...new Set(answers)], [503], `wave ${wave}: ${answers.join(" ")}`);
+        assert.ok(ms < 10_000, `wave ${wave} took ${ms} ms`);
+      }
+    } finally {
+      await locker.query("ROLLBACK");
+    }
+    await waitUntil("the app to serve again", async () => {
+      const response = await new Browser(app.url).request("/", { json: true });
+      await response.arrayBuffer();
+      return response.status === 200;
+    });
+    assert.equal((await browser.visit()).visits, 2, "the session from before goes on");
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  } finally {
+    sampling = false;
+    await sampler;
+  }
+  assert.ok(most <= 10, `the app held ${most} backends (its pool has 10): ${waves.join("; ")}`);
+  t.diagnostic(`waves: ${waves.join("; ")}; at most ${most} backends`);
 });

@@ -18,6 +18,14 @@ export function createPool(connectionString: string): pg.Pool {
     // A query PostgreSQL does not answer (a frozen server) fails after 2 s too: a 503 within
     // seconds, as from every store of the workshop.
     query_timeout: 2000,
+    // query_timeout only stops the app waiting: PostgreSQL goes on with the query (waiting for
+    // a lock another client holds, say) while the pool opens a new connection in its place.
+    // With a table locked, three rounds of 40 requests left one process 48 backends for a pool
+    // of 10 (step 10's test). So PostgreSQL gives up first, on each connection: a query that
+    // waited 1 s for a lock, or ran 1.5 s, is cancelled by the server itself, and nothing the
+    // app has given up on runs on.
+    lock_timeout: 1000,
+    statement_timeout: 1500,
     // An unused connection is closed after 30 s: an idle app holds nothing open.
     idleTimeoutMillis: 30_000,
     // What `SELECT application_name FROM pg_stat_activity` shows for these connections.
@@ -45,7 +53,9 @@ export async function migrate(pool: pg.Pool, sql: string, lockId: number): Promi
   try {
     await client.query("BEGIN");
     // Waiting for another process's migration may take longer than a request's query may:
-    // these two wait up to a minute (pg reads query_timeout per query too).
+    // these two wait up to a minute, in PostgreSQL (SET LOCAL: for this transaction only)...
+    await client.query("SET LOCAL lock_timeout = '1min'; SET LOCAL statement_timeout = '1min'");
+    // ...and in pg, which reads query_timeout per query too.
     const patient = (text: string, values: unknown[] = []): SlowQuery => ({
       text,
       values,

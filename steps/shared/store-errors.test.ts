@@ -1,14 +1,19 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { MongoClient } from "mongodb";
+import pg from "pg";
 import { createClient } from "redis";
-import { usePrivateMongo, usePrivateRedis } from "../../test/harness/index.ts";
+import { usePrivateMongo, usePrivatePostgres, usePrivateRedis } from "../../test/harness/index.ts";
 import { isStoreOutage } from "./store-errors.ts";
 
 // What storeErrorHandler calls an outage (503) and what it does not (500), with the errors the
 // real drivers raise against real servers: told by their classes and codes, not by words.
 
-const [redis, mongo] = await Promise.all([usePrivateRedis(), usePrivateMongo()]);
+const [redis, mongo, postgres] = await Promise.all([
+  usePrivateRedis(),
+  usePrivateMongo(),
+  usePrivatePostgres("postgresql"),
+]);
 
 /** The error PROMISE rejects with. */
 async function errorOf(promise: Promise<unknown>): Promise<unknown> {
@@ -61,4 +66,27 @@ test("words in a message make no outage: an Error that says 'Socket timeout' is 
   assert.equal(isStoreOutage(new Error("Socket timeout in Redis Mongo ECONNRESET")), false);
   const readOnlyDisk = Object.assign(new Error("read-only"), { code: "EROFS" });
   assert.equal(isStoreOutage(readOnlyDisk), true, "a disk refusing writes is an outage");
+});
+
+test("PostgreSQL cancelling a query after statement_timeout or lock_timeout is an outage; a duplicate is not", async () => {
+  const [holder, waiter] = [new pg.Client(postgres.url), new pg.Client(postgres.url)];
+  await Promise.all([holder.connect(), waiter.connect()]);
+  after(() => Promise.all([holder.end(), waiter.end()]));
+  await waiter.query("CREATE TABLE IF NOT EXISTS outage_probe (id int PRIMARY KEY)");
+  await waiter.query("INSERT INTO outage_probe VALUES (1) ON CONFLICT DO NOTHING");
+
+  await waiter.query("SET statement_timeout = 50");
+  const slow = await errorOf(waiter.query("SELECT pg_sleep(5)"));
+  assert.equal((slow as { code?: string }).code, "57014");
+  assert.equal(isStoreOutage(slow), true, "statement_timeout: 503");
+
+  await waiter.query("SET statement_timeout = 0; SET lock_timeout = 50");
+  await holder.query("BEGIN; LOCK TABLE outage_probe IN ACCESS EXCLUSIVE MODE");
+  const locked = await errorOf(waiter.query("SELECT * FROM outage_probe"));
+  await holder.query("ROLLBACK");
+  assert.equal((locked as { code?: string }).code, "55P03");
+  assert.equal(isStoreOutage(locked), true, "lock_timeout: 503");
+
+  const duplicate = await errorOf(waiter.query("INSERT INTO outage_probe VALUES (1)"));
+  assert.equal(isStoreOutage(duplicate), false, "a unique violation is a bug or a race: 500");
 });

@@ -68,9 +68,11 @@ const PG_OUTAGE_MESSAGES = [
 ];
 /**
  * SQLSTATEs with which a running PostgreSQL refuses for now: class 08 (connection exceptions),
- * shutting down or starting up (57P01-57P03), too many connections (53300).
+ * shutting down or starting up (57P01-57P03), too many connections (53300), and a query it
+ * cancelled itself after statement_timeout (57014) or lock_timeout (55P03): the pool sets both
+ * (steps/shared/postgres-pool.ts), so that what the app gave up on stops in PostgreSQL too.
  */
-const PG_NOT_NOW = /^(08...|57P0[123]|53300)$/;
+const PG_NOT_NOW = /^(08...|57P0[123]|53300|57014|55P03)$/;
 
 /** File system codes with which a disk refuses a write: permissions, read-only, full. */
 const DISK_REFUSALS = new Set(["EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "EIO", "EMFILE"]);

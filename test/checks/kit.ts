@@ -23,15 +23,15 @@ import { createRedisClient, type RedisClient } from "../../steps/shared/redis-cl
 
 /** A failed expectation: what is wrong, what was expected, what was seen. */
 export class Wrong extends Error {
-  constructor(
-    readonly what: string,
-    readonly expected?: string,
-    readonly observed?: string,
-  ) {
+  /** What is wrong, without what was expected and seen. */
+  readonly what: string;
+
+  constructor(what: string, expected?: string, observed?: string) {
     const lines = [what];
     if (expected !== undefined) lines.push(`  expected: ${expected}`);
     if (observed !== undefined) lines.push(`  observed: ${observed}`);
     super(lines.join("\n"));
+    this.what = what;
   }
 }
 

@@ -195,7 +195,7 @@ const TIMEOUT_SCALE = Number(process.env.CHECK_TIMEOUT_SCALE) || 1;
  * a quiet one, times the load per core on a busy one.
  */
 async function runCase(run: () => Promise<void>, timeoutMs: number): Promise<string | undefined> {
-  const load = Math.max(1, loadavg()[0] / availableParallelism());
+  const load = Math.max(1, (loadavg()[0] ?? 0) / availableParallelism());
   const limitMs = Math.round(timeoutMs * load * TIMEOUT_SCALE);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<string>((resolve) => {

@@ -13,6 +13,7 @@ export {
   type RestartResult,
   visitRestartVisit,
 } from "./flows.ts";
+export { assertSecureBehindHttpsProxy, type HttpsProxy, useHttpsProxy } from "./https-proxy.ts";
 export {
   type VisitsJsonWithPid,
   visitOverNewConnection,

@@ -1,0 +1,196 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { createServer, request as httpsRequest } from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { setCookieAttributes } from "../../lib/browser.ts";
+import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
+
+/** A reverse proxy that ends HTTPS in front of a step, as nginx or a load balancer would. */
+export interface HttpsProxy {
+  /** https://localhost:PORT: where a browser would go. */
+  readonly url: string;
+  /**
+   * Sends a request to the proxy over HTTPS, trusting its certificate (fetch cannot be told
+   * to), and answers as fetch does: a Response, Set-Cookie lines and all.
+   */
+  request(
+    path: string,
+    init?: { method?: string; headers?: Record<string, string>; body?: string },
+  ): Promise<Response>;
+}
+
+let certificate: Promise<{ key: string; cert: string }> | undefined;
+
+/** A self-signed certificate for localhost, made once per test process by openssl (offline). */
+function selfSignedCertificate(): Promise<{ key: string; cert: string }> {
+  certificate ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), "https-proxy-"));
+    try {
+      const [key, cert] = [join(dir, "key.pem"), join(dir, "cert.pem")];
+      await promisify(execFile)("openssl", [
+        ...["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost"],
+        ...["-addext", "subjectAltName=DNS:localhost", "-days", "1"],
+        ...["-keyout", key, "-out", cert],
+      ]);
+      return { key: await readFile(key, "utf8"), cert: await readFile(cert, "utf8") };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  })();
+  return certificate;
+}
+
+/**
+ * Starts an HTTPS proxy on a free port of 127.0.0.1 in front of TARGET (a step's http:// url),
+ * closed when the test ends. Each request goes on to TARGET as it came (its Host header too),
+ * plus what such proxies add: `X-Forwarded-Proto: https` and the client's address appended to
+ * `X-Forwarded-For`. Only an app that trusts the proxy (TRUST_PROXY) believes them.
+ */
+export async function useHttpsProxy(
+  t: { after(cleanup: () => unknown): void },
+  target: string,
+): Promise<HttpsProxy> {
+  const { key, cert } = await selfSignedCertificate();
+  const upstream = new URL(target);
+  const server = createServer({ key, cert }, (req, res) => {
+    const { connection: _hopByHop, ...headers } = req.headers;
+    const forwardedFor = [headers["x-forwarded-for"], req.socket.remoteAddress]
+      .filter(Boolean)
+      .join(", ");
+    const forwarded = httpRequest(
+      {
+        host: upstream.hostname === "localhost" ? "127.0.0.1" : upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...headers, "x-forwarded-proto": "https", "x-forwarded-for": forwardedFor },
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forwarded.on("error", (error) => res.writeHead(502).end(error.message));
+    req.pipe(forwarded);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
+  const { port } = server.address() as AddressInfo;
+  const url = `https://localhost:${port}`;
+
+  const request: HttpsProxy["request"] = (path, init = {}) =>
+    new Promise((resolve, reject) => {
+      const sent = httpsRequest(
+        new URL(path, url),
+        {
+          method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+          headers: init.headers,
+          ca: cert, // trust this proxy's certificate, and only for this request
+          lookup: (_host, _options, done) => done(null, [{ address: "127.0.0.1", family: 4 }]),
+          agent: false,
+        },
+        (answer) => {
+          const chunks: Buffer[] = [];
+          answer.on("data", (chunk: Buffer) => chunks.push(chunk));
+          answer.on("error", reject);
+          answer.on("end", () => {
+            const body = Buffer.concat(chunks);
+            resolve(
+              new Response(body.length > 0 ? body : null, {
+                status: answer.statusCode ?? 502,
+                headers: headersOf(answer.headers),
+              }),
+            );
+          });
+        },
+      );
+      sent.on("error", reject);
+      sent.end(init.body);
+    });
+  return { url, request };
+}
+
+/** Node's headers as fetch's Headers, each Set-Cookie line kept apart. */
+function headersOf(incoming: IncomingHttpHeaders): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(incoming)) {
+    for (const one of Array.isArray(value) ? value : [value ?? ""]) headers.append(name, one);
+  }
+  return headers;
+}
+
+/**
+ * TRUST_PROXY, asserted through a real HTTPS proxy (steps 05 and 10). TRUSTING is a step
+ * started with TRUST_PROXY=loopback, TRUSTING_NONE one without it.
+ * - Through the proxy, a browser's login (Origin https://localhost:PORT) succeeds, and the
+ *   cookie is Secure: the app believed X-Forwarded-Proto, so secure: "auto" and the Origin
+ *   check both see the HTTPS the browser used.
+ * - Without TRUST_PROXY the same login is refused (403: the app sees http://, the browser
+ *   says https://), and a spoofed X-Forwarded-Proto sent straight to the app changes nothing:
+ *   no Secure cookie.
+ */
+export async function assertSecureBehindHttpsProxy(
+  t: { after(cleanup: () => unknown): void; diagnostic?(message: string): void },
+  { trusting, trustingNone }: { trusting: string; trustingNone: string },
+): Promise<void> {
+  const password = "correct horse battery staple";
+  const json = { "content-type": "application/json", accept: "application/json" };
+  const newUser = async (url: string) => {
+    const username = `proxy-${randomBytes(6).toString("hex")}`;
+    const registered = await fetch(new URL("/register", url), {
+      method: "POST",
+      headers: json,
+      body: JSON.stringify({ username, password }),
+    });
+    assert.equal(registered.status, 201, `register answered ${registered.status}`);
+    return JSON.stringify({ username, password });
+  };
+
+  const proxy = await useHttpsProxy(t, trusting);
+  const body = await newUser(trusting);
+  const login = await proxy.request("/login", { headers: { ...json, origin: proxy.url }, body });
+  assert.equal(login.status, 200, `login through the proxy answered ${login.status}`);
+  const cookie = setCookieAttributes(login, COOKIE_NAME);
+  assert.equal(cookie?.has("secure"), true, "Secure behind a trusted HTTPS proxy");
+  const setCookie = login.headers.getSetCookie().find((line) => line.startsWith(`${COOKIE_NAME}=`));
+  const sessionCookie = setCookie?.split(";")[0] ?? "";
+  const me = await proxy.request("/me", {
+    headers: { accept: "application/json", cookie: sessionCookie },
+  });
+  assert.equal(me.status, 200, "the Secure cookie logs the browser in over HTTPS");
+
+  const untrustedProxy = await useHttpsProxy(t, trustingNone);
+  const refused = await untrustedProxy.request("/login", {
+    headers: { ...json, origin: untrustedProxy.url },
+    body: await newUser(trustingNone),
+  });
+  assert.equal(
+    refused.status,
+    403,
+    "without TRUST_PROXY the app sees http://, not the https:// Origin",
+  );
+
+  const spoofed = await fetch(new URL("/login", trustingNone), {
+    method: "POST",
+    headers: { ...json, "x-forwarded-proto": "https" },
+    body: await newUser(trustingNone),
+  });
+  assert.equal(spoofed.status, 200);
+  const plain = setCookieAttributes(spoofed, COOKIE_NAME);
+  assert.equal(plain?.has("secure"), false, "without TRUST_PROXY, X-Forwarded-Proto is ignored");
+  t.diagnostic?.(
+    `through ${proxy.url}: 200, Secure; without TRUST_PROXY: 403, spoofed header ignored`,
+  );
+}

@@ -1,197 +1,471 @@
 /**
  * Exercise 01: GET /hello greets a newcomer and a returning visitor (reading the session,
  * never writing it); POST /reset ends the session in the store and in the browser.
+ *
+ * A differential check (test/checks/differential.ts): scenarios of several visitors, drawn at
+ * random from what clients can do, run on your app and on the reference side by side, each with
+ * its own MemoryStore; after every request the two must look the same to a visitor (status,
+ * body, cookies) and to an operator (the sessions in the store, the calls made to it).
  */
-import { setCookieAttributes } from "../../lib/browser.ts";
-import type { VisitsJson } from "../../lib/visits-contract.ts";
+import fc from "fast-check";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 import {
-  type CheckContext,
-  defineCheck,
-  expect,
-  type Site,
-  type Visitor,
-  wrong,
-} from "../../test/checks/kit.ts";
+  type Answer,
+  differential,
+  type Model,
+  type Observation,
+  type Side,
+  type Step,
+} from "../../test/checks/differential.ts";
+import { defineCheck } from "../../test/checks/kit.ts";
+import * as reference from "./solution/app.ts";
 
 type Module = typeof import("./solution/app.ts");
 
-interface Greeting {
-  firstVisit?: unknown;
-  message?: unknown;
-}
+const VISITORS = 3;
+type Action =
+  | { do: "visit"; who: number; times: number }
+  | { do: "hello"; who: number; accept: "json" | "html" | "any" }
+  | { do: "reset"; who: number; method: "POST" | "GET"; naming: number | undefined }
+  | { do: "copy"; who: number; of: number }
+  | { do: "forge"; who: number; of: number }
+  | { do: "other-cookie"; who: number }
+  | { do: "fail"; op: "destroy"; on: boolean };
 
-async function hello(visitor: Visitor): Promise<{ greeting: Greeting; response: Response }> {
-  const response = await visitor.get("/hello", { json: true });
-  expect(response.status === 200, "GET /hello does not answer 200", {
-    expected: "200 with a JSON greeting",
-    observed: `${response.status} ${(await response.clone().text()).slice(0, 80)}`,
-  });
-  const text = await response.text();
-  try {
-    return { greeting: JSON.parse(text) as Greeting, response };
-  } catch {
-    wrong("GET /hello does not answer JSON", {
-      expected: '{ "firstVisit": …, "message": … }',
-      observed: text.slice(0, 80),
-    });
+const JSON_CLIENT = { accept: "application/json" };
+const ACCEPT = { json: "application/json", html: "text/html", any: "*/*" } as const;
+const name = (i: number) => "ABC"[i] ?? "?";
+const FORGED = ".not-the-servers-signature";
+
+/** The session id inside a session cookie's value (s%3A<id>.<signature>), signature unchecked. */
+const idIn = (value: string | undefined) =>
+  /^s:([^.]+)\./.exec(decodeURIComponent(value ?? ""))?.[1];
+
+const WORDS = [
+  "zero",
+  "one|once",
+  "two|twice",
+  "three|thrice",
+  "four",
+  "five",
+  "six",
+  "seven",
+  "eight",
+  "nine",
+  "ten",
+];
+/** Whether MESSAGE says N visits: "3", "three", "twice"… */
+const says = (message: string, n: number) =>
+  new RegExp(`\\b(${n}|${WORDS[n] ?? n})\\b`, "i").test(message);
+
+// Mostly A, so that one visitor's requests follow each other; B and C to tell visitors apart.
+const who = fc.constantFrom(0, 0, 0, 1, 1, 2);
+const clientActions: fc.Arbitrary<Action>[] = [
+  fc.record({ do: fc.constant("visit" as const), who, times: fc.constantFrom(1, 1, 2, 4) }),
+  fc.record({
+    do: fc.constant("hello" as const),
+    who,
+    accept: fc.constantFrom("json", "any", "html"),
+  }),
+  fc.record({
+    do: fc.constant("reset" as const),
+    who,
+    method: fc.constantFrom("POST", "POST", "POST", "GET"),
+    naming: fc.option(who, { nil: undefined, freq: 3 }),
+  }),
+  fc.record({ do: fc.constant("copy" as const), who, of: who }),
+  fc.record({ do: fc.constant("forge" as const), who, of: who }),
+  fc.record({ do: fc.constant("other-cookie" as const), who }),
+];
+const weights = [4, 4, 3, 1, 1, 1];
+const weighted = (extra: fc.Arbitrary<Action>[] = []) =>
+  fc.oneof(
+    ...clientActions.map((arbitrary, i) => ({ arbitrary, weight: weights[i] ?? 1 })),
+    ...extra.map((arbitrary) => ({ arbitrary, weight: 2 })),
+  );
+
+function describe(a: Action): string {
+  switch (a.do) {
+    case "visit":
+      return `${name(a.who)}: GET /${a.times > 1 ? ` ×${a.times}` : ""}`;
+    case "hello":
+      return `${name(a.who)}: GET /hello (Accept: ${ACCEPT[a.accept]})`;
+    case "reset":
+      return `${name(a.who)}: ${a.method} /reset${a.naming === undefined || a.method === "GET" ? "" : ` with the body {"sessionId": <${name(a.naming)}'s session id>}`}`;
+    case "copy":
+      return `${name(a.who)} gets a copy of ${name(a.of)}'s session cookie (a shared computer, a stolen cookie)`;
+    case "forge":
+      return `${name(a.who)} forges a cookie: ${name(a.of)}'s session id with a signature that is not the server's`;
+    case "other-cookie":
+      return `${name(a.who)} also holds another cookie (theme=dark), sent before the session cookie`;
+    case "fail":
+      return a.on ? "the store starts failing destroy() (a broken store)" : "the store works again";
   }
 }
 
-async function visit(visitor: Visitor): Promise<VisitsJson> {
-  const response = await visitor.get("/", { json: true });
-  expect(response.status === 200, "GET / (the visits page) does not answer 200", {
-    observed: String(response.status),
-  });
-  return (await response.json()) as VisitsJson;
+async function perform(a: Action, side: Side): Promise<Answer | undefined> {
+  if (a.do === "fail") {
+    if (a.on) side.probe.failing.add(a.op);
+    else side.probe.failing.delete(a.op);
+    return undefined;
+  }
+  const visitor = side.visitors[a.who];
+  if (!visitor) return undefined;
+  const jar = visitor.cookies;
+  side.notes.sentSessionCookie = jar.has(COOKIE_NAME);
+  switch (a.do) {
+    case "visit": {
+      let answer: Answer | undefined;
+      for (let i = 0; i < a.times; i++) answer = await visitor.send("GET", "/", JSON_CLIENT);
+      return answer;
+    }
+    case "hello":
+      return visitor.send("GET", "/hello", { accept: ACCEPT[a.accept] });
+    case "reset": {
+      if (a.method === "GET") return visitor.send("GET", "/reset", JSON_CLIENT);
+      const named =
+        a.naming === undefined ? undefined : idIn(side.visitors[a.naming]?.cookie(COOKIE_NAME));
+      return visitor.send("POST", "/reset", JSON_CLIENT, named ? { sessionId: named } : undefined);
+    }
+    case "copy": {
+      const value = side.visitors[a.of]?.cookie(COOKIE_NAME);
+      if (value) jar.set(COOKIE_NAME, value);
+      return undefined;
+    }
+    case "forge": {
+      const id = idIn(side.visitors[a.of]?.cookie(COOKIE_NAME));
+      if (id) jar.set(COOKIE_NAME, encodeURIComponent(`s:${id}${FORGED}`));
+      return undefined;
+    }
+    case "other-cookie": {
+      const kept = [...jar];
+      jar.clear();
+      jar.set("theme", "dark");
+      for (const [key, value] of kept) if (key !== "theme") jar.set(key, value);
+      return undefined;
+    }
+  }
 }
 
-/** Ways to say a number of visits: "2", "two", "twice"… */
-const SAID: Record<number, RegExp> = {
-  2: /\b(2|two|twice)\b/i,
-  3: /\b(3|three|thrice)\b/i,
-};
-
-const app = (module: Module, serve: CheckContext<Module>["serve"]) => serve(module.createApp());
-
-async function resetOf(site: Site) {
-  const visitor = site.visitor();
-  await visit(visitor);
-  const before = await visit(visitor);
-  const copy = visitor.cookie(COOKIE_NAME) ?? "";
-  const response = await visitor.post("/reset");
-  return { visitor, before, copy, response };
+/** The visits in the reference's session for this visitor (what a greeting should say). */
+async function visitsOf(reference: Side, who: number): Promise<number | undefined> {
+  const id = idIn(reference.visitors[who]?.cookie(COOKIE_NAME));
+  const sessions = await reference.probe.sessions();
+  return id ? (sessions[id] as { visits?: number } | undefined)?.visits : undefined;
 }
+
+async function body(a: Action, answer: Answer, side: Side, reference: Side) {
+  const text = answer.text;
+  if (answer.status >= 400) return "(an error)";
+  if (a.do === "visit") {
+    const json = JSON.parse(text) as { visits: number; sessionId: string };
+    return {
+      visits: json.visits,
+      session: side.labels.get(json.sessionId) ?? "(a session not in the store)",
+    };
+  }
+  if (a.do !== "hello") return text ? "(a body)" : "";
+  let greeting: { firstVisit?: unknown; message?: unknown };
+  try {
+    if (!answer.header("content-type")?.includes("json")) throw new Error("not JSON");
+    greeting = JSON.parse(text);
+  } catch {
+    return { json: false, text: text.slice(0, 60) };
+  }
+  const { firstVisit, message } = greeting;
+  if (typeof message !== "string" || !message) return { firstVisit, message: "(no message)" };
+  if (firstVisit !== false) return { firstVisit, message: "(a message)" };
+  const count = await visitsOf(reference, a.who);
+  if (count === undefined || says(message, count))
+    return { firstVisit, message: "(says the count)" };
+  return { firstVisit, message: `does not say ${count}: ${JSON.stringify(message)}` };
+}
+
+function cookie(line: string) {
+  const [pair = "", ...parts] = line.split(";").map((part) => part.trim());
+  const attributes = new Map(
+    parts.map((part) => {
+      const [key = "", ...value] = part.split("=");
+      return [key.toLowerCase(), value.join("=")] as const;
+    }),
+  );
+  const cookieName = pair.slice(0, pair.indexOf("="));
+  const maxAge = attributes.get("max-age");
+  const expires = attributes.get("expires");
+  const path = attributes.get("path") ?? "(none)";
+  // A cleared cookie's other attributes do not matter: the browser drops it.
+  if (
+    (maxAge !== undefined && Number(maxAge) <= 0) ||
+    (expires && Date.parse(expires) < Date.now())
+  ) {
+    return { name: cookieName, cleared: true, path };
+  }
+  return {
+    name: cookieName,
+    path,
+    httpOnly: attributes.has("httponly"),
+    sameSite: attributes.get("samesite")?.toLowerCase() ?? "(none)",
+    expiry: attributes.has("expires") || attributes.has("max-age"),
+  };
+}
+
+// ---- Rules: what is wrong at a step where your app and the reference differ, in words.
+type S = Step<Action>;
+const route = (a: Action) =>
+  a.do === "visit"
+    ? "GET /"
+    : a.do === "hello"
+      ? "GET /hello"
+      : a.do === "reset"
+        ? `${a.method} /reset`
+        : a.do;
+const actor = (a: Action) => ("who" in a ? name(a.who) : "");
+const count = (o: Observation, op: keyof Observation["traffic"]) => o.traffic[op] ?? 0;
+const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+
+function statusRule({ action: a, yours: y, reference: r }: S) {
+  if (y.status === r.status) return undefined;
+  if (a.do === "reset" && a.method === "GET") {
+    return `GET /reset answered ${y.status} (the reference: ${r.status}): only a POST may forget the visitor; a link, a prefetch or an <img src> would end the session`;
+  }
+  if (r.status >= 500 && y.status < 400) {
+    return `claimed success though the store failed: ${route(a)} answered ${y.status} while the store could not forget the session; the visitor must learn it did not work (pass the error on)`;
+  }
+  if (a.do === "reset")
+    return `POST /reset does not answer 204 No Content (it answered ${y.status})`;
+  if (a.do === "hello") return `GET /hello does not answer 200 (it answered ${y.status})`;
+  return `${route(a)} answered ${y.status} where ${r.status} was expected`;
+}
+
+function storeRule({ action: a, yours: y, reference: r, before, owners }: S) {
+  const said: string[] = [];
+  for (const label of Object.keys(y.store)) {
+    if (label in r.store) continue;
+    if (label in before) {
+      said.push(
+        a.do === "reset"
+          ? `the old cookie still names a live session: after ${route(a)}, ${owners.get(label)}'s session (${label}) is still in the store, so a kept copy of the cookie still works`
+          : `${route(a)} left ${owners.get(label)}'s session (${label}) in the store where it should be gone`,
+      );
+    } else {
+      said.push(
+        a.do === "hello"
+          ? "/hello stored a session: a request that only reads must not create one"
+          : `${route(a)} stored a session that should not exist`,
+      );
+    }
+  }
+  for (const label of Object.keys(r.store)) {
+    if (label in y.store) continue;
+    const owner = owners.get(label);
+    if (owner && owner !== actor(a)) {
+      said.push(
+        `another visitor's session was removed: ${actor(a)}'s ${route(a)} ended ${owner}'s session (${label}), a session it had no valid cookie for`,
+      );
+    } else if (a.do === "reset" && a.method === "POST") {
+      said.push(
+        `${route(a)} ended a session it had no valid cookie for: ${owner}'s session (${label}); only the session of the request's own signed cookie may end`,
+      );
+    } else {
+      said.push(
+        `${route(a)} removed ${owner ?? "the visitor"}'s session (${label}) from the store`,
+      );
+    }
+  }
+  for (const label of Object.keys(r.store)) {
+    if (!(label in y.store) || same(y.store[label], r.store[label])) continue;
+    said.push(
+      a.do === "hello"
+        ? `/hello changed the session in the store: ${JSON.stringify(y.store[label])} where it held ${JSON.stringify(r.store[label])}`
+        : `${route(a)} left ${owners.get(label)}'s session holding ${JSON.stringify(y.store[label])} where ${JSON.stringify(r.store[label])} was expected`,
+    );
+  }
+  return said.join("\n") || undefined;
+}
+
+function cookieRule({ action: a, yours: y, reference: r }: S) {
+  if (same(y.cookies, r.cookies) || (a.do === "reset" && a.method === "GET")) return undefined;
+  type C = { name: string; cleared?: boolean; path: string };
+  const mine = (y.cookies as C[]).filter((c) => c.name === COOKIE_NAME);
+  const theirs = (r.cookies as C[]).filter((c) => c.name === COOKIE_NAME);
+  if (a.do === "hello" && mine.length > theirs.length) {
+    return "/hello set a cookie: it only reads the session, so it sends no Set-Cookie";
+  }
+  const cleared = theirs.find((c) => c.cleared);
+  const last = mine.at(-1);
+  if (cleared) {
+    if (!last)
+      return `the session cookie is not cleared: ${route(a)} sends no Set-Cookie for ${COOKIE_NAME}`;
+    if (!last.cleared)
+      return `the session cookie is not cleared: ${route(a)} sets a live ${COOKIE_NAME} cookie`;
+    if (last.path !== cleared.path) {
+      return `the session cookie is not cleared: the path is not the cookie's (Path=${last.path}, the session cookie has Path=${cleared.path}; a cookie is only replaced by one with the same name and path)`;
+    }
+  }
+  return `${route(a)} sets cookies differently: ${JSON.stringify(y.cookies)} where ${JSON.stringify(r.cookies)} was expected`;
+}
+
+function bodyRule({ action: a, yours: y, reference: r, referenceSide }: S) {
+  if (same(y.body, r.body) || y.status !== r.status) return undefined;
+  const mine = y.body as Record<string, unknown>;
+  const theirs = r.body as Record<string, unknown>;
+  if (a.do === "hello" && typeof mine === "object" && typeof theirs === "object") {
+    if (mine.json === false)
+      return `GET /hello does not answer JSON to a client that sends Accept: ${ACCEPT[a.accept]} (it answered ${JSON.stringify(mine.text)})`;
+    if (theirs.firstVisit === false && mine.firstVisit !== false)
+      return "a returning visitor is greeted as new (firstVisit should be false once the session holds visits)";
+    if (theirs.firstVisit === true && mine.firstVisit !== true) {
+      const value = referenceSide.visitors[a.who]?.cookie(COOKIE_NAME);
+      const why = !value
+        ? "it brought no session cookie"
+        : value.endsWith(encodeURIComponent(FORGED))
+          ? "its cookie's signature is not the server's, so the cookie names no session (trusting the id inside it lets anyone read another visitor's session)"
+          : "its cookie names a session the store does not hold";
+      return `a visitor without a session is greeted as returning: ${why}`;
+    }
+    if (mine.message !== theirs.message)
+      return `the greeting does not say how many visits: ${String(mine.message)}`;
+  }
+  if (
+    a.do === "visit" &&
+    typeof mine === "object" &&
+    typeof theirs === "object" &&
+    mine.session !== theirs.session
+  ) {
+    return `GET / continued ${String(mine.session)} where the reference started ${String(theirs.session)}: the old cookie still names a live session`;
+  }
+  return `${route(a)} answered ${JSON.stringify(y.body)} where ${JSON.stringify(r.body)} was expected`;
+}
+
+function trafficRule({ action: a, yours: y, reference: r }: S) {
+  const said: string[] = [];
+  if (count(y, "all") + count(y, "length") > count(r, "all") + count(r, "length")) {
+    said.push(
+      `read every session in the store to answer one visitor (${route(a)}): ask for the visitor's own session only`,
+    );
+  }
+  const writes = (o: Observation) => count(o, "set") + count(o, "touch");
+  if (a.do === "reset" && writes(y) > writes(r)) {
+    said.push(
+      `wrote to the store after forgetting the session (${route(a)}): the store got set/touch calls after destroy, which a store may answer by bringing the session back`,
+    );
+  } else if (count(y, "set") > count(r, "set")) {
+    said.push(
+      a.do === "hello"
+        ? "/hello wrote to the store: a request that changes nothing must not write the session"
+        : `${route(a)} wrote the session ${count(y, "set")} times where ${count(r, "set")} writes were expected (one write per changed session)`,
+    );
+  }
+  if (y.early && !r.early) {
+    said.push(
+      `answered before the store confirmed: ${route(a)} sent its answer while the store was still working (destroy or save not finished); with a slower store a kept cookie still works after the 204, and a failure can no longer be reported`,
+    );
+  }
+  return said.join("\n") || undefined;
+}
+
+function model(module: Module, extra: fc.Arbitrary<Action>[], examples: Action[][]): Model<Action> {
+  return {
+    visitors: VISITORS,
+    action: weighted(extra),
+    examples,
+    describe,
+    actor: (a) => ("who" in a ? a.who : undefined),
+    perform,
+    body,
+    cookie,
+    session: (data) => {
+      const { cookie: _cookie, ...rest } = data as Record<string, unknown>;
+      return rest;
+    },
+    allowed: [
+      {
+        name: "any 5xx, with any cookies, when the store fails",
+        apply: (o) => (o.status >= 500 ? { ...o, status: 500, cookies: [] } : o),
+      },
+      {
+        name: "more or fewer reads of the visitor's own session (get)",
+        apply: (o) => {
+          const { get: _get, ...traffic } = o.traffic;
+          return { ...o, traffic };
+        },
+      },
+      {
+        // Judged by what the store holds afterwards: a destroy of a session the store never
+        // held, or none, is the same to a visitor and to an operator.
+        name: "how the store is asked to forget (destroy, clear)",
+        apply: (o) => {
+          const { destroy: _destroy, clear: _clear, ...traffic } = o.traffic;
+          return { ...o, traffic };
+        },
+      },
+      {
+        name: "clearing, or not, the cookie of a visitor who sent none",
+        apply: (o, a, side) =>
+          a.do === "reset" && !side.notes.sentSessionCookie
+            ? {
+                ...o,
+                cookies: (o.cookies as { name: string }[]).filter((c) => c.name !== COOKIE_NAME),
+              }
+            : o,
+      },
+    ],
+    rules: [statusRule, storeRule, cookieRule, bodyRule, trafficRule],
+    createApp: () => module.createApp(),
+    createReference: () => reference.createApp(),
+  };
+}
+
+const A = 0;
+const B = 1;
+const C = 2;
+const visit = (who: number, times = 1): Action => ({ do: "visit", who, times });
+const hello = (who: number): Action => ({ do: "hello", who, accept: "json" });
+const reset = (who: number): Action => ({ do: "reset", who, method: "POST", naming: undefined });
 
 export default defineCheck<Module>({
   entry: "app.ts",
   cases: [
     {
-      name: "GET /hello greets a newcomer, and stores nothing",
-      run: async ({ module, serve }) => {
-        const site = await app(module, serve);
-        const { greeting, response } = await hello(site.visitor());
-        expect(greeting.firstVisit === true, "a newcomer is not greeted as a first visit", {
-          expected: "firstVisit: true",
-          observed: `firstVisit: ${JSON.stringify(greeting.firstVisit)}`,
-        });
-        expect(typeof greeting.message === "string" && greeting.message.length > 0, "no message");
-        expect(!setCookieAttributes(response, COOKIE_NAME), "/hello set a cookie", {
-          expected: "a newcomer's /hello sends no Set-Cookie (nothing to store yet)",
-          observed: response.headers.getSetCookie().join("; "),
-        });
-      },
+      name: "GET /hello and POST /reset answer like the reference, for any visitors in any order",
+      timeoutMs: 30_000,
+      run: ({ module }) =>
+        differential(
+          model(
+            module,
+            [],
+            [
+              [hello(A)],
+              [visit(A, 2), hello(A), visit(A), hello(A), visit(A)],
+              [visit(A, 2), { do: "copy", who: B, of: A }, reset(A), visit(B), hello(C)],
+              [visit(A, 2), reset(A), visit(A)],
+              [reset(A)],
+              // A regular, greeted after more visits than anyone counts by hand.
+              [visit(A, 4), visit(A, 2), hello(A)],
+              // A link or a prefetch: GET, not POST.
+              [visit(A), { do: "reset", who: A, method: "GET", naming: undefined }, hello(A)],
+              // A browser that holds other cookies too.
+              [visit(A), { do: "other-cookie", who: A }, reset(A), visit(A)],
+              // Attacks: a forged cookie, a body naming another visitor's session.
+              [visit(A), visit(B), { do: "reset", who: B, method: "POST", naming: A }, visit(A)],
+              [visit(A, 2), { do: "forge", who: B, of: A }, hello(B), reset(B), visit(A)],
+            ],
+          ),
+          { runs: 25, maxActions: 6 },
+        ),
     },
     {
-      name: "GET /hello with a cookie the store does not know is a first visit",
-      run: async ({ module, serve }) => {
-        const site = await app(module, serve);
-        // A visitor whose session was reset elsewhere, or who brings a made-up cookie.
-        const visitor = site.visitor();
-        visitor.cookies.set(COOKIE_NAME, "s%3Aunknown-session.nosignature");
-        const { greeting } = await hello(visitor);
-        expect(
-          greeting.firstVisit === true,
-          "a cookie for a session the store does not hold counts as a returning visitor",
-          {
-            expected:
-              "firstVisit: true (whether a visitor is back is in the session, not in the cookie header)",
-            observed: `firstVisit: ${JSON.stringify(greeting.firstVisit)}`,
-          },
-        );
-      },
-    },
-    {
-      name: "GET /hello greets a returning visitor with their count, and leaves it as it is",
-      run: async ({ module, serve }) => {
-        const site = await app(module, serve);
-        const visitor = site.visitor();
-        for (const count of [2, 3]) {
-          const seen = await visit(visitor);
-          if (seen.visits === 1) await visit(visitor);
-          const { greeting, response } = await hello(visitor);
-          expect(greeting.firstVisit === false, "a returning visitor is greeted as new", {
-            expected: `firstVisit: false after ${count} visits`,
-            observed: `firstVisit: ${JSON.stringify(greeting.firstVisit)}`,
-          });
-          const message = String(greeting.message);
-          expect(SAID[count]?.test(message), "the greeting does not say how many visits", {
-            expected: `a message that says ${count} visits`,
-            observed: JSON.stringify(message),
-          });
-          expect(!setCookieAttributes(response, COOKIE_NAME), "/hello set a cookie", {
-            expected: "no Set-Cookie: /hello only reads the session",
-            observed: response.headers.getSetCookie().join("; "),
-          });
-        }
-        const after = await visit(visitor);
-        expect(after.visits === 4, "/hello changed the count", {
-          expected: "3 visits, two /hello, then the next visit counts 4",
-          observed: `the next visit counts ${after.visits}`,
+      name: "POST /reset says so when the store fails to forget the session",
+      timeoutMs: 30_000,
+      run: ({ module }) => {
+        const fault = fc.record({
+          do: fc.constant("fail" as const),
+          op: fc.constant("destroy" as const),
+          on: fc.boolean(),
         });
-      },
-    },
-    {
-      name: "POST /reset answers 204 and ends the session in the store",
-      run: async ({ module, serve }) => {
-        const site = await app(module, serve);
-        const { before, copy, response } = await resetOf(site);
-        expect(response.status === 204, "POST /reset does not answer 204 No Content", {
-          observed: String(response.status),
-        });
-        // Someone who kept a copy of the cookie comes back.
-        const thief = site.visitor();
-        thief.cookies.set(COOKIE_NAME, copy);
-        const again = await visit(thief);
-        expect(
-          again.sessionId !== before.sessionId,
-          "after /reset, the old cookie still names a live session",
-          {
-            expected: "a copy of the old cookie gets a new, empty session",
-            observed: `it still gets session ${before.sessionId} (count ${again.visits})`,
-          },
-        );
-        expect(again.visits === 1, "after /reset the count does not start again at 1", {
-          observed: String(again.visits),
-        });
-        const { greeting } = await hello(site.visitor());
-        expect(greeting.firstVisit === true, "after /reset, /hello does not greet a newcomer");
-      },
-    },
-    {
-      name: "POST /reset tells the browser to drop the session cookie",
-      run: async ({ module, serve }) => {
-        const site = await app(module, serve);
-        const { visitor, response } = await resetOf(site);
-        const cleared = setCookieAttributes(response, COOKIE_NAME);
-        if (!cleared) {
-          wrong("the session cookie is not cleared", {
-            expected: `a Set-Cookie for ${COOKIE_NAME} that has already expired`,
-            observed: response.headers.getSetCookie().join("; ") || "no Set-Cookie at all",
-          });
-        }
-        const path = cleared.get("path") ?? "/";
-        expect(path === "/", "the session cookie is not cleared: the path is not the cookie's", {
-          expected: `Path=/ (the session cookie's path; a cookie is only replaced by one with the same name and path)`,
-          observed: `Path=${path}`,
-        });
-        expect(!visitor.cookie(COOKIE_NAME), "the session cookie is not cleared", {
-          expected: "an expiry in the past, so the browser drops it",
-          observed: response.headers.getSetCookie().join("; "),
-        });
-        const fresh = await visit(visitor);
-        expect(fresh.visits === 1, "after /reset the count does not start again at 1", {
-          observed: String(fresh.visits),
-        });
-      },
-    },
-    {
-      name: "POST /reset from a visitor with no session answers 204",
-      run: async ({ module, serve }) => {
-        const site = await app(module, serve);
-        const response = await site.visitor().post("/reset");
-        expect(response.status === 204, "POST /reset without a session does not answer 204", {
-          observed: String(response.status),
+        const broken: Action = { do: "fail", op: "destroy", on: true };
+        return differential(model(module, [fault], [[visit(A), broken, reset(A), hello(A)]]), {
+          runs: 8,
         });
       },
     },

@@ -33,16 +33,29 @@ export function fileStore(sessionsDir: string) {
       }
     },
   });
-  // A Store answers "no such session" with no error and no session. session-file-store answers
-  // a missing file with the file system's ENOENT error, whose message holds the file's path:
-  // express-session's middleware reads that code as "no session", but req.session.reload()
-  // would hand the error (and the path) on. So its get() says what the contract says.
+  // Three answers of session-file-store, put right to the Store contract express-session expects
+  // (found by running express-session's own tests against this store):
+  // - get() of a missing file answers ENOENT, with the file's path in its message: express-
+  //   session's middleware reads that code as "no session", req.session.reload() does not.
+  //   A Store answers "no such session" with no error and no session.
+  // - touch() of a session whose file is gone (logged out in another tab, reaped) answers the
+  //   same ENOENT, after the page was sent: a touch of nothing is nothing.
+  // - set() writes `__lastAccess` into the very session it is given, so express-session sees a
+  //   change it did not make and writes the session a second time: it gets a copy.
+  const isMissing = (error: unknown) => (error as NodeJS.ErrnoException | null)?.code === "ENOENT";
   const get = store.get.bind(store);
+  const set = store.set.bind(store);
+  const touch = store.touch?.bind(store);
   store.get = (id, callback) =>
-    get(id, (error, stored) => {
-      const missing = (error as NodeJS.ErrnoException | null)?.code === "ENOENT";
-      callback(missing ? null : error, missing ? null : stored);
-    });
+    get(id, (error, stored) => (isMissing(error) ? callback(null, null) : callback(error, stored)));
+  // (@types/express-session types touch's callback without its error; express-session passes one.)
+  type Done = (error?: unknown) => void;
+  store.touch = (id, session, callback) => {
+    const done = callback as Done | undefined;
+    const answer: Done = (error) => done?.(isMissing(error) ? null : error);
+    touch?.(id, session, answer as () => void);
+  };
+  store.set = (id, session, callback) => set(id, { ...session }, callback);
   return store;
 }
 

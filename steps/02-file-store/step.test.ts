@@ -94,6 +94,24 @@ test("a missing session is no error: the Store contract's (null, null), not ENOE
   assert.equal(answer[1] ?? null, null);
 });
 
+test("a touch of a session whose file is gone is no error; set() leaves the session as it was", async () => {
+  const store = fileStore(sessionsDir);
+  const cookie = { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000) };
+  const touched = await new Promise<unknown>((resolve) =>
+    store.touch?.(
+      "B".repeat(32),
+      { cookie } as never,
+      ((error?: unknown) => resolve(error)) as () => void,
+    ),
+  );
+  assert.equal(touched ?? null, null, `touch of a missing file: ${String(touched)}`);
+  // session-file-store writes __lastAccess into what it is given; express-session would see a
+  // change it did not make, and write the session again as the response ends.
+  const session = { cookie, visits: 1 };
+  await new Promise((resolve) => store.set("C".repeat(32), session as never, resolve));
+  assert.deepEqual(Object.keys(session), ["cookie", "visits"], "the session given to set()");
+});
+
 /**
  * Makes DIR refuse (or accept again) new files. Permissions do not bind root, so as root the
  * folder is made immutable (chattr +i, Linux) instead.

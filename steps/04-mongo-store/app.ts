@@ -21,6 +21,11 @@ export function createApp(mongo: MongoClient) {
     // instead of on every request: fewer writes for sessions that are only read.
     touchAfter: 60,
   });
+  // connect-mongo's set() deletes `lastModified` (its touchAfter bookkeeping) from the very
+  // session it is given: express-session would see a change it did not make, and write the
+  // session a second time as the response ends. It gets a copy.
+  const set = store.set.bind(store);
+  store.set = (id, session, callback) => set(id, { ...session }, callback);
 
   const app = express();
   app.use(

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { MongoClient } from "mongodb";
 import { waitUntil } from "../../lib/services/net.ts";
@@ -12,6 +13,8 @@ import {
   startStep,
   usePrivateMongo,
 } from "../../test/harness/index.ts";
+
+import { createApp } from "./app.ts";
 
 const STEP = "04-mongo-store";
 const mongo = await usePrivateMongo();
@@ -102,4 +105,27 @@ test("MongoDB restarted without the TTL index: the step creates it again", async
   );
   assert.equal((await new Browser(server.url).visit()).visits, 1, "and the step serves on");
   assert.doesNotMatch(server.output(), /TypeError/);
+});
+
+test("one visit, one write: a returning visitor's visit updates its document once", async (t) => {
+  process.env.SESSION_SECRET ??= "a-secret-for-this-test-only-0123456789";
+  // The app in this process, over a client that reports every command it sends.
+  const client = new MongoClient(mongo.url, { monitorCommands: true });
+  await client.connect();
+  const server = createApp(client).listen(0, "127.0.0.1");
+  await new Promise((resolve) => server.once("listening", resolve));
+  t.after(async () => {
+    server.close();
+    await client.close();
+  });
+  const browser = new Browser(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  await browser.visit();
+  let writes = 0;
+  client.on("commandStarted", ({ commandName }) => {
+    if (["update", "insert", "findAndModify"].includes(commandName)) writes += 1;
+  });
+  // express-session holds back the answer's last byte until its own end-of-request write is
+  // done: once the answer is read, every write of this visit has been sent.
+  assert.equal((await browser.visit()).visits, 2);
+  assert.equal(writes, 1, `one visit wrote the session ${writes} times`);
 });

@@ -42,7 +42,7 @@ async function checks(): Promise<Check[]> {
   results.push({
     ok: major > 20 || (major === 20 && minor >= 19),
     line: `Node.js ${process.versions.node} (the workshop needs ${engines})`,
-    fix: "Install Node.js 20.19 or newer (https://nodejs.org, or `nvm install 20`).",
+    fix: "Install Node.js 24 LTS (https://nodejs.org, or `nvm install 24`); 20.19 is the oldest that works.",
   });
 
   const redisServer = await which("redis-server");

@@ -129,7 +129,7 @@ test("render: a step added to the manifest gets its script and a row in each tab
   const after = render(withFake, before);
 
   const scripts = scriptsOf(after["package.json"]);
-  assert.equal(scripts[`step:${n}`], `tsx steps/${nn}-fake-store/server.ts`);
+  assert.equal(scripts[`step:${n}`], `node scripts/run-ts.mjs steps/${nn}-fake-store/server.ts`);
   const names = Object.keys(scripts);
   const firstStep = names.indexOf("step:1");
   assert.deepEqual(
@@ -258,7 +258,7 @@ test("sync writes the files, and --check names those that are out of date", (t) 
   assert.deepEqual(sync(root, withFake), [], "a second run changes nothing");
   assert.equal(
     scriptsOf(readFileSync(join(root, "package.json"), "utf8"))[`step:${n}`],
-    `tsx steps/${nn}-fake-store/server.ts`,
+    `node scripts/run-ts.mjs steps/${nn}-fake-store/server.ts`,
   );
   assert.equal(main(["--check"], root, withFake).code, 0);
 

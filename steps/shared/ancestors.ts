@@ -3,10 +3,11 @@ import { readFileSync } from "node:fs";
 
 /**
  * Calls ON_GONE when a process that started this one ends. `npm run step:N` runs
- * npm → sh → tsx → node (this server); a SIGTERM to npm ends npm and sh but not tsx and the
- * server, which would keep the port. So the server watches the chain above it: its parent,
- * and under npm (npm_lifecycle_event set) up to npm itself. Checked every second; a test
- * runner killed mid-run takes its servers with it the same way.
+ * npm → sh → node (scripts/run-ts.mjs, which imports this server: one process); a SIGTERM to
+ * npm may end npm and sh but not the server, which would keep the port. So the server watches
+ * the chain above it: its parent, and under npm (npm_lifecycle_event set) up to three
+ * processes up, npm among them. Checked every second; a test runner killed mid-run takes its
+ * servers with it the same way.
  */
 export function watchAncestors(onGone: (pid: number) => void): void {
   if (process.platform === "win32") return; // no ps, no /proc

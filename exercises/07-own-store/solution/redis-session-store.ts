@@ -21,11 +21,13 @@ function reply<Result>(work: Promise<Result>, callback?: Callback<Result>): void
  * Each session is the key PREFIX + id, holding its JSON, with a TTL until cookie.expires.
  */
 export class RedisSessionStore extends Store {
-  constructor(
-    private readonly client: RedisClient,
-    private readonly prefix = "sess:",
-  ) {
+  private readonly client: RedisClient;
+  private readonly prefix: string;
+
+  constructor(client: RedisClient, prefix = "sess:") {
     super();
+    this.client = client;
+    this.prefix = prefix;
   }
 
   override get(sessionId: string, callback: Callback<SessionData | null>): void {

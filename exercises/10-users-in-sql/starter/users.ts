@@ -8,7 +8,11 @@ import type { User, UserStore } from "../../../steps/05-login-logout/users.ts";
  * POOL is the process's one pool, made at start (steps/shared/postgres-pool.ts).
  */
 export class Users implements UserStore {
-  constructor(private readonly pool: Pool) {}
+  private readonly pool: Pool;
+
+  constructor(pool: Pool) {
+    this.pool = pool;
+  }
 
   /**
    * TODO 1: insert the user (hashNewPassword gives the salt and hash to store) and resolve

@@ -201,7 +201,7 @@ export const steps = [
     afterRestart: "count goes on",
     services: ["redis-sentinel"],
     exercise: "09-survive-a-failover",
-    exerciseTitle: "No visitor waits for a failover",
+    exerciseTitle: "Stay in rotation through a failover",
     deck: "09-failover.md",
     deckCovers:
       "Sentinel: a failover measured, a deadline around the store; WAIT; Cluster's CROSSSLOT",

@@ -55,6 +55,34 @@ function explain(result: CheckResult | undefined): string {
   return lines.join("\n");
 }
 
+/**
+ * The lines that say something, trimmed: no comments, imports, blank lines or lone brackets,
+ * so that what a solution shares with a step's file is code a learner could copy.
+ */
+function codeLines(text: string): string[] {
+  let inComment = false;
+  return text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => {
+      if (inComment) {
+        inComment = !line.includes("*/");
+        return false;
+      }
+      if (line.startsWith("/*")) {
+        inComment = !line.includes("*/");
+        return false;
+      }
+      return (
+        line.length > 3 &&
+        !line.startsWith("//") &&
+        !line.startsWith("import ") &&
+        !line.startsWith("} from ") &&
+        !/^[\s})\];,]*$/.test(line)
+      );
+    });
+}
+
 /** Comment lines (line comments, block comments and JSDoc), trimmed, in order. */
 function commentsOf(text: string): string[] {
   return text
@@ -122,6 +150,27 @@ for (const exercise of exercises) {
           !stepFiles.includes(text) && !/^export \{[^}]*\} from "(\.\.\/)+steps\//m.test(text),
           `${exercise.solutionDir}/${file} is a step's code: the exercise needs a decision of its own`,
         );
+      }
+    });
+
+    test("the solution is a decision of its own: at most a third of what it adds is in a step", () => {
+      const stepFiles = readdirSync(join(repoRoot, "steps"), { recursive: true, encoding: "utf8" })
+        .filter((file) => file.endsWith(".ts") && !file.endsWith(".test.ts"))
+        .map((file) => ({ file, lines: new Set(codeLines(read(join("steps", file)))) }));
+      for (const file of codeFiles(exercise.solutionDir).filter((f) => f !== "server.ts")) {
+        const solution = codeLines(read(join(exercise.solutionDir, file)));
+        const starter = new Set(codeLines(read(join(exercise.starterDir, file))));
+        const added = solution.filter((line) => !starter.has(line));
+        for (const step of stepFiles) {
+          const shared = (lines: string[]) =>
+            lines.filter((line) => step.lines.has(line)).length / Math.max(1, lines.length);
+          // The learner's own lines, and the file as a whole (a starter that is a step's file
+          // with a hole in it is a copy too).
+          assert.ok(
+            shared(added) <= 1 / 3 && shared(solution) <= 1 / 2,
+            `${exercise.solutionDir}/${file} shares ${Math.round(shared(added) * 100)}% of the lines it adds to the starter and ${Math.round(shared(solution) * 100)}% of all its code lines with steps/${step.file}: the exercise should be a decision the steps do not already show`,
+          );
+        }
       }
     });
 

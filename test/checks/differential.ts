@@ -7,7 +7,8 @@
  * whether the answer went out before the store confirmed its work. The first difference is
  * shrunk to the shortest scenario that shows it and explained by the check's rules, in words.
  *
- * Runs and seed: CHECK_RUNS=200 CHECK_SEED=42 npm run check -- 1 (a fixed seed by default).
+ * Runs and seed: `npm run check -- 1 --seed 42 --runs 200` (scripts/check.ts passes them as
+ * CHECK_SEED and CHECK_RUNS); a fixed seed by default, so a failure replays.
  */
 import { Agent } from "node:http";
 import type { Express } from "express";
@@ -16,7 +17,7 @@ import type session from "express-session";
 import fc from "fast-check";
 import { type Answer, Client } from "./http-client.ts";
 import { serveApp, Wrong } from "./kit.ts";
-import { OPS, StoreProbe, type Traffic } from "./store-probe.ts";
+import { StoreProbe, type Traffic } from "./store-probe.ts";
 
 export type { Answer, Client, StoreProbe, Traffic };
 
@@ -33,6 +34,8 @@ export interface Side {
   readonly owners: Map<string, string>;
   /** What the check notes about the request in flight (e.g. which cookies it carried). */
   notes: Record<string, unknown>;
+  /** Runs FN when the scenario ends (a client the app was given, closed). */
+  after(fn: () => unknown): void;
 }
 
 /** What one request looked like from outside, normalised so that two apps can be compared. */
@@ -41,7 +44,7 @@ export interface Observation {
   body: unknown;
   cookies: unknown[];
   store: Record<string, unknown>;
-  traffic: Partial<Traffic>;
+  traffic: Traffic;
   early: boolean;
 }
 
@@ -70,8 +73,14 @@ export interface Model<Action> {
   }[];
   /** Rules in the learner's words: each says what is wrong at this step, or nothing. */
   rules: ((step: Step<Action>) => string | undefined)[];
-  createApp(): Express;
-  createReference(): Express;
+  /** A fresh app for each scenario, its store new or emptied (SIDE.probe is already made). */
+  createApp(side: Side): Express | Promise<Express>;
+  createReference(side: Side): Express | Promise<Express>;
+  /**
+   * The probe of a side's store for a scenario: by default a StoreProbe that lists sessions
+   * with the store's all(); a Redis check's comes from test/checks/redis-probe.ts.
+   */
+  probe?(name: Side["name"]): StoreProbe | Promise<StoreProbe>;
 }
 
 export interface Step<Action> {
@@ -100,6 +109,7 @@ async function observe<Action>(model: Model<Action>, side: Side, action: Action,
   side.early = false;
   const answer = await model.perform(action, side);
   if (!answer) return undefined;
+  await side.probe.settle();
   const sessions = await side.probe.sessions();
   const store: Record<string, unknown> = {};
   for (const [id, data] of Object.entries(sessions)) {
@@ -110,9 +120,9 @@ async function observe<Action>(model: Model<Action>, side: Side, action: Action,
     }
     store[side.labels.get(id) as string] = model.session(data);
   }
-  const delta: Partial<Traffic> = {};
-  for (const op of OPS)
-    if (side.probe.traffic[op] !== traffic[op]) delta[op] = side.probe.traffic[op] - traffic[op];
+  const delta: Traffic = {};
+  for (const [op, n] of Object.entries(side.probe.traffic))
+    if (n !== (traffic[op] ?? 0)) delta[op] = n - (traffic[op] ?? 0);
   return {
     status: answer.status,
     body: await model.body(action, answer, side, reference),
@@ -154,25 +164,41 @@ async function serveSide<Action>(model: Model<Action>, name: Side["name"]) {
   const served = await serveApp(outer);
   const url = new URL(served.site.url);
   const agent = new Agent({ keepAlive: true });
+  let cleanups: (() => unknown)[] = [];
+  /** Ends the last scenario: what its app was given (clients, timers) is closed. */
+  const end = async () => {
+    const ending = cleanups.reverse();
+    cleanups = [];
+    for (const cleanup of ending)
+      await Promise.resolve()
+        .then(cleanup)
+        .catch(() => {});
+  };
   return {
-    close: () => {
+    close: async () => {
+      await end();
       agent.destroy();
       return served.close();
     },
+    end,
     /** A fresh app, store probe and visitors for the next scenario. */
-    fresh(): Side {
-      app = name === "yours" ? model.createApp() : model.createReference();
+    async fresh(): Promise<Side> {
+      await end();
+      side = undefined;
       const visitors = Array.from({ length: model.visitors }, () => new Client(url, agent));
-      side = {
+      const fresh: Side = {
         name,
         visitors,
-        probe: new StoreProbe(),
+        probe: (await model.probe?.(name)) ?? new StoreProbe(),
         early: false,
         labels: new Map(),
         owners: new Map(),
         notes: {},
+        after: (fn) => void cleanups.push(fn),
       };
-      return side;
+      app = await (name === "yours" ? model.createApp(fresh) : model.createReference(fresh));
+      side = fresh;
+      return fresh;
     },
   };
 }
@@ -194,12 +220,14 @@ async function scenario<Action>(
   servers: [Served, Served],
   actions: Action[],
 ): Promise<Difference | undefined> {
-  const mine = servers[0].fresh();
-  const theirs = servers[1].fresh();
   const transcript: string[] = [];
   let current: Action | undefined;
   let before: Record<string, unknown> = {};
   try {
+    const [mine, theirs] = (await Promise.all(servers.map((served) => served.fresh()))) as [
+      Side,
+      Side,
+    ];
     for (const action of actions) {
       current = action;
       const [y, r] = await Promise.all([
@@ -267,7 +295,7 @@ function shown(o: Observation): string {
  */
 export async function differential<Action>(
   model: Model<Action>,
-  { runs = 30, maxActions = 8, shrinkMs = 6000 } = {},
+  { runs = 30, maxActions = 8, shrinkMs = 3000 } = {},
 ): Promise<void> {
   const seed = Number(process.env.CHECK_SEED ?? 20261207);
   const numRuns = Number(process.env.CHECK_RUNS ?? runs);
@@ -303,6 +331,6 @@ export async function differential<Action>(
   throw new Wrong(
     scenarioText,
     `(at step ${steps.length}) ${shown(last.reference)}`,
-    `${shown(last.yours)}\n  (scenarios drawn with CHECK_SEED=${seed}, CHECK_RUNS=${numRuns}: the same every time; set them to draw others)`,
+    `${shown(last.yours)}\n  (scenarios drawn with seed ${seed}, ${numRuns} runs: the same every time; \`--seed S --runs R\` draw others)`,
   );
 }

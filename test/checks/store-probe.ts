@@ -1,85 +1,105 @@
 /**
  * A probe on an app's session store, for test/checks/differential.ts: the store's own view of
- * its sessions (all()), the calls made to it by method, whether the app's own writes were
- * confirmed before it answered, and faults on demand (a method that fails). MemoryStore's
- * methods are wrapped once, on its prototype, and stay transparent for every store no probe
- * is attached to, so that other checks running in the same process are not affected.
+ * its sessions, the calls made to it by method (and, where a check adds them, the commands its
+ * server received: test/checks/redis-probe.ts), whether the app's own writes were confirmed
+ * before it answered, and faults on demand (a method that fails). Any store works: its methods
+ * are wrapped on the instance express-session hands to the request, so that nothing else in
+ * the process is affected.
  */
-import session from "express-session";
+import type session from "express-session";
 
-/** Calls made to a store, by method. */
-export type Traffic = Record<(typeof OPS)[number], number>;
+/** Calls made to a store by method ("set"), and commands its server got ("SET"), by name. */
+export type Traffic = Record<string, number>;
 export const OPS = ["get", "set", "destroy", "touch", "all", "length", "clear"] as const;
+type Op = (typeof OPS)[number];
 /** Where each method's callback is: get(sid, cb), set(sid, session, cb)… */
-const CALLBACK_AT: Record<(typeof OPS)[number], number> = {
+const CALLBACK_AT: Record<Op, number> = {
   ...{ get: 1, set: 2, destroy: 1, touch: 2 },
   ...{ all: 0, length: 0, clear: 0 },
 };
+type Method = (...args: unknown[]) => unknown;
 
 /** One app's store, as the check sees it: its sessions, its traffic, its faults. */
 export class StoreProbe {
   store: session.Store | undefined;
-
-  /** Watches STORE (express-session hands it to every request as req.sessionStore). */
-  attach(store: session.Store): void {
-    watchMemoryStores();
-    this.store = store;
-    probes.set(store, this);
-  }
-
-  readonly traffic: Traffic = { get: 0, set: 0, destroy: 0, touch: 0, all: 0, length: 0, clear: 0 };
+  readonly traffic: Traffic = {};
   /** The app's own destroy/set/clear calls started and not yet confirmed (callback not called). */
   unconfirmed = 0;
   /** Methods that fail, as a broken store's would: a fault the scenario injects. */
   readonly failing = new Set<string>();
+  /** Methods that never call back, as a frozen store's would. */
+  readonly hanging = new Set<string>();
+  /** The store's methods as they were before the probe wrapped them. */
+  private readonly real: Partial<Record<Op, Method>> = {};
+  private readonly read: (() => Promise<Record<string, unknown>>) | undefined;
+  /** Waits until the traffic of every request answered so far is counted. */
+  readonly settle: () => Promise<void>;
 
-  /** The store's own view of its sessions (all()), id → session, without counting the call. */
+  /**
+   * READ: how to list the sessions (id → session) as an operator would; by default the store's
+   * own all(), not counted as traffic. SETTLE: see `settle`; by default nothing to wait for.
+   */
+  constructor(
+    read?: () => Promise<Record<string, unknown>>,
+    settle: () => Promise<void> = () => Promise.resolve(),
+  ) {
+    this.read = read;
+    this.settle = settle;
+  }
+
+  /** Counts N more of NAME (a command the store's server received). */
+  count(name: string, n = 1): void {
+    this.traffic[name] = (this.traffic[name] ?? 0) + n;
+  }
+
+  /** Watches STORE (express-session hands it to every request as req.sessionStore). */
+  attach(store: session.Store): void {
+    if (this.store === store) return;
+    this.store = store;
+    const methods = store as unknown as Record<string, unknown>;
+    for (const op of OPS) {
+      const real = methods[op];
+      if (typeof real !== "function") continue;
+      this.real[op] = real as Method;
+      methods[op] = (...args: unknown[]) => this.call(op, real as Method, store, args);
+    }
+  }
+
+  private call(op: Op, real: Method, store: session.Store, args: unknown[]): unknown {
+    this.count(op);
+    // express-session itself answers while its touch (or end-of-request save) is under way;
+    // what a route asks the store to write or forget, it should wait for.
+    const mustWait = op === "destroy" || op === "set" || op === "clear";
+    if (mustWait) this.unconfirmed++;
+    const at = CALLBACK_AT[op];
+    const callback = typeof args[at] === "function" ? (args[at] as Method) : undefined;
+    const done = (...result: unknown[]) => {
+      if (mustWait) this.unconfirmed--;
+      callback?.(...result);
+    };
+    if (this.hanging.has(op)) return undefined;
+    if (this.failing.has(op)) {
+      setImmediate(
+        done,
+        new Error(`the session store failed to ${op} (a fault the check injected)`),
+      );
+      return undefined;
+    }
+    args[at] = done;
+    return real.apply(store, args);
+  }
+
+  /** The store's sessions, id → session, as an operator would list them; not counted. */
   sessions(): Promise<Record<string, unknown>> {
+    if (this.read) return this.read();
     const store = this.store;
     if (!store) return Promise.resolve({});
+    const all = this.real.all;
+    if (!all) return Promise.resolve({});
     return new Promise((resolve, reject) => {
-      const all = (REAL.all ?? store.all) as (cb: (e: unknown, s: unknown) => void) => void;
-      all.call(store, (error, sessions) =>
+      all.call(store, (error: unknown, sessions: unknown) =>
         error ? reject(error) : resolve((sessions ?? {}) as Record<string, unknown>),
       );
     });
-  }
-}
-
-const probes = new WeakMap<object, StoreProbe>();
-const REAL: Partial<Record<string, (...args: unknown[]) => unknown>> = {};
-
-/** Wraps MemoryStore's methods once: transparent, except for stores a probe watches. */
-function watchMemoryStores(): void {
-  const proto = session.MemoryStore.prototype as unknown as Record<string, unknown>;
-  if (REAL.get) return;
-  for (const op of OPS) {
-    const real = proto[op] as (...args: unknown[]) => unknown;
-    REAL[op] = real;
-    proto[op] = function (this: object, ...args: unknown[]) {
-      const probe = probes.get(this);
-      if (!probe) return real.apply(this, args);
-      probe.traffic[op]++;
-      // express-session itself answers while its touch (or end-of-request save) is under way;
-      // what a route asks the store to write or forget, it should wait for.
-      const mustWait = op === "destroy" || op === "set" || op === "clear";
-      if (mustWait) probe.unconfirmed++;
-      const at = CALLBACK_AT[op];
-      const callback =
-        typeof args[at] === "function" ? (args[at] as (...a: unknown[]) => void) : undefined;
-      const done = (...result: unknown[]) => {
-        if (mustWait) probe.unconfirmed--;
-        callback?.(...result);
-      };
-      if (probe.failing.has(op)) {
-        setImmediate(
-          done,
-          new Error(`the session store failed to ${op} (a fault the check injected)`),
-        );
-        return undefined;
-      }
-      args[at] = done;
-      return real.apply(this, args);
-    };
   }
 }

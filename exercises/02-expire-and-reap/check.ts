@@ -1,176 +1,711 @@
 /**
- * Exercise 02: a session ends 20 minutes after the last visit (cookie and file together);
- * the file of an ended session is deleted within 5 minutes, by a reaper that runs at most once
- * a minute. Nobody waits: the check edits a file's last access to move it in time, and it
- * catches the reaper's timer as the store schedules it, then runs it.
+ * Exercise 02: a session ends 20 minutes after the visitor's last request, in the cookie and in
+ * its file; the file of an ended session is gone within 5 minutes, deleted by a reaper that
+ * walks the folder at most once a minute.
+ *
+ * A differential check (test/checks/differential.ts): scenarios of three visitors and of time
+ * passing, drawn at random, run on your app and on the reference side by side, each over a
+ * folder of its own. After every step the two must look the same to a visitor (status, visit
+ * count, the cookie's expiry) and to an operator (the session files on disk, when each ends,
+ * which are gone; what a request read or wrote; how often the folder was walked), but for the
+ * differences the policy allows.
+ *
+ * Nobody waits. "N minutes pass" ages what each side holds by N minutes: in every session file
+ * its last access, the cookie expiry written in it and its modification time; the expiry of
+ * each visitor's cookie (a browser drops an expired one). The timers the app schedules are
+ * caught (setInterval, setTimeout) and run at the moments they would fire. The app is built on
+ * a clock 13 minutes behind, so that a time taken once at start-up is not taken for "now".
+ * An operator's view of reads: before each request the access times of the folder and its
+ * files are set far back, so that afterwards they show what the request listed or read.
+ *
+ * 30 scenarios of up to 7 steps (CHECK_RUNS, CHECK_SEED to draw others), classic ones first.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setCookieAttributes } from "../../lib/browser.ts";
-import { waitUntil } from "../../lib/services/net.ts";
-import type { VisitsJson } from "../../lib/visits-contract.ts";
+import type { Express } from "express";
+import type session from "express-session";
+import fc from "fast-check";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 import {
-  type CheckContext,
-  defineCheck,
-  expect,
-  type Visitor,
-  wrong,
-} from "../../test/checks/kit.ts";
+  type Answer,
+  differential,
+  type Model,
+  type Observation,
+  type Side,
+  type Step,
+} from "../../test/checks/differential.ts";
+import { defineCheck } from "../../test/checks/kit.ts";
+import { StoreProbe } from "../../test/checks/store-probe.ts";
+import * as reference from "./solution/app.ts";
 
 type Module = typeof import("./solution/app.ts");
-type Context = CheckContext<Module>;
 
-const MINUTE = 60 * 1000;
+const MINUTE = 60_000;
+const LIFETIME = 20; // minutes, the policy's
+const GRACE = 5; // minutes an ended session's file may stay
+/** Times are compared to the quarter minute, and the policy's limits with this slack. */
+const SLACK = 0.2;
+/** The app is built on a clock this far behind. */
+const START_BEHIND = 13 * MINUTE;
+/** The access time the check gives the folder and its files before each request. */
+const LONG_AGO = new Date("2000-01-01T00:00:00Z");
+const VISITORS = 3;
+
+type Action =
+  | { do: "visit"; who: number }
+  | { do: "wait"; minutes: number }
+  | { do: "forget"; who: number }
+  | { do: "disk"; full: boolean };
 
 interface Timer {
-  ms: number;
+  /** When it fires next, in ms since the app started (the check's clock). */
+  due: number;
+  every: number | undefined;
   run: () => void;
+  /** The last minute in which it ran (a faster timer is counted, run once a minute). */
+  ranIn?: number;
 }
 
-/** The app over a folder of the case's own, and the repeating timers it scheduled. */
-async function start({ module, serve, after }: Context) {
-  const dir = mkdtempSync(join(tmpdir(), "workshop-check-02-"));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const timers: Timer[] = [];
-  const real = globalThis.setInterval;
-  // The store schedules its reaper while it is built: keep what it asks for.
-  globalThis.setInterval = ((run: () => void, ms?: number, ...rest: unknown[]) => {
-    timers.push({ ms: Number(ms), run });
-    const handle = real(run, Math.max(Number(ms) || 1, 60 * MINUTE), ...rest);
-    after(() => clearInterval(handle));
-    return handle;
-  }) as typeof setInterval;
-  let app: ReturnType<Module["createApp"]>;
-  try {
-    app = module.createApp(dir);
-  } finally {
-    globalThis.setInterval = real;
+/** What the check keeps about one side in one scenario. */
+interface SideClock {
+  dir: string;
+  /** Ms of (pretended) time since the app started. */
+  now: number;
+  timers: Timer[];
+  /** When each visitor's session cookie expires (ms, on the real clock as aged); none: a browser-session cookie. */
+  cookieExpires: (number | undefined)[];
+  /** When each visitor last sent a request (the check's clock). */
+  lastRequest: (number | undefined)[];
+  /** The request in flight: the acting visitor's own session ids, minutes since its last request. */
+  request: { own: Set<string>; idle: number | undefined } | undefined;
+}
+
+/**
+ * A probe whose store can run out of disk: its writes fail below anything the app wraps
+ * around the store's methods (session-file-store encodes every write with options.encoder).
+ */
+class DiskProbe extends StoreProbe {
+  full = false;
+
+  override attach(store: session.Store): void {
+    if (this.store !== store) {
+      const options = (store as { options?: { encoder?: (value: unknown) => string } }).options;
+      const encode = options?.encoder;
+      if (options && encode) {
+        options.encoder = (value) => {
+          if (this.full) throw Object.assign(new Error(ENOSPC), { code: "ENOSPC" });
+          return encode(value);
+        };
+      }
+    }
+    super.attach(store);
   }
-  const site = await serve(app);
-  return { dir, timers, site };
+}
+const ENOSPC = "ENOSPC: no space left on device (a fault the check injected)";
+
+const clocks = new WeakMap<StoreProbe, SideClock>();
+const clockOf = (side: Side) => clocks.get(side.probe) as SideClock;
+const name = (i: number) => "ABC"[i] ?? "?";
+const JSON_CLIENT = { accept: "application/json" };
+const CLOSE = { ...JSON_CLIENT, connection: "close" };
+const quarter = (ms: number) => Math.round((ms / MINUTE) * 4) / 4;
+const minutes = (n: number) => `${n} minute${n === 1 ? "" : "s"}`;
+
+/** The session id inside a session cookie's value (s%3A<id>.<signature>). */
+const idIn = (value: string | undefined) =>
+  /^s:([^.]+)\./.exec(decodeURIComponent(value ?? ""))?.[1];
+
+// ---- Time: aging what a side holds, and running its timers when they would fire.
+
+/** Runs FN keeping the timers it schedules for the check to run (FN is synchronous). */
+function catchTimers<T>(clock: SideClock, side: Side, fn: () => T): T {
+  const { setInterval: realInterval, setTimeout: realTimeout } = globalThis;
+  const keep = (every: boolean) =>
+    ((run: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+      // As Node does: a delay under 1 ms, over 2^31 - 1 or not a number is 1 ms.
+      const delay = Number(ms) >= 1 && Number(ms) <= 2 ** 31 - 1 ? Number(ms) : 1;
+      clock.timers.push({
+        due: clock.now + delay,
+        every: every ? delay : undefined,
+        run: () => run(...args),
+      });
+      // A real handle (unref, clear…) that never fires during a check.
+      const handle = realTimeout(() => {}, 2 ** 31 - 1);
+      side.after(() => clearTimeout(handle));
+      return handle;
+    }) as unknown as typeof setTimeout;
+  globalThis.setInterval = keep(true) as unknown as typeof setInterval;
+  globalThis.setTimeout = keep(false);
+  try {
+    return fn();
+  } finally {
+    globalThis.setInterval = realInterval;
+    globalThis.setTimeout = realTimeout;
+  }
 }
 
-async function visit(visitor: Visitor): Promise<{ json: VisitsJson; response: Response }> {
-  const response = await visitor.get("/", { json: true });
-  expect(response.status === 200, "GET / does not answer 200", {
-    observed: `${response.status} ${(await response.clone().text()).slice(0, 100)}`,
+/** Runs FN on a clock START_BEHIND behind (FN is synchronous): the app's start-up. */
+function onClockBehind<T>(fn: () => T): T {
+  const RealDate = globalThis.Date;
+  class Behind extends RealDate {
+    constructor(...args: unknown[]) {
+      super(...((args.length ? args : [RealDate.now() - START_BEHIND]) as [number]));
+    }
+    static override now() {
+      return RealDate.now() - START_BEHIND;
+    }
+  }
+  globalThis.Date = Behind as DateConstructor;
+  try {
+    return fn();
+  } finally {
+    globalThis.Date = RealDate;
+  }
+}
+
+/** Sets the access time of the folder and its files far back (see LONG_AGO). */
+function forgetAccess(dir: string): void {
+  for (const file of readdirSync(dir)) {
+    try {
+      utimesSync(join(dir, file), LONG_AGO, statSync(join(dir, file)).mtime);
+    } catch {} // deleted meanwhile
+  }
+  utimesSync(dir, LONG_AGO, statSync(dir).mtime);
+}
+
+/** Makes what SIDE holds MS older: its session files and its visitors' cookies. */
+function age(clock: SideClock, side: Side, ms: number): void {
+  if (ms <= 0) return;
+  for (const file of readdirSync(clock.dir)) {
+    if (!file.endsWith(".json")) continue; // a file being written (write-file-atomic's)
+    const path = join(clock.dir, file);
+    try {
+      const { mtimeMs } = statSync(path);
+      const stored = JSON.parse(readFileSync(path, "utf8")) as {
+        __lastAccess?: unknown;
+        cookie?: { expires?: unknown };
+      };
+      if (typeof stored.__lastAccess === "number") stored.__lastAccess -= ms;
+      if (typeof stored.cookie?.expires === "string") {
+        stored.cookie.expires = new Date(Date.parse(stored.cookie.expires) - ms).toISOString();
+      }
+      writeFileSync(path, JSON.stringify(stored));
+      utimesSync(path, LONG_AGO, new Date(mtimeMs - ms));
+    } catch {} // deleted meanwhile, or not JSON: left as it is
+  }
+  clock.cookieExpires.forEach((expires, i) => {
+    if (expires === undefined) return;
+    clock.cookieExpires[i] = expires - ms;
+    if (expires - ms <= Date.now()) {
+      side.visitors[i]?.cookies.delete(COOKIE_NAME);
+      clock.cookieExpires[i] = undefined;
+    }
   });
-  return { json: (await response.clone().json()) as VisitsJson, response };
+  forgetAccess(clock.dir);
 }
 
-/** Pretends the session's last request was MINUTES ago, by editing its file. */
-function lastVisitAgo(file: string, minutes: number): void {
-  const stored = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
-  stored.__lastAccess = Date.now() - minutes * MINUTE;
-  writeFileSync(file, JSON.stringify(stored));
+/** Waits until the folder stops changing: a reaper deletes files asynchronously. */
+async function quiet(dir: string): Promise<void> {
+  let last = "";
+  // Each listing queues behind the file operations already asked for; twelve alike in a row
+  // outlast a reaper's chain (list, open, read, close, delete…).
+  for (let same = 0, tries = 0; same < 12 && tries < 200; tries++) {
+    const now = (await readdir(dir)).sort().join();
+    same = now === last ? same + 1 : 0;
+    last = now;
+  }
 }
 
-const minutes = (ms: number) => `${Math.round((ms / MINUTE) * 10) / 10} minutes`;
+/**
+ * Lets MS pass on SIDE: everything ages, and each timer runs when it would fire (one that
+ * fires several times a minute is counted each time and run once that minute). Answers how
+ * many times the timers fired: each a walk through the folder, for a reaper.
+ */
+async function pass(side: Side, ms: number): Promise<number> {
+  const clock = clockOf(side);
+  const target = clock.now + ms;
+  let walks = 0;
+  for (;;) {
+    const timer = clock.timers
+      .filter((t) => t.due <= target)
+      .sort((x, y) => x.due - y.due)
+      .at(0);
+    if (!timer) break;
+    age(clock, side, timer.due - clock.now);
+    clock.now = timer.due;
+    walks++;
+    const minute = Math.floor(clock.now / MINUTE);
+    if (timer.ranIn !== minute) {
+      timer.ranIn = minute;
+      silencingStoreLog(() => catchTimers(clock, side, timer.run));
+      await quiet(clock.dir);
+    }
+    if (timer.every === undefined) {
+      clock.timers.splice(clock.timers.indexOf(timer), 1);
+      continue;
+    }
+    timer.due += timer.every;
+    const limit = Math.min((minute + 1) * MINUTE, target + 1);
+    if (timer.due < limit) {
+      const skipped = Math.ceil((limit - timer.due) / timer.every);
+      walks += skipped;
+      timer.due += skipped * timer.every;
+    }
+  }
+  age(clock, side, target - clock.now);
+  clock.now = target;
+  forgetAccess(clock.dir);
+  return walks;
+}
+
+/** session-file-store logs a line each time it reaps: not the learner's output. */
+function silencingStoreLog(fn: () => void): void {
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) =>
+    String(chunk).startsWith("[session-file-store]")
+      ? true
+      : (write as (...a: unknown[]) => boolean).call(
+          process.stdout,
+          chunk,
+          ...rest,
+        )) as typeof write;
+  try {
+    fn();
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+// ---- The operator's view of a side's folder.
+
+/** The session files (id → content), and what the request in flight listed or read. */
+function look(clock: SideClock, probe: StoreProbe): Record<string, unknown> {
+  const request = clock.request;
+  if (request && statSync(clock.dir).atimeMs > LONG_AGO.getTime() + MINUTE) {
+    probe.count("folder listed");
+  }
+  const files: Record<string, unknown> = {};
+  for (const file of readdirSync(clock.dir).sort()) {
+    if (!file.endsWith(".json")) continue;
+    const id = file.slice(0, -".json".length);
+    const path = join(clock.dir, file);
+    try {
+      const { atimeMs } = statSync(path);
+      if (request && !request.own.has(id) && atimeMs > LONG_AGO.getTime() + MINUTE) {
+        probe.count("other visitors' files read");
+      }
+      files[id] = JSON.parse(readFileSync(path, "utf8"));
+    } catch {
+      files[id] = "(unreadable)";
+    }
+  }
+  forgetAccess(clock.dir);
+  return files;
+}
+
+/** One session file as compared: its visits, and in how many minutes it ends (negative: ended). */
+function sessionView(data: unknown): unknown {
+  if (typeof data !== "object" || data === null) return data;
+  const { visits, __lastAccess, cookie } = data as {
+    visits?: unknown;
+    __lastAccess?: unknown;
+    cookie?: { originalMaxAge?: unknown };
+  };
+  const lifetime = cookie?.originalMaxAge;
+  if (typeof __lastAccess !== "number" || typeof lifetime !== "number") {
+    return { visits, endsIn: "(no lifetime in the file: the cookie has no maxAge)" };
+  }
+  return { visits, endsIn: quarter(__lastAccess + lifetime - Date.now()) };
+}
+
+// ---- What visitors do.
+
+const who = fc.constantFrom(0, 0, 1, 2);
+const action: fc.Arbitrary<Action> = fc.oneof(
+  { arbitrary: fc.record({ do: fc.constant("visit" as const), who }), weight: 5 },
+  {
+    arbitrary: fc.record({
+      do: fc.constant("wait" as const),
+      minutes: fc.constantFrom(21, 19, 26.5, 6, 5.25, 4.5, 12, 25.25, 1, 0.75, 61),
+    }),
+    weight: 4,
+  },
+  { arbitrary: fc.record({ do: fc.constant("forget" as const), who }), weight: 1 },
+  {
+    arbitrary: fc.record({ do: fc.constant("disk" as const), full: fc.constantFrom(true, false) }),
+    weight: 1,
+  },
+);
+
+function describe(a: Action): string {
+  switch (a.do) {
+    case "visit":
+      return `${name(a.who)}: GET /`;
+    case "wait":
+      return `${minutes(a.minutes)} pass`;
+    case "forget":
+      return `${name(a.who)} clears its cookies (its session's file is left to the reaper)`;
+    case "disk":
+      return a.full
+        ? "the disk is full: the store fails to write a session file"
+        : "the disk has room again";
+  }
+}
+
+const NO_ANSWER = { text: "", header: () => undefined, setCookies: [] };
+
+async function perform(a: Action, side: Side): Promise<Answer | undefined> {
+  const clock = clockOf(side);
+  switch (a.do) {
+    case "disk":
+      (side.probe as DiskProbe).full = a.full;
+      return undefined;
+    case "forget":
+      side.visitors[a.who]?.cookies.delete(COOKIE_NAME);
+      clock.cookieExpires[a.who] = undefined;
+      return undefined;
+    case "wait": {
+      clock.request = undefined;
+      const walks = await pass(side, a.minutes * MINUTE);
+      if (walks > 0) side.probe.count("folder walks", walks);
+      // Not a request: the operator looks at the folder once the time has passed.
+      return { status: 200, ...NO_ANSWER };
+    }
+    case "visit": {
+      const visitor = side.visitors[a.who];
+      if (!visitor) return undefined;
+      const before = idIn(visitor.cookie(COOKIE_NAME));
+      const last = clock.lastRequest[a.who];
+      clock.request = {
+        own: new Set(before ? [before] : []),
+        idle: last === undefined ? undefined : (clock.now - last) / MINUTE,
+      };
+      clock.lastRequest[a.who] = clock.now;
+      // After a failed write, express-session closes the connection once it has answered: a
+      // request on a full disk asks for a connection of its own, not to be reused.
+      const full = (side.probe as DiskProbe).full;
+      const answer = await visitor.send("GET", "/", full ? CLOSE : JSON_CLIENT);
+      const after = idIn(visitor.cookie(COOKIE_NAME));
+      if (after) clock.request.own.add(after);
+      for (const line of answer.setCookies) {
+        const cookie = cookieView(line);
+        if (cookie.name !== COOKIE_NAME) continue;
+        clock.cookieExpires[a.who] =
+          typeof cookie.expiresIn === "number" ? Date.now() + cookie.expiresIn * MINUTE : undefined;
+      }
+      return answer;
+    }
+  }
+}
+
+function body(a: Action, answer: Answer, side: Side): unknown {
+  if (a.do !== "visit") return "";
+  if (answer.status >= 400) return "(an error)";
+  try {
+    const json = JSON.parse(answer.text) as { visits: number; sessionId: string };
+    return {
+      visits: json.visits,
+      session: side.labels.get(json.sessionId) ?? "(a session not on disk)",
+    };
+  } catch {
+    return answer.text.slice(0, 60);
+  }
+}
+
+/** One Set-Cookie line as compared: its expiry in minutes from now. */
+function cookieView(line: string) {
+  const [pair = "", ...parts] = line.split(";").map((part) => part.trim());
+  const attributes = new Map(
+    parts.map((part) => {
+      const [key = "", ...value] = part.split("=");
+      return [key.toLowerCase(), value.join("=")] as const;
+    }),
+  );
+  const maxAge = attributes.get("max-age");
+  const expires = attributes.get("expires");
+  const ms =
+    maxAge !== undefined
+      ? Number(maxAge) * 1000
+      : expires !== undefined
+        ? Date.parse(expires) - Date.now()
+        : undefined;
+  return {
+    name: pair.slice(0, pair.indexOf("=")),
+    expiresIn: ms === undefined ? "(no expiry: it lives until the browser closes)" : quarter(ms),
+    httpOnly: attributes.has("httponly"),
+    path: attributes.get("path") ?? "(none)",
+  };
+}
+
+// ---- Rules: what is wrong at a step where your app and the reference differ, in words.
+type S = Step<Action>;
+const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+type FileView = { visits?: unknown; endsIn?: unknown };
+const endsIn = (store: Record<string, unknown>, label: string) =>
+  (store[label] as FileView | undefined)?.endsIn;
+/** What the rules know of your side beyond the step: its observation before the allowed differences, its timers at start. */
+interface Memo {
+  raw: Observation | undefined;
+  timers: number;
+}
+
+function statusRule({ action: a, yours: y, reference: r }: S) {
+  if (y.status === r.status) return undefined;
+  if (r.status >= 500 && y.status < 400) {
+    return `claimed success though the disk refused the write: GET / answered ${y.status} while the store could not save the visit (the reference answers ${r.status}); the visitor must learn that nothing was kept`;
+  }
+  return `${describe(a)} answered ${y.status} where ${r.status} was expected`;
+}
+
+function cookieRule({ yours: y, reference: r }: S) {
+  if (same(y.cookies, r.cookies)) return undefined;
+  type C = ReturnType<typeof cookieView>;
+  const mine = (y.cookies as C[]).find((c) => c.name === COOKIE_NAME);
+  const theirs = (r.cookies as C[]).find((c) => c.name === COOKIE_NAME);
+  if (mine && theirs && mine.expiresIn !== theirs.expiresIn) {
+    if (typeof mine.expiresIn !== "number") {
+      return `the cookie has no expiry: it lives until the browser closes, whatever the file does (the policy: it expires ${LIFETIME} minutes after the visit)`;
+    }
+    return `the cookie lives longer or shorter than the policy: it expires ${minutes(mine.expiresIn)} after the visit, not ${LIFETIME}`;
+  }
+  return `GET / sets cookies differently: ${JSON.stringify(y.cookies)} where ${JSON.stringify(r.cookies)} was expected`;
+}
+
+function bodyRule({ action: a, yours: y, reference: r, referenceSide }: S) {
+  if (a.do !== "visit" || same(y.body, r.body) || y.status !== r.status) return undefined;
+  const mine = y.body as { visits?: number };
+  const theirs = r.body as { visits?: number };
+  const idle = clockOf(referenceSide).request?.idle;
+  const since = idle === undefined ? "" : ` (${minutes(idle)} after its last request)`;
+  if (theirs.visits === 1 && (mine.visits ?? 0) > 1) {
+    return `a session outlives the policy: ${name(a.who)}'s session was still served${since}; it ends ${LIFETIME} minutes after the last request`;
+  }
+  if (mine.visits === 1 && (theirs.visits ?? 0) > 1) {
+    return `a session ended less than ${LIFETIME} minutes after the visitor's last request: ${name(a.who)} got a new session${since}`;
+  }
+  return `GET / answered ${JSON.stringify(y.body)} where ${JSON.stringify(r.body)} was expected`;
+}
+
+const storeRule =
+  (memo: Memo) =>
+  ({ yours: y, reference: r, owners, referenceSide }: S) => {
+    const said: string[] = [];
+    const raw = memo.raw?.store ?? y.store;
+    const whose = (label: string) => `${owners.get(label) || "a visitor"}'s session (${label})`;
+    for (const label of Object.keys(y.store)) {
+      if (label in r.store) continue;
+      const ends = endsIn(y.store, label);
+      if (typeof ends === "number" && ends < 0) {
+        const never = clockOf(referenceSide).timers.length > 0 && memo.timers === 0;
+        said.push(
+          `${never ? "expired files are never deleted: nothing the app schedules deletes them; " : ""}expired files stay on disk too long: the file of ${whose(label)} is still there ${minutes(-ends)} after the session ended (the policy: gone within ${GRACE} minutes)`,
+        );
+      } else {
+        said.push(
+          `a session outlives the policy: the file of ${whose(label)} still holds a live session, ending in ${typeof ends === "number" ? minutes(ends) : "(unknown)"}, where the reference's has ended`,
+        );
+      }
+    }
+    for (const label of Object.keys(r.store)) {
+      if (label in y.store) continue;
+      const ends = endsIn(raw, label);
+      said.push(
+        typeof ends === "number" && ends <= SLACK
+          ? `a session ended less than ${LIFETIME} minutes after the visitor's last request: the file of ${whose(label)} ended ${minutes(-ends)} ago, where the reference's ends in ${minutes(Number(endsIn(r.store, label)))}`
+          : `the file of a live session was deleted: ${whose(label)} ends in ${minutes(Number(endsIn(r.store, label)))}, and its file is gone`,
+      );
+    }
+    for (const label of Object.keys(r.store)) {
+      if (!(label in y.store) || same(y.store[label], r.store[label])) continue;
+      const mine = y.store[label] as FileView;
+      const theirs = r.store[label] as FileView;
+      said.push(
+        mine.endsIn !== theirs.endsIn
+          ? `the file of ${whose(label)} says it ends in ${typeof mine.endsIn === "number" ? minutes(mine.endsIn) : mine.endsIn}, where the policy says ${minutes(Number(theirs.endsIn))}`
+          : `the file of ${whose(label)} holds ${JSON.stringify(mine)} where ${JSON.stringify(theirs)} was expected`,
+      );
+    }
+    return said.join("\n") || undefined;
+  };
+
+function trafficRule({ action: a, yours: y, reference: r }: S) {
+  const said: string[] = [];
+  const count = (o: Observation, op: string) => o.traffic[op] ?? 0;
+  const more = (op: string) => count(y, op) > count(r, op);
+  const route = a.do === "wait" ? `while ${describe(a)}, your app` : "GET /";
+  if (a.do === "wait" && count(y, "folder walks") > 0) {
+    said.push(
+      `the reaper walks the whole folder too often: ${count(y, "folder walks")} times in ${minutes(a.minutes)} (the policy: at most once a minute, since each walk reads every file)`,
+    );
+  }
+  if (a.do === "wait" && more("clear")) {
+    said.push(`${route} emptied the whole store (clear): the live sessions go with the ended ones`);
+  }
+  const listed = more("folder listed") || more("length") || more("all");
+  const others = more("other visitors' files read");
+  if (a.do === "visit" && (listed || others)) {
+    const what = [
+      listed ? "listed the folder" : "",
+      others ? `read ${count(y, "other visitors' files read")} other visitors' files` : "",
+    ];
+    said.push(
+      `read every session file to answer one visitor: GET / ${what.filter(Boolean).join(" and ")}; deleting ended sessions is the reaper's job, on its own timer, not every request's`,
+    );
+  }
+  if (said.length > 0) return said.join("\n");
+  const ops = new Set([...Object.keys(y.traffic), ...Object.keys(r.traffic)]);
+  for (const op of ops) {
+    if (count(y, op) !== count(r, op)) {
+      said.push(
+        `${route} called the store's ${op} ${count(y, op)} times where ${count(r, op)} were expected`,
+      );
+    }
+  }
+  return said.join("\n") || undefined;
+}
+
+/** The folder under which each side of each scenario gets its own. */
+function folders(after: (fn: () => unknown) => void): string {
+  // In memory where the system offers it: on a disk, each write's fsync costs milliseconds.
+  const root = mkdtempSync(
+    join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "workshop-check-02-"),
+  );
+  after(() => rmSync(root, { recursive: true, force: true }));
+  return root;
+}
+
+function model(module: Module, root: string, examples: Action[][]): Model<Action> {
+  let scenarios = 0;
+  const memo: Memo = { raw: undefined, timers: 0 };
+  /** A folder of the side's own, and the clock that goes with it. */
+  const probe = (sideName: Side["name"]) => {
+    const dir = join(root, `${sideName}-${++scenarios}`);
+    mkdirSync(dir);
+    const clock: SideClock = {
+      dir,
+      now: 0,
+      timers: [],
+      cookieExpires: [],
+      lastRequest: [],
+      request: undefined,
+    };
+    const storeProbe: DiskProbe = new DiskProbe(async () => look(clock, storeProbe));
+    clocks.set(storeProbe, clock);
+    return storeProbe;
+  };
+  const start = (side: Side, create: (dir: string) => Express) => {
+    const clock = clockOf(side);
+    side.after(() => rmSync(clock.dir, { recursive: true, force: true }));
+    const app = catchTimers(clock, side, () => onClockBehind(() => create(clock.dir)));
+    forgetAccess(clock.dir); // from now on, the folder's access time shows a request's listing
+    if (side.name === "yours") memo.timers = clock.timers.length;
+    return app;
+  };
+  return {
+    visitors: VISITORS,
+    action,
+    examples,
+    describe,
+    actor: (a) => ("who" in a ? a.who : undefined),
+    perform,
+    body,
+    cookie: cookieView,
+    session: sessionView,
+    allowed: [
+      {
+        // Kept for the rules' words: what your app did before anything was allowed.
+        name: "(none: the raw observation is kept)",
+        apply: (o, _a, side) => {
+          if (side.name === "yours") memo.raw = o;
+          return o;
+        },
+      },
+      {
+        name: `deleting an ended session's file at any time within ${GRACE} minutes after its end`,
+        apply: (o) => ({
+          ...o,
+          store: Object.fromEntries(
+            Object.entries(o.store).filter(([, view]) => {
+              const ends = (view as FileView).endsIn;
+              return !(typeof ends === "number" && ends <= SLACK && ends >= -GRACE - SLACK);
+            }),
+          ),
+        }),
+      },
+      {
+        name: "reaping at any pace from once every 5 minutes to once a minute",
+        apply: (o, a) => {
+          const { "folder walks": walks = 0, ...traffic } = o.traffic;
+          const allowed = a.do === "wait" ? Math.max(1, Math.ceil(a.minutes)) : 0;
+          return {
+            ...o,
+            traffic: walks > allowed ? { ...traffic, "folder walks": walks } : traffic,
+          };
+        },
+      },
+      {
+        name: "reading the visitor's own session (get), deleting an ended one (destroy)",
+        apply: (o) => {
+          const { get: _get, destroy: _destroy, ...traffic } = o.traffic;
+          return { ...o, traffic };
+        },
+      },
+      {
+        name: "any 5xx, with any cookies, when the store fails",
+        apply: (o) => (o.status >= 500 ? { ...o, status: 500, cookies: [] } : o),
+      },
+    ],
+    rules: [statusRule, cookieRule, bodyRule, storeRule(memo), trafficRule],
+    probe,
+    createApp: (side) => start(side, (dir) => module.createApp(dir)),
+    createReference: (side) => start(side, (dir) => reference.createApp(dir)),
+  };
+}
+
+const A = 0;
+const B = 1;
+const C = 2;
+const visit = (who: number): Action => ({ do: "visit", who });
+const wait = (minutes: number): Action => ({ do: "wait", minutes });
 
 export default defineCheck<Module>({
   entry: "app.ts",
   cases: [
     {
-      name: "the cookie expires 20 minutes after the last visit",
-      run: async (context) => {
-        const { site } = await start(context);
-        const { response } = await visit(site.visitor());
-        const cookie = setCookieAttributes(response, COOKIE_NAME);
-        const expires = cookie?.get("expires");
-        if (!expires) {
-          wrong("the cookie has no expiry", {
-            expected: "a cookie that expires 20 minutes after the last visit",
-            observed: "a cookie that lives until the browser closes, whatever the file does",
-          });
-        }
-        const left = Date.parse(expires) - Date.now();
-        expect(
-          Math.abs(left - 20 * MINUTE) < 10_000,
-          "the cookie lives longer or shorter than the policy",
-          {
-            expected: "it expires in 20 minutes",
-            observed: `it expires in ${left < 60_000 ? `${Math.round(left / 1000)} seconds` : minutes(left)}`,
-          },
-        );
-      },
-    },
-    {
-      name: "a session is still there 19 minutes after the last visit, gone after 21",
-      run: async (context) => {
-        const { site, dir } = await start(context);
-        const visitor = site.visitor();
-        const { json } = await visit(visitor);
-        const file = join(dir, `${json.sessionId}.json`);
-        lastVisitAgo(file, 19);
-        const second = await visit(visitor);
-        expect(
-          second.json.visits === 2,
-          "a session ended less than 20 minutes after the last visit",
-          {
-            expected: "19 minutes after the last visit, the count goes on (2)",
-            observed: `the count is ${second.json.visits}`,
-          },
-        );
-        lastVisitAgo(file, 21);
-        const third = await visit(visitor);
-        expect(third.json.visits === 1, "a session outlives the policy", {
-          expected: "21 minutes after the last visit, a new session (count 1)",
-          observed: `the count is ${third.json.visits}`,
-        });
-      },
-    },
-    {
-      name: "the reaper runs at most once a minute and at least every 5 minutes",
-      run: async (context) => {
-        const { timers } = await start(context);
-        if (timers.length === 0) {
-          wrong("expired files are never deleted", {
-            expected: "the store deletes expired files every 1 to 5 minutes",
-            observed: "it schedules no reaping at all",
-          });
-        }
-        const ms = Math.min(...timers.map((timer) => (Number.isFinite(timer.ms) ? timer.ms : 1)));
-        expect(ms >= MINUTE, "the reaper walks the whole folder too often", {
-          expected: "at most once a minute",
-          observed: ms < 1000 ? `every ${ms} ms` : `every ${ms / 1000} s`,
-        });
-        expect(ms <= 5 * MINUTE, "expired files stay on disk too long", {
-          expected: "reaped at least every 5 minutes",
-          observed: `every ${minutes(ms)}`,
-        });
-      },
-    },
-    {
-      name: "the reaper deletes the file of an ended session and keeps a live one",
-      run: async (context) => {
-        const { site, dir, timers } = await start(context);
-        const ended = (await visit(site.visitor())).json.sessionId;
-        const live = (await visit(site.visitor())).json.sessionId;
-        lastVisitAgo(join(dir, `${ended}.json`), 22);
-        lastVisitAgo(join(dir, `${live}.json`), 15);
-        expect(timers.length > 0, "expired files are never deleted", {
-          observed: "no reaping is scheduled",
-        });
-        for (const timer of timers) timer.run();
-        try {
-          await waitUntil(
-            "the ended session's file to be deleted",
-            () => !existsSync(join(dir, `${ended}.json`)),
-            { timeoutMs: 1500, everyMs: 20 },
-          );
-        } catch {
-          wrong("the reaper left the file of an ended session", {
-            expected: `${ended}.json (22 minutes after its last visit) deleted`,
-            observed: "it is still there",
-          });
-        }
-        expect(existsSync(join(dir, `${live}.json`)), "the reaper deleted a live session", {
-          expected: `${live}.json (15 minutes after its last visit) kept`,
-          observed: "it was deleted",
-        });
-      },
+      name: "sessions end 20 minutes after the last request, and their files are gone within 5 minutes, reaped at most once a minute, for any visitors and waits",
+      timeoutMs: 30_000,
+      run: ({ module, after }) =>
+        differential(
+          model(module, folders(after), [
+            // A session's life: on at 19 minutes, over at 21.
+            [visit(A), visit(A), wait(19), visit(A), wait(21), visit(A)],
+            // The pace of reaping, in a few quiet minutes.
+            [visit(A), wait(4.5)],
+            // Several visitors who never come back: every ended file must go.
+            [visit(A), visit(B), visit(C), wait(26.5), visit(B)],
+            // A regular: its file must stay while the session lives.
+            [visit(A), wait(6), visit(A), wait(12), visit(A)],
+            // Files that end just after a reaping, at several moments.
+            [wait(1), visit(A), wait(26.5)],
+            [wait(4.5), visit(A), wait(25.25)],
+            [visit(A), wait(26.5), visit(B), wait(26.5), visit(A)],
+            // A full disk: the visit is not kept, and the visitor must learn it.
+            [{ do: "disk", full: true }, visit(A)],
+          ]),
+          { runs: 30, maxActions: 7, shrinkMs: 3000 },
+        ),
     },
   ],
 });

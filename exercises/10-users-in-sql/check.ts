@@ -1,299 +1,846 @@
 /**
- * Exercise 10: step 10's app with the learner's users.ts. Registration is decided by the unique
- * constraint (even for ten at once), a login reads the user with a parameterized query (a name
- * full of quotes is only text), every query goes through the one pool it was given (counted at
- * a proxy in front of PostgreSQL), and the logged-in user is read from the table on every
- * request (a rename shows, a deletion logs out).
+ * Exercise 10: POST /password, on step 10's app. A password change ends every other session
+ * of the user, for good, in one transaction with the new hash; this browser stays logged in
+ * under a new id; the client taken from the pool goes back on every path.
+ *
+ * A differential check (test/checks/differential.ts): scenarios of four browsers (two users,
+ * some browsers logged in as the same user), drawn at random, run on your app and on the
+ * reference side by side, each in a PostgreSQL schema of its own. After every request the two
+ * must look the same to a visitor (status, who /me says, whether the cookie's id was renewed)
+ * and to an operator: the rows of the session table (whose they are), which password the
+ * users table now holds, the clients of the pool still checked out, and what your code sent
+ * PostgreSQL (writes inside one transaction that ends, values never pasted into the SQL).
+ * Faults: one of your writes fails in PostgreSQL mid-transaction. Races: another browser's
+ * request, already under way, writes its session back after the change.
+ *
+ * Runs: the lesson's scenarios first (`examples`), then 5 drawn ones without faults and 3 with;
+ * CHECK_SEED and CHECK_RUNS draw others.
  */
-import { type AddressInfo, connect, createServer, type Socket } from "node:net";
-import type { Pool } from "pg";
+import { createHmac, randomUUID } from "node:crypto";
+import { type Agent, request } from "node:http";
+import type { Express } from "express";
+import fc from "fast-check";
+import type pg from "pg";
+import { hashNewPassword } from "../../steps/05-login-logout/credentials.ts";
 import { migrateUsers } from "../../steps/05-login-logout/tables.ts";
 import { createApp } from "../../steps/10-postgres-store/app.ts";
 import { migrateSessions } from "../../steps/10-postgres-store/session-table.ts";
 import { createPool } from "../../steps/shared/postgres-pool.ts";
+import { COOKIE_NAME, sessionSecrets } from "../../steps/shared/session-secret.ts";
+import { storeErrorHandler } from "../../steps/shared/store-errors.ts";
 import {
-  type CheckContext,
-  defineCheck,
-  expect,
-  type Site,
-  type Visitor,
-} from "../../test/checks/kit.ts";
+  type Answer,
+  differential,
+  type Model,
+  type Observation,
+  type Side,
+  type Step,
+} from "../../test/checks/differential.ts";
+import type { Client } from "../../test/checks/http-client.ts";
+import { type CheckContext, defineCheck, Wrong } from "../../test/checks/kit.ts";
+import { StoreProbe } from "../../test/checks/store-probe.ts";
+import * as reference from "./solution/password.ts";
 
-type Module = typeof import("./solution/users.ts");
-type Context = CheckContext<Module>;
+type Module = typeof import("./solution/password.ts");
 
-const PASSWORD = "correct horse battery";
-/** The pool the app gets: what step 10 makes (steps/shared/postgres-pool.ts), at most 10. */
-const POOL_MAX = 10;
-/** A password check (scrypt) takes a while, on purpose: allow it time. */
-const SLOW_MS = 10_000;
-
-let names = 0;
-/** A username no other case of this run uses. */
-const newName = () => `learner${++names}`;
-
-interface App {
-  site: Site;
-  /** The check's own connection to the database, around the app's pool. */
-  admin: Pool;
-  /** How many connections the app's side has opened to PostgreSQL so far. */
-  connectionsOpened(): number;
-}
-
-/**
- * Step 10's app with the learner's Users and currentUser, over a pool that reaches PostgreSQL
- * through a TCP proxy of the check's: every connection anything in the app opens is counted.
- */
-async function start(
-  { module, postgres, serve, after }: Context,
-  { latencyMs = 0 } = {},
-): Promise<App> {
-  const database = await postgres();
-  // Cleanups run last registered, first: the proxy cuts every connection before the pool
-  // ends, so that it can end even when the code under check kept a client.
-  let pool: Pool | undefined;
-  after(() => pool?.end());
-  const proxy = await countingProxy(new URL(database.url), latencyMs, after);
-  pool = createPool(proxy.url);
-  await migrateUsers(pool);
-  await migrateSessions(pool);
-  if (latencyMs > 0) {
-    // Ten connections open before the case: else the first request runs on the one open
-    // connection while the others are still connecting, and nothing happens at once.
-    const warm = pool;
-    await Promise.all(Array.from({ length: 10 }, () => warm.query("SELECT pg_sleep(0.05)")));
-  }
-  const app = createApp(pool, {
-    users: { Users: module.Users, currentUser: module.currentUser },
-  });
-  return {
-    site: await serve(app),
-    admin: await database.pool(),
-    connectionsOpened: () => proxy.opened,
-  };
-}
-
-/**
- * A TCP proxy on a free port of 127.0.0.1 to TARGET's host and port; counts connections, and
- * holds every chunk LATENCY_MS each way, as a database across a network would (timers of one
- * delay fire in order, so the bytes keep their order).
- */
-async function countingProxy(target: URL, latencyMs: number, after: (fn: () => unknown) => void) {
-  const sockets = new Set<Socket>();
-  const counter = { opened: 0, url: "" };
-  const server = createServer((client) => {
-    counter.opened++;
-    const upstream = connect(Number(target.port), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on("error", () => {}); // either side going away ends both
-      socket.on("close", () => {
-        sockets.delete(socket);
-        client.destroy();
-        upstream.destroy();
-      });
+const VISITORS = 4;
+const USERS = ["ada", "bob"] as const;
+type Who = number;
+type UserIndex = 0 | 1;
+type Action =
+  | { do: "login"; who: Who; as: UserIndex }
+  | { do: "visit"; who: Who }
+  | { do: "me"; who: Who }
+  | {
+      do: "change";
+      who: Who;
+      current: "right" | "wrong" | "missing";
+      next: "fresh" | "short";
+      /** A browser whose GET / is under way: read its session before, writes it back after. */
+      inFlight: Who | undefined;
     }
-    const forward = (from: Socket, to: Socket) =>
-      from.on("data", (chunk) => {
-        if (latencyMs === 0) to.write(chunk);
-        else setTimeout(() => to.writable && to.write(chunk), latencyMs);
-      });
-    forward(client, upstream);
-    forward(upstream, client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  after(() => {
-    for (const socket of sockets) socket.destroy();
-    return new Promise((resolve) => server.close(resolve));
-  });
-  const url = new URL(target);
-  url.hostname = "127.0.0.1";
-  url.port = String((server.address() as AddressInfo).port);
-  counter.url = url.href;
-  return counter;
+  | { do: "fail"; nth: 1 | 2 };
+
+const name = (i: Who | undefined) => (i === undefined ? "" : ("ABCD"[i] ?? "?"));
+const JSON_CLIENT = { accept: "application/json" };
+/** The error a write gets when the check makes it fail: PostgreSQL going away (a 503). */
+const FAILING_SQL =
+  "DO $$ BEGIN RAISE EXCEPTION 'the check made this write fail' USING ERRCODE = '57P01'; END $$";
+
+// ---- Each side's database: a schema, two pools (the app's, and the one your code gets).
+
+/** What the check knows and arranges for one side, across its scenarios. */
+interface Db {
+  schema: string;
+  /** The pool of step 10's app: its session store, users, statuses. */
+  app: pg.Pool;
+  /** The pool your code is given: every query on it is yours. */
+  yours: pg.Pool;
+  probe: StoreProbe;
+  /** Each user's id and password, as this side should now have them. */
+  users: { id: string; username: string; password: string; previous: string }[];
+  /** Who each visitor is logged in as (planted), by visitor. */
+  loggedInAs: Map<Who, UserIndex>;
+  changes: number;
+  /** Makes your Nth write of the next change fail (0: none). */
+  failNth: number;
+  writes: number;
+  /** Holds the next session write of the app (a request under way) until released. */
+  gate: { caught: () => void; released: Promise<void> } | undefined;
+  /** Session ids seen, to tell a value pasted into SQL. */
+  sids: Set<string>;
+  /** The (salt, hash) last seen per user, and which password it was. */
+  seen: Map<string, { hash: string; which: string }>;
 }
 
-async function register(visitor: Visitor, username: string): Promise<Response> {
-  return visitor.send(
-    "/register",
-    { method: "POST", body: { username, password: PASSWORD } },
-    SLOW_MS,
+/** Per client of your pool: inside a transaction, and whether it wrote there. */
+const transactions = new WeakMap<pg.PoolClient, { open: boolean; wrote: boolean }>();
+
+const isWrite = (sql: string) =>
+  /\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE)\b/i.test(
+    sql.replace(/\bFOR\s+(NO\s+KEY\s+)?UPDATE\b|\bFOR\s+(KEY\s+)?SHARE\b/gi, ""),
+  );
+
+/** Whether TEXT holds a value it should have got as a parameter. */
+function pasted(db: Db, text: string): boolean {
+  if (/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i.test(text)) return true;
+  if (/\\x[0-9a-f]{16}|'[0-9a-f]{32,}'/i.test(text)) return true; // a hash, as hex
+  if ([...db.sids].some((sid) => text.includes(sid))) return true;
+  return db.users.some(
+    (u) =>
+      text.includes(`'${u.username}'`) || text.includes(u.password) || text.includes(u.previous),
   );
 }
 
-async function logIn(visitor: Visitor, username: string, password = PASSWORD): Promise<Response> {
-  return visitor.send("/login", { method: "POST", body: { username, password } }, SLOW_MS);
+/** Watches every query your code sends on CLIENT: transactions, writes, pasted values, faults. */
+function watch(db: Db, client: pg.PoolClient): void {
+  const state = { open: false, wrote: false };
+  transactions.set(client, state);
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
+    const first = args[0];
+    const text =
+      typeof first === "string" ? first : String((first as { text?: unknown })?.text ?? "");
+    const sql = text.trim().replace(/^(\s*--[^\n]*\n)+/, "");
+    if (pasted(db, text)) db.probe.count("values pasted into the SQL text");
+    if (/^(BEGIN|START\s+TRANSACTION)\b/i.test(sql)) {
+      state.open = true;
+      state.wrote = false;
+    } else if (/^(COMMIT|END|ROLLBACK|ABORT)\b/i.test(sql)) {
+      if (state.open && state.wrote) db.probe.count("transactions that wrote");
+      state.open = false;
+    } else if (isWrite(sql)) {
+      if (state.open) state.wrote = true;
+      else db.probe.count("writes outside a transaction");
+      db.writes++;
+      if (db.writes === db.failNth) {
+        // A real failure in PostgreSQL: inside a transaction, it aborts it.
+        args[0] = FAILING_SQL;
+        if (Array.isArray(args[1])) args.splice(1, 1);
+      }
+    }
+    return query(...args);
+  };
 }
 
-async function me(visitor: Visitor): Promise<{ status: number; username?: string }> {
-  const response = await visitor.get("/me", { json: true });
-  const body = (await response.json()) as { username?: string };
-  return { status: response.status, username: body.username };
+/** Holds the app's session writes while a gate is set (a request under way, paused). */
+function gated(db: Db): void {
+  const pool = db.app as unknown as { query: (...args: unknown[]) => Promise<unknown> };
+  const query = pool.query.bind(pool);
+  pool.query = (...args) => {
+    const gate = db.gate;
+    const text = typeof args[0] === "string" ? args[0] : "";
+    if (gate && /^INSERT INTO\b[\s\S]*ON CONFLICT \(sid\)/i.test(text)) {
+      db.gate = undefined;
+      gate.caught();
+      return gate.released.then(() => query(...args));
+    }
+    return query(...args);
+  };
 }
 
-/** Registers a new user and logs VISITOR in as them; the username. */
-async function loggedIn(visitor: Visitor): Promise<string> {
-  const username = newName();
-  const registered = await register(visitor, username);
-  expect(registered.status === 201, "a registration does not answer 201", {
-    expected: "201 for a new name",
-    observed: `${registered.status} ${(await registered.text()).slice(0, 160)}`,
+async function openDb(url: string, schema: string, admin: pg.Pool): Promise<Db> {
+  await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  const at = new URL(url);
+  at.searchParams.set("options", `-c search_path=${schema}`);
+  const app = createPool(at.href);
+  const yours = createPool(at.href);
+  await migrateUsers(app);
+  await migrateSessions(app);
+  const db: Db = {
+    schema,
+    app,
+    yours,
+    probe: new StoreProbe(),
+    users: [],
+    loggedInAs: new Map(),
+    changes: 0,
+    failNth: 0,
+    writes: 0,
+    gate: undefined,
+    sids: new Set(),
+    seen: new Map(),
+  };
+  yours.on("connect", (client) => watch(db, client));
+  yours.on("release", (error, client) => {
+    const state = transactions.get(client);
+    if (!state?.open) return;
+    state.open = false;
+    // Released with an error, the client is closed: PostgreSQL rolls its transaction back.
+    if (!error) db.probe.count("clients given back inside a transaction");
+    else if (state.wrote) db.probe.count("transactions that wrote");
   });
-  const login = await logIn(visitor, username);
-  expect(login.status === 200, "a login with the right password does not answer 200", {
-    expected: "200",
-    observed: `${login.status} ${(await login.text()).slice(0, 160)}`,
+  gated(db);
+  return db;
+}
+
+/** The starting users, hashed once per run (scrypt is slow on purpose). */
+let starting: ReturnType<typeof hashStartingUsers> | undefined;
+const startingUsers = () => {
+  starting ??= hashStartingUsers();
+  return starting;
+};
+async function hashStartingUsers() {
+  return Promise.all(
+    USERS.map(async (username) => {
+      const password = `${username}-first-password`;
+      return { id: randomUUID(), username, password, ...(await hashNewPassword(password)) };
+    }),
+  );
+}
+type Starting = Awaited<ReturnType<typeof hashStartingUsers>>;
+
+/** Empties the side's tables and puts the starting users back. */
+async function reset(db: Db, starting: Starting): Promise<void> {
+  const t = (table: string) => `${db.schema}.${table}`;
+  await db.app.query(
+    `DELETE FROM ${t("statuses")}; DELETE FROM ${t("users")}; DELETE FROM ${t("session")}; DELETE FROM ${t("ended_sessions")}`,
+  );
+  for (const u of starting) {
+    await db.app.query(
+      `INSERT INTO ${t("users")} (id, username, password_salt, password_hash) VALUES ($1, $2, $3, $4)`,
+      [u.id, u.username, u.salt, u.hash],
+    );
+  }
+  db.users = starting.map((u) => ({
+    id: u.id,
+    username: u.username,
+    password: u.password,
+    previous: u.password,
+  }));
+  db.seen = new Map(
+    starting.map((u) => [
+      u.username,
+      { hash: `${u.salt.toString("hex")}:${u.hash.toString("hex")}`, which: "unchanged" },
+    ]),
+  );
+  db.loggedInAs.clear();
+  db.sids.clear();
+  db.changes = 0;
+  db.failNth = 0;
+  db.gate = undefined;
+}
+
+/** A signed session cookie's value for SID, as express-session makes it. */
+function cookieFor(sid: string): string {
+  const [secret = ""] = sessionSecrets();
+  const mac = createHmac("sha256", secret).update(sid).digest("base64").replace(/=+$/, "");
+  return encodeURIComponent(`s:${sid}.${mac}`);
+}
+/** The session id inside a session cookie's value (s%3A<id>.<signature>). */
+const idIn = (value: string | undefined) =>
+  /^s:([^.]+)\./.exec(decodeURIComponent(value ?? ""))?.[1];
+
+/** Logs VISITOR in as USER by writing the session a login writes (no password check: fast). */
+async function plantLogin(db: Db, side: Side, who: Who, user: UserIndex): Promise<void> {
+  const sid = randomUUID().replaceAll("-", "");
+  const u = db.users[user];
+  if (!u) return;
+  const expires = new Date(Date.now() + 30 * 60 * 1000);
+  const sess = {
+    cookie: { originalMaxAge: 1_800_000, expires, secure: false, httpOnly: true, path: "/" },
+    userId: u.id,
+    username: u.username,
+    loggedInAt: Date.now(),
+  };
+  await db.app.query(`INSERT INTO ${db.schema}.session (sid, sess, expire) VALUES ($1, $2, $3)`, [
+    sid,
+    JSON.stringify({ ...sess, cookie: { ...sess.cookie, sameSite: "lax" } }),
+    expires,
+  ]);
+  db.sids.add(sid);
+  db.loggedInAs.set(who, user);
+  side.labels.set(sid, `#${side.labels.size + 1}`);
+  side.owners.set(side.labels.get(sid) as string, name(who));
+  side.visitors[who]?.cookies.set(COOKIE_NAME, cookieFor(sid));
+}
+
+/** Waits until no client of either pool is out (end-of-request writes included), a while at most. */
+async function settle(db: Db): Promise<void> {
+  const busy = () =>
+    db.yours.totalCount - db.yours.idleCount + (db.app.totalCount - db.app.idleCount) > 0;
+  for (let i = 0; i < 60 && busy(); i++) await new Promise((r) => setTimeout(r, 5));
+}
+
+/** How long POST /password may take: scrypt runs twice in it, slow on purpose. */
+const CHANGE_WITHIN_MS = 10_000;
+
+/**
+ * POST /password from VISITOR, as Client.send does but waiting CHANGE_WITHIN_MS rather than
+ * 2.5 s (on a busy machine two scrypt hashes alone can take that). Belongs in the framework:
+ * Client.send with a time limit of its own.
+ */
+function postSlowly(visitor: Client, body: unknown): Promise<Answer> {
+  const { url, agent } = visitor as unknown as { url: URL; agent: Agent };
+  const payload = JSON.stringify(body);
+  const cookie = [...visitor.cookies].map(([key, value]) => `${key}=${value}`).join("; ");
+  const headers = {
+    ...JSON_CLIENT,
+    "content-type": "application/json",
+    ...(cookie ? { cookie } : {}),
+  };
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, path: "/password", method: "POST", headers, agent },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (chunk: string) => {
+          text += chunk;
+        });
+        res.on("end", () => {
+          clearTimeout(timer);
+          const setCookies = res.headers["set-cookie"] ?? [];
+          for (const line of setCookies) {
+            const { name: key, sid, cleared } = cookieOf(line);
+            const value = line.split(";")[0]?.slice(key.length + 1) ?? "";
+            if (cleared) visitor.cookies.delete(key);
+            else if (sid !== undefined || value) visitor.cookies.set(key, value);
+          }
+          const header = (key: string) => {
+            const value = res.headers[key.toLowerCase()];
+            return Array.isArray(value) ? value.join(", ") : value;
+          };
+          resolve({ status: res.statusCode ?? 0, text, header, setCookies });
+        });
+      },
+    );
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(
+        new Wrong(
+          "POST /password never answered",
+          `an answer within ${CHANGE_WITHIN_MS / 1000} s`,
+          "no answer: a route that neither sends a response nor calls next(), or a query waiting for a client the pool never got back",
+        ),
+      );
+    }, CHANGE_WITHIN_MS);
+    req.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    req.end(payload);
   });
-  return username;
+}
+
+// ---- The model: what browsers do.
+
+async function perform(dbs: Record<Side["name"], Db>, a: Action, side: Side) {
+  const db = dbs[side.name];
+  if (a.do === "fail") {
+    db.failNth = a.nth;
+    return undefined;
+  }
+  if (a.do === "login") {
+    await plantLogin(db, side, a.who, a.as);
+    return undefined;
+  }
+  const visitor = side.visitors[a.who];
+  if (!visitor) return undefined;
+  side.notes.sent = idIn(visitor.cookie(COOKIE_NAME));
+  side.notes.sentPassword = undefined;
+  if (a.do === "visit") return visitor.send("GET", "/", JSON_CLIENT);
+  if (a.do === "me") return visitor.send("GET", "/me", JSON_CLIENT);
+
+  const user = db.users[db.loggedInAs.get(a.who) ?? 0];
+  if (!user) return undefined;
+  const fresh = `${user.username}-new-password-${++db.changes}`;
+  const body = {
+    ...(a.current === "missing"
+      ? {}
+      : { currentPassword: a.current === "right" ? user.password : "not-the-password" }),
+    newPassword: a.next === "fresh" ? fresh : "short",
+  };
+  side.notes.sentPassword = body.newPassword;
+  side.notes.changer = user.username;
+  const racing = a.inFlight === undefined ? undefined : side.visitors[a.inFlight];
+  let underWay: Promise<Answer> | undefined;
+  if (racing) {
+    // The other browser's GET / reads its session, and is held just before writing it back.
+    let release = () => {};
+    const caught = new Promise<void>((resolve) => {
+      db.gate = { caught: resolve, released: new Promise<void>((r) => (release = r)) };
+    });
+    underWay = racing.send("GET", "/", JSON_CLIENT);
+    await Promise.race([caught, new Promise((r) => setTimeout(r, 1500))]);
+    db.gate = undefined;
+    db.writes = 0;
+    const answer = await postSlowly(visitor, body).finally(() => {
+      db.failNth = 0;
+      release();
+    });
+    await underWay.catch(() => undefined);
+    return settled(db, user, body.newPassword, answer);
+  }
+  db.writes = 0;
+  const answer = await visitor
+    .send("POST", "/password", JSON_CLIENT, body)
+    .finally(() => (db.failNth = 0));
+  return settled(db, user, body.newPassword, answer);
+}
+
+function settled(db: Db, user: Db["users"][number], sent: string, answer: Answer): Answer {
+  if (answer.status === 200) {
+    user.previous = user.password;
+    user.password = sent;
+  }
+  return answer;
+}
+
+/**
+ * Whether each user's row holds a new password since the scenario began: "unchanged", "a new
+ * hash", or the password itself. Which password a new hash is of, a later change tells: it
+ * must accept the new one as the current password.
+ */
+async function passwords(db: Db, sent: unknown) {
+  const { rows } = await db.app.query<{ username: string; salt: Buffer; hash: Buffer }>(
+    `SELECT username, password_salt AS salt, password_hash AS hash FROM ${db.schema}.users ORDER BY username`,
+  );
+  const held: Record<string, string> = {};
+  for (const row of rows) {
+    const hash = `${row.salt.toString("hex")}:${row.hash.toString("hex")}`;
+    const last = db.seen.get(row.username);
+    if (last?.hash === hash) {
+      held[row.username] = last.which;
+      continue;
+    }
+    const typed =
+      typeof sent === "string" &&
+      (row.hash.toString("utf8").includes(sent) || row.salt.toString("utf8").includes(sent));
+    const which = typed ? "changed: the password stored as typed" : "changed";
+    db.seen.set(row.username, { hash, which });
+    held[row.username] = which;
+  }
+  return held;
+}
+
+async function body(dbs: Record<Side["name"], Db>, a: Action, answer: Answer, side: Side) {
+  const db = dbs[side.name];
+  const out = answer.status < 400 && a.do !== "change" ? answerOf(a, answer, side) : null;
+  return {
+    answer: out,
+    passwords: await passwords(db, side.notes.sentPassword),
+    "clients still out of the pool": db.yours.totalCount - db.yours.idleCount,
+  };
+}
+
+function answerOf(a: Action, answer: Answer, side: Side): unknown {
+  try {
+    const json = JSON.parse(answer.text) as { username?: string; sessionId?: string };
+    if (a.do === "me") return { user: json.username };
+    if (a.do === "visit") return { session: side.labels.get(json.sessionId ?? "") ?? "(new)" };
+  } catch {
+    return "(not JSON)";
+  }
+  return null;
+}
+
+function cookieOf(line: string) {
+  const [pair = "", ...parts] = line.split(";").map((part) => part.trim());
+  const cookieName = pair.slice(0, pair.indexOf("="));
+  const cleared = parts.some(
+    (p) =>
+      /^max-age=(0|-\d+)$/i.test(p) ||
+      (/^expires=/i.test(p) && Date.parse(p.slice(8)) < Date.now()),
+  );
+  return { name: cookieName, sid: idIn(pair.slice(cookieName.length + 1)), cleared };
+}
+
+/** The session table as an operator reads it: sid → whose session, and since when. */
+async function sessionsOf(db: Db): Promise<Record<string, unknown>> {
+  const { rows } = await db.app.query<{ sid: string; username: string | null; since: boolean }>(
+    `SELECT s.sid, u.username, (s.sess->>'loggedInAt') IS NOT NULL AS since
+     FROM ${db.schema}.session s LEFT JOIN ${db.schema}.users u ON u.id::text = s.sess->>'userId'`,
+  );
+  const sessions: Record<string, unknown> = {};
+  for (const row of rows) {
+    db.sids.add(row.sid);
+    sessions[row.sid] = { user: row.username ?? "(nobody)", "logged in": row.since };
+  }
+  return sessions;
+}
+
+// ---- Rules: what is wrong, in words, at the first step where your app and the reference differ.
+type S = Step<Action>;
+type Sessions = Record<string, { user: string }>;
+type Body = {
+  answer: unknown;
+  passwords: Record<string, string>;
+  "clients still out of the pool": number;
+};
+const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+const route = (a: Action) =>
+  a.do === "change"
+    ? "POST /password"
+    : a.do === "me"
+      ? "GET /me"
+      : a.do === "visit"
+        ? "GET /"
+        : a.do;
+
+function statusRule({ action: a, yours: y, reference: r }: S) {
+  if (y.status === r.status) return undefined;
+  if (a.do === "change") {
+    if (r.status >= 500 && y.status < 400)
+      return `claimed success though a write failed: POST /password answered ${y.status} while PostgreSQL refused part of the change; the visitor must learn it did not happen (let the error through, after a ROLLBACK)`;
+    if (r.status === 403 && y.status < 400)
+      return `a wrong current password was accepted: POST /password answered ${y.status} where 403 was expected`;
+    if (r.status === 401)
+      return `POST /password without a login answered ${y.status} where 401 was expected`;
+    if (r.status === 400)
+      return `POST /password with a missing or too short password answered ${y.status} where 400 was expected`;
+    if (r.status === 200 && y.status >= 500)
+      return `the password change failed (${y.status}) where it should work: did a query fail, or did a request wait for a client the pool never got back?`;
+  }
+  if (a.do === "me" && r.status === 401 && y.status === 200)
+    return "a browser of the same user is still logged in after the password change: GET /me answered 200 where 401 was expected";
+  if (a.do === "me" && r.status === 200 && y.status === 401)
+    return "a browser that should still be logged in is not: GET /me answered 401 where 200 was expected (after a password change, the browser that changed it stays logged in, and other users' browsers too)";
+  return `${route(a)} answered ${y.status} where ${r.status} was expected`;
+}
+
+function sessionRule({ action: a, yours: y, reference: r, owners, referenceSide }: S) {
+  const said: string[] = [];
+  const mine = y.store as Sessions;
+  const theirs = r.store as Sessions;
+  const failed = a.do === "change" && r.status >= 500;
+  const changer = a.do === "change" ? name(a.who) : undefined;
+  const changed = referenceSide.notes.changer;
+  for (const label of Object.keys(mine)) {
+    if (label in theirs) continue;
+    const whose = mine[label]?.user;
+    const owner = owners.get(label) ?? "a";
+    if (a.do === "change" && a.inFlight !== undefined && owner === name(a.inFlight))
+      said.push(
+        `an ended session came back: ${owner}'s request, under way during the change, wrote ${owner}'s session (${label}, ${whose}) back after it was deleted; deleting the row is not enough, the id must be ended for good (as a logout is)`,
+      );
+    else if (failed)
+      said.push(
+        `the change failed part-way (503), yet ${owner}'s session (${label}, ${whose}) is not as it was: a failed change must leave every session alone`,
+      );
+    else if (owner === changer)
+      said.push(
+        `the session id was not renewed: after the change, ${owner}'s old session (${label}) is still in the table; this browser keeps its login under a new id`,
+      );
+    else if (whose !== "(nobody)")
+      said.push(
+        `the password changed, but ${owner}'s session of ${whose} (${label}) is still in the session table: every other session of the user must end`,
+      );
+    else said.push(`${route(a)} left a session (${label}) that should not be there`);
+  }
+  for (const label of Object.keys(theirs)) {
+    if (label in mine) continue;
+    const whose = theirs[label]?.user;
+    const owner = owners.get(label) ?? "a";
+    if (failed)
+      said.push(
+        `the change failed part-way (503), yet ${owner}'s session (${label}, ${whose}) was deleted: the deletion must be undone with the rest (one transaction, rolled back)`,
+      );
+    else if (a.do === "change" && owner === changer)
+      said.push(
+        `the browser that changed the password was logged out: its session must go on, under a new id`,
+      );
+    else if (a.do === "change" && whose !== changed)
+      said.push(
+        `${owner}'s session (${label}, ${whose}) was deleted by ${changer}'s password change for ${changed}: only the sessions of the user whose password changed may end`,
+      );
+    else said.push(`${route(a)} deleted ${owner}'s session (${label}, ${whose})`);
+  }
+  for (const label of Object.keys(theirs)) {
+    if (label in mine && !same(mine[label], theirs[label]))
+      said.push(
+        `${owners.get(label)}'s session (${label}) holds ${JSON.stringify(mine[label])} where ${JSON.stringify(theirs[label])} was expected`,
+      );
+  }
+  return said.join("\n") || undefined;
+}
+
+function cookieRule({ action: a, yours: y, reference: r }: S) {
+  if (same(y.cookies, r.cookies) || a.do !== "change") return undefined;
+  const renewed = (o: Observation) => (o.cookies as { renewed?: boolean }[]).some((c) => c.renewed);
+  if (renewed(r) && !renewed(y))
+    return "the session id was not renewed: after a password change, this browser keeps its login under a new id (whoever holds a copy of the old cookie holds nothing)";
+  return `POST /password sets cookies ${JSON.stringify(y.cookies)} where ${JSON.stringify(r.cookies)} was expected`;
+}
+
+function bodyRule({ action: a, yours: y, reference: r }: S) {
+  const mine = y.body as Body;
+  const theirs = r.body as Body;
+  if (same(mine, theirs)) return undefined;
+  const said: string[] = [];
+  for (const [user, held] of Object.entries(theirs.passwords)) {
+    const yours = mine.passwords[user];
+    if (yours === held) continue;
+    if (yours?.includes("as typed"))
+      said.push(`${user}'s password is stored as typed: store the salt and hash`);
+    else if (held === "unchanged" || (r.status >= 400 && a.do === "change"))
+      said.push(
+        r.status >= 500
+          ? `the change failed part-way (503), yet ${user}'s password in the users table is ${yours}: the new hash must be rolled back with the rest`
+          : `${user}'s password changed (${yours}) though it should not have (${route(a)} answered ${r.status})`,
+      );
+    else
+      said.push(
+        `${user}'s password in the users table is ${yours ?? "gone"} where it should be ${held}`,
+      );
+  }
+  const out = mine["clients still out of the pool"];
+  if (out > theirs["clients still out of the pool"])
+    said.push(
+      `a client taken from the pool was not given back: ${out} still out after ${route(a)} answered${r.status >= 400 ? ` (${r.status}: on this path too)` : ""}; with ten leaked, every query waits`,
+    );
+  if (!same(mine.answer, theirs.answer))
+    said.push(
+      `${route(a)} answered ${JSON.stringify(mine.answer)} where ${JSON.stringify(theirs.answer)} was expected`,
+    );
+  return said.join("\n") || undefined;
+}
+
+function trafficRule({ action: a, yours: y, reference: r }: S) {
+  const said: string[] = [];
+  const n = (o: Observation, key: string) => o.traffic[key] ?? 0;
+  if (n(y, "values pasted into the SQL text") > 0)
+    said.push(
+      `a value was pasted into the SQL text (${route(a)}): pass every value as a parameter ($1, $2…)`,
+    );
+  if (n(y, "writes outside a transaction") > n(r, "writes outside a transaction"))
+    said.push(
+      `a write ran outside a transaction (${route(a)}): the new hash and the end of the other sessions must be written in ONE transaction (BEGIN … COMMIT on one client), all or nothing`,
+    );
+  if (n(y, "clients given back inside a transaction") > 0)
+    said.push(
+      `a client went back to the pool inside a transaction (${route(a)}): without COMMIT or ROLLBACK, the next query on it runs in that transaction`,
+    );
+  const tx = "transactions that wrote";
+  if (n(y, tx) > n(r, tx))
+    said.push(
+      `the change was written in ${n(y, tx)} transactions: the new hash and the end of the other sessions belong in ONE`,
+    );
+  else if (n(y, tx) < n(r, tx) && n(y, "writes outside a transaction") === 0)
+    said.push(
+      `no transaction of yours wrote the change on the pool you were given (${route(a)}): write through a client of that pool (pool.connect()), not another connection`,
+    );
+  if (y.early && !r.early)
+    said.push(
+      `answered before the renewed session was saved (${route(a)}): wait for the login to be written`,
+    );
+  return said.join("\n") || undefined;
+}
+
+// ---- The check.
+
+const A = 0;
+const B = 1;
+const C = 2;
+const D = 3;
+const login = (who: Who, as: UserIndex): Action => ({ do: "login", who, as });
+const me = (who: Who): Action => ({ do: "me", who });
+const visit = (who: Who): Action => ({ do: "visit", who });
+const change = (who: Who, more: Partial<Extract<Action, { do: "change" }>> = {}): Action => ({
+  do: "change",
+  who,
+  current: "right",
+  next: "fresh",
+  inFlight: undefined,
+  ...more,
+});
+
+const who = fc.constantFrom(A, A, B, B, C, D);
+const clientActions: { arbitrary: fc.Arbitrary<Action>; weight: number }[] = [
+  {
+    arbitrary: fc.record({
+      do: fc.constant("login" as const),
+      who,
+      as: fc.constantFrom<UserIndex>(0, 0, 1),
+    }),
+    weight: 4,
+  },
+  { arbitrary: fc.record({ do: fc.constant("visit" as const), who }), weight: 1 },
+  { arbitrary: fc.record({ do: fc.constant("me" as const), who }), weight: 3 },
+  {
+    arbitrary: fc.record({
+      do: fc.constant("change" as const),
+      who,
+      current: fc.constantFrom("right", "right", "right", "wrong", "missing"),
+      next: fc.constantFrom("fresh", "fresh", "fresh", "short"),
+      inFlight: fc.option(who, { nil: undefined, freq: 3 }),
+    }),
+    weight: 3,
+  },
+];
+
+function describe(a: Action): string {
+  switch (a.do) {
+    case "login":
+      return `${name(a.who)} logs in as ${USERS[a.as]}`;
+    case "visit":
+      return `${name(a.who)}: GET /`;
+    case "me":
+      return `${name(a.who)}: GET /me`;
+    case "fail":
+      return `PostgreSQL will refuse write number ${a.nth} of the next password change`;
+    case "change": {
+      const current =
+        a.current === "missing" ? "no currentPassword" : `the ${a.current} current password`;
+      const next = a.next === "fresh" ? "a new password" : "a too short new password";
+      const race =
+        a.inFlight === undefined
+          ? ""
+          : `, while ${name(a.inFlight)}'s GET / is under way (its session read before, written back after)`;
+      return `${name(a.who)}: POST /password with ${current} and ${next}${race}`;
+    }
+  }
+}
+
+async function run(
+  context: CheckContext<Module>,
+  withFaults: boolean,
+  examples: Action[][],
+  runs: number,
+) {
+  const database = await context.postgres();
+  const admin = await database.pool();
+  const starting = await startingUsers();
+  const dbs = {
+    yours: await openDb(database.url, "yours", admin),
+    reference: await openDb(database.url, "reference", admin),
+  };
+  context.after(async () => {
+    for (const db of Object.values(dbs)) await Promise.all([db.app.end(), db.yours.end()]);
+  });
+  const build = async (side: Side, routes: Module["passwordRoutes"]): Promise<Express> => {
+    const db = dbs[side.name];
+    await reset(db, starting);
+    const app = createApp(db.app, { pruneSeconds: 3600 });
+    app.use(routes(db.yours), storeErrorHandler);
+    return app;
+  };
+  const fault = fc.record({ do: fc.constant("fail" as const), nth: fc.constantFrom<1 | 2>(2, 1) });
+  const model: Model<Action> = {
+    visitors: VISITORS,
+    action: fc.oneof(
+      ...clientActions,
+      ...(withFaults ? [{ arbitrary: fault as fc.Arbitrary<Action>, weight: 3 }] : []),
+    ),
+    examples,
+    describe,
+    actor: (a) => ("who" in a ? a.who : undefined),
+    perform: (a, side) => perform(dbs, a, side),
+    body: (a, answer, side) => body(dbs, a, answer, side),
+    cookie: cookieOf,
+    session: (data) => data,
+    probe: (sideName) => {
+      const db = dbs[sideName];
+      db.probe = new StoreProbe(
+        () => sessionsOf(db),
+        () => settle(db),
+      );
+      return db.probe;
+    },
+    allowed: [
+      {
+        name: "any 5xx when PostgreSQL refuses a write",
+        apply: (o) => (o.status >= 500 ? { ...o, status: 503 } : o),
+      },
+      {
+        name: "how the session store is called (get, set, touch, destroy)",
+        apply: (o) => {
+          const traffic: Record<string, number> = {};
+          for (const [key, n] of Object.entries(o.traffic)) if (key.includes(" ")) traffic[key] = n;
+          return { ...o, traffic };
+        },
+      },
+      {
+        name: "which session id a cookie carries (only whether it was renewed is compared)",
+        apply: (o, _a, side) => ({
+          ...o,
+          cookies: (o.cookies as { name: string; sid?: string; cleared: boolean }[]).map((c) => ({
+            name: c.name,
+            cleared: c.cleared,
+            renewed: c.sid !== side.notes.sent,
+          })),
+        }),
+      },
+    ],
+    rules: [statusRule, sessionRule, cookieRule, bodyRule, trafficRule],
+    createApp: (side) => build(side, context.module.passwordRoutes),
+    createReference: (side) => build(side, reference.passwordRoutes),
+  };
+  await differential(model, { runs, maxActions: 6, shrinkMs: 2500 });
 }
 
 export default defineCheck<Module>({
-  entry: "users.ts",
+  entry: "password.ts",
   cases: [
     {
-      name: "register, then log in; a taken name is a 409, a wrong password a 401",
-      timeoutMs: 30_000,
-      run: async (context) => {
-        const { site, admin } = await start(context);
-        const visitor = site.visitor();
-        const username = await loggedIn(visitor);
-        const { status, username: shown } = await me(visitor);
-        expect(
-          status === 200 && shown === username,
-          "after the login, /me does not know the user",
-          {
-            expected: `200 and ${username}`,
-            observed: `${status} ${shown}`,
-          },
-        );
-
-        const again = await register(site.visitor(), username);
-        expect(again.status === 409, "a second registration of a taken name is not a 409", {
-          expected: "409: the name is taken",
-          observed: `${again.status} ${(await again.text()).slice(0, 160)}`,
-        });
-        const wrong = await logIn(site.visitor(), username, "not the password");
-        expect(wrong.status === 401, "a wrong password does not answer 401", {
-          expected: "401",
-          observed: String(wrong.status),
-        });
-
-        const { rows } = await admin.query<{ salt: Buffer; hash: Buffer }>(
-          "SELECT password_salt AS salt, password_hash AS hash FROM users WHERE username = $1",
-          [username],
-        );
-        const stored = rows[0];
-        expect(stored, "the user is not in the users table", { expected: `a row for ${username}` });
-        expect(
-          !stored.hash.toString("latin1").includes(PASSWORD) &&
-            !stored.salt.toString("latin1").includes(PASSWORD),
-          "the password is stored as it was typed",
-          {
-            expected: "salt and scrypt hash (hashNewPassword), never the password",
-            observed: "the password in a column",
-          },
-        );
-      },
+      name: "POST /password ends the user's other sessions, keeps this one under a new id, for any browsers in any order",
+      timeoutMs: 40_000,
+      run: (context) =>
+        run(
+          context,
+          false,
+          [
+            // Two browsers of ada, one of bob: the change ends ada's other browser only.
+            [login(A, 0), login(B, 0), login(C, 1), change(A), me(B), me(A), me(C)],
+            // The other browser's request was under way: its session must not come back.
+            [login(A, 0), login(B, 0), change(A, { inFlight: B }), me(B)],
+            // A wrong current password, a missing one, a short new one, nobody logged in.
+            [
+              login(A, 0),
+              login(B, 0),
+              change(A, { current: "wrong" }),
+              me(B),
+              change(A, { current: "missing" }),
+              change(A, { next: "short" }),
+              change(D),
+            ],
+            // An anonymous visitor's session and bob's survive ada's change; then bob changes his.
+            [
+              visit(D),
+              login(A, 0),
+              login(C, 1),
+              change(A),
+              visit(D),
+              login(B, 1),
+              change(C),
+              me(B),
+            ],
+          ],
+          5,
+        ),
     },
     {
-      name: "ten registrations of one name at once: one 201, nine 409, one row",
-      timeoutMs: 30_000,
-      run: async (context) => {
-        // 300 ms to the database and back, as across a slow network: a gap between a look and an
-        // insert is then wide enough for the others to look too.
-        const { site, admin } = await start(context, { latencyMs: 150 });
-        const username = newName();
-        const answers = await Promise.all(
-          Array.from({ length: 10 }, () => register(site.visitor(), username)),
-        );
-        const statuses = answers.map((answer) => answer.status).sort();
-        const { rows } = await admin.query("SELECT 1 FROM users WHERE username = $1", [username]);
-        expect(
-          statuses.filter((status) => status === 201).length === 1 &&
-            statuses.filter((status) => status === 409).length === 9,
-          "registrations racing for one name do not get one 201 and nine 409s",
-          {
-            expected: "201 once, 409 nine times: the UNIQUE constraint decides",
-            observed: `${statuses.join(", ")} (a 500 is an error the app did not expect: did a row already exist when the INSERT came?)`,
-          },
-        );
-        expect(rows.length === 1, "the name is in the table more than once", {
-          observed: `${rows.length} rows`,
-        });
-      },
-    },
-    {
-      name: "a name full of quotes is only text: a 401, never a 500, never a way in",
-      timeoutMs: 30_000,
-      run: async (context) => {
-        const { site } = await start(context);
-        const victim = await loggedIn(site.visitor());
-        const attempts = [
-          "o'neil",
-          `nobody' or username = '${victim}`,
-          `${victim}' --`,
-          "' or '1'='1",
-        ];
-        for (const username of attempts) {
-          const answer = await logIn(site.visitor(), username);
-          expect(answer.status === 401, `a login as ${JSON.stringify(username)} is not a 401`, {
-            expected: "401: no user has that name (the name is a parameter, $1: only text)",
-            observed:
-              answer.status === 200
-                ? `200: logged in as ${victim}. The name was pasted into the SQL, and the SQL it made picked the victim's row`
-                : `${answer.status}: the name was pasted into the SQL, and broke it`,
-          });
-        }
-      },
-    },
-    {
-      name: "one pool for the whole app: 40 requests at once open at most 10 connections",
-      timeoutMs: 30_000,
-      run: async (context) => {
-        const { site, connectionsOpened } = await start(context);
-        const visitor = site.visitor();
-        await loggedIn(visitor);
-        const before = connectionsOpened();
-        const answers = await Promise.all(
-          Array.from({ length: 40 }, () => visitor.send("/me", { json: true }, SLOW_MS)),
-        );
-        const statuses = [...new Set(answers.map((answer) => answer.status))];
-        const opened = connectionsOpened();
-        expect(statuses.length === 1 && statuses[0] === 200, "not every request got its answer", {
-          expected: "40 times 200",
-          observed: `${statuses.join(", ")}: a connection taken from the pool and never given back leaves the next queries waiting (pool.connect() without release())`,
-        });
-        expect(opened <= POOL_MAX, "the app opens a new connection to PostgreSQL for its queries", {
-          expected: `at most ${POOL_MAX} connections in all: the pool's, lent out and taken back`,
-          observed: `${opened} connections (${opened - before} for these 40 requests): a new Pool or Client per query or request`,
-        });
-      },
-    },
-    {
-      name: "a user renamed in the table shows at once; a user deleted is logged out",
-      timeoutMs: 30_000,
-      run: async (context) => {
-        const { site, admin } = await start(context);
-        const visitor = site.visitor();
-        const username = await loggedIn(visitor);
-        await me(visitor); // once, so that a copy kept anywhere is made now
-        const renamed = `${username}renamed`;
-        await admin.query("UPDATE users SET username = $1 WHERE username = $2", [
-          renamed,
-          username,
-        ]);
-        const afterRename = await me(visitor);
-        expect(afterRename.username === renamed, "a user renamed in the table keeps the old name", {
-          expected: `/me says ${renamed}: the user read from the table on each request`,
-          observed: `${afterRename.status} ${afterRename.username}: a copy kept since the login (in the session or in the process)`,
-        });
-        await admin.query("DELETE FROM users WHERE username = $1", [renamed]);
-        const afterDelete = await me(visitor);
-        expect(afterDelete.status === 401, "a user deleted from the table is still logged in", {
-          expected: "401: currentUser finds no user, and the app logs the session out",
-          observed: `${afterDelete.status} ${afterDelete.username}`,
-        });
-      },
+      name: "a change that fails part-way changes nothing, and gives its client back",
+      timeoutMs: 40_000,
+      run: (context) =>
+        run(
+          context,
+          true,
+          [
+            [login(A, 0), login(B, 0), { do: "fail", nth: 2 }, change(A), me(B), me(A)],
+            [login(A, 0), login(B, 0), { do: "fail", nth: 1 }, change(A), me(B), change(A), me(B)],
+          ],
+          3,
+        ),
     },
   ],
 });

@@ -80,8 +80,14 @@ export class Client {
           ),
         );
       }, withinMs);
-      req.on("error", (error) => {
+      req.on("error", (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
+        // A kept-alive connection the server closed after its last answer (as express-session
+        // does after a failed save): the request never reached it, so it is sent again.
+        if (req.reusedSocket && error.code === "ECONNRESET") {
+          this.send(method, path, headers, body).then(resolve, reject);
+          return;
+        }
         reject(error);
       });
       req.end(payload);

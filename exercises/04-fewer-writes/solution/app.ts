@@ -24,6 +24,10 @@ export function createApp(mongo: MongoClient) {
     // Images, scripts, the favicon... each one writes. Write no more often than the policy needs.
     touchAfter: 10 * 60,
   });
+  // connect-mongo's set() deletes its touchAfter bookkeeping (`lastModified`) from the session it
+  // is handed; express-session would take that for a change and write the session again.
+  const write = store.set.bind(store);
+  store.set = (id, data, done) => write(id, { ...data }, done);
 
   const app = express();
   app.use(

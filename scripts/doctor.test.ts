@@ -28,6 +28,7 @@ test("doctor: all ✓ and exit 0 when Redis, MongoDB and the port are fine", asy
   assert.match(output, new RegExp(`✓ Redis answers on ${redis.url}`));
   assert.match(output, /✓ MongoDB answers on/);
   assert.match(output, /Ready for the workshop/);
+  assert.match(output, /✓ Every step works on this machine: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10/);
   assert.doesNotMatch(output, /✗/);
 });
 
@@ -37,6 +38,7 @@ test("doctor: ✗ with the fix when Redis is unreachable and cannot be started",
     MONGO_URL: mongo.url,
     PORT: String(redis.port), // taken: the private Redis listens there
     PATH: onlyNode,
+    REDIS_SENTINELS: "127.0.0.1:1", // no sentinel answers there
   });
   assert.equal(code, 1, output);
   assert.match(output, /✗ Redis does not answer on redis:\/\/127\.0\.0\.1:1/);
@@ -44,7 +46,12 @@ test("doctor: ✗ with the fix when Redis is unreachable and cannot be started",
   assert.match(output, /brew install redis/);
   assert.match(output, /docker run -d --name workshop-redis/);
   assert.match(output, /inside WSL/);
-  assert.match(output, /these steps and their exercises work now: 1, 2, 4/);
+  // Exactly the steps whose services are all there: step 9's sentinels are redis-servers too.
+  assert.match(output, /! These steps and their exercises work now: 1, 2, 4, 10 \(npm run step:1/);
+  assert.match(
+    output,
+    /not yet: 3 \(needs Redis\), 5 \(needs Redis\), .*9 \(needs Redis Sentinel\)$/m,
+  );
   assert.match(output, /✗ redis-cli is missing/);
   assert.match(output, new RegExp(`✗ port ${redis.port} is in use`));
 });

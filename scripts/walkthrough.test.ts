@@ -127,6 +127,21 @@ test("with step 3 running, all walkthroughs: those of step 3 replay, the others 
   assert.match(named.output, /needs step 05-login-logout, but step 03-redis-store runs/);
 });
 
+test("with step 10 running, only PostgreSQL is asked for: no Redis is found or started", async (t) => {
+  const step10 = await startStep(t, "10-postgres-store", { env: { DATABASE_URL: postgres.url } });
+  // Nothing answers at REDIS_URL: looking for Redis at all would end the run with its error.
+  const { code, output } = await walkthroughCli([], {
+    STEP_URL: step10.url,
+    REDIS_URL: "redis://127.0.0.1:1",
+  });
+  assert.equal(code, 0, output);
+  assert.match(output, /== 10-postgres-store \(no Redis, with step 10-postgres-store at /);
+  assert.match(output, /== 10-postgres-store: \d+ commands, all as expected/);
+  assert.match(output, /^1 walkthrough replayed\.$/m);
+  assert.match(output, /02-expiry: belongs to step 3, not to step 10-postgres-store/);
+  assert.doesNotMatch(output, /REDIS_URL/);
+});
+
 test("nothing running: walkthroughs that need a step say how to start it", async () => {
   const { code, output } = await walkthroughCli([], { STEP_URL: "http://127.0.0.1:1" });
   assert.equal(code, 0, output);

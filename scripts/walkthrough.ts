@@ -6,7 +6,7 @@
  *   npm run walkthrough -- path/to/x.redis   a file of your own
  *
  * Redis: REDIS_URL, or the one `npm run step:3` uses; @sql queries go to DATABASE_URL, or the
- * PostgreSQL `npm run step:5` uses. @http requests go to STEP_URL
+ * PostgreSQL `npm run step:5` uses; each found or started only when a walkthrough replayed uses it. @http requests go to STEP_URL
  * (default http://localhost:3000), where the walkthrough's step must be running.
  * In a terminal it waits for Enter between commands; piped, it runs straight through.
  * Exit code 1 when some output did not match what the walkthrough expects.
@@ -52,12 +52,45 @@ export function loadWalkthrough(file: string): Walkthrough {
 async function main(): Promise<number> {
   const names = process.argv.slice(2);
   const walkthroughs = findWalkthroughs(names).map(loadWalkthrough);
-  const redisUrl = await redisUrlForStep();
-  // @sql goes to the PostgreSQL the steps use (DATABASE_URL, localhost:5432 or the embedded one).
-  const usesSql = walkthroughs.some((w) => w.actions.some((action) => action.kind === "sql"));
-  const postgresUrl = usesSql ? await postgresUrlForStep() : undefined;
   const stepUrl = process.env.STEP_URL ?? "http://localhost:3000";
   const running = await stepAt(stepUrl);
+  // Which to replay, decided before any service is found or started: asked for by name, each
+  // one; else those of the step running (workshop.ts), or with no step running those that
+  // need none. Each of the others is skipped, with why (or, asked for by name, fails).
+  const ofRunning: readonly string[] | undefined = steps.find(
+    (step) => step.slug === running.slug,
+  )?.walkthroughs;
+  const skipped: string[] = [];
+  let failures = 0;
+  const replaying = walkthroughs.filter((walkthrough) => {
+    if (walkthrough.step && walkthrough.step !== running.slug) {
+      const why = whyNot(walkthrough.step, running, stepUrl);
+      if (names.length > 0) {
+        console.error(`\n== ${walkthrough.name}: ${why}`);
+        failures++;
+      } else {
+        skipped.push(`${walkthrough.name}: ${why}`);
+      }
+      return false;
+    }
+    if (names.length > 0 || !ofRunning || ofRunning.includes(walkthrough.name)) return true;
+    const owner = steps.find((step) => step.walkthroughs.some((name) => name === walkthrough.name));
+    skipped.push(
+      `${walkthrough.name}: belongs to step ${owner?.number ?? "?"}, not to step ${running.slug} ` +
+        `(\`npm run walkthrough -- ${walkthrough.name}\` replays it all the same).`,
+    );
+    return false;
+  });
+  // Only the services those need: Redis for redis-cli commands (a sentinel walkthrough talks to
+  // the step's sentinels), PostgreSQL for @sql queries.
+  const uses = (kind: string, walkthrough: Walkthrough) =>
+    walkthrough.actions.some((action) => action.kind === kind);
+  const redisUrl = replaying.some((w) => w.redis !== "sentinel" && uses("redis", w))
+    ? await redisUrlForStep()
+    : "";
+  const postgresUrl = replaying.some((w) => uses("sql", w))
+    ? await postgresUrlForStep()
+    : undefined;
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const prompt = interactive
     ? createInterface({ input: process.stdin, output: process.stdout })
@@ -68,25 +101,13 @@ async function main(): Promise<number> {
       }
     : undefined;
 
-  let failures = 0;
   let replayed = 0;
-  const skipped: string[] = [];
   try {
-    for (const walkthrough of walkthroughs) {
-      if (walkthrough.step && walkthrough.step !== running.slug) {
-        const why = whyNot(walkthrough.step, running, stepUrl);
-        // Asked for by name: a failure. Part of "all of them": skipped, and said why.
-        if (names.length > 0) {
-          console.error(`\n== ${walkthrough.name}: ${why}`);
-          failures++;
-        } else {
-          skipped.push(`${walkthrough.name}: ${why}`);
-        }
-        continue;
-      }
+    for (const walkthrough of replaying) {
       const needs = walkthrough.step ? `, with step ${walkthrough.step} at ${stepUrl}` : "";
       const target = walkthrough.redis === "sentinel" ? sentinelUrl() : redisUrl;
-      console.log(`\n== ${walkthrough.name} (Redis ${redact(target)}${needs})\n`);
+      const redisShown = uses("redis", walkthrough) ? `Redis ${redact(target)}` : "no Redis";
+      console.log(`\n== ${walkthrough.name} (${redisShown}${needs})\n`);
       const result = await runWalkthrough(walkthrough, {
         redisUrl: target,
         stepUrl,
@@ -108,7 +129,7 @@ async function main(): Promise<number> {
   }
   console.log(`\n${replayed} walkthrough${replayed === 1 ? "" : "s"} replayed.`);
   if (skipped.length > 0) {
-    console.log(`Skipped, each needs another step running:\n  ${skipped.join("\n  ")}`);
+    console.log(`Skipped, each says why:\n  ${skipped.join("\n  ")}`);
   }
   return failures === 0 ? 0 : 1;
 }

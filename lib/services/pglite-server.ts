@@ -18,7 +18,9 @@
  * Only PGlite's public API: execProtocolRaw (one message in, PostgreSQL's answer out) and
  * runExclusive (PGlite's lock for those calls), which here lasts a turn.
  */
+import { existsSync, renameSync, rmSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
+import { relative } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 
 const TERMINATE = "X".charCodeAt(0);
@@ -32,7 +34,7 @@ const CLOSED = ["ECONNRESET", "EPIPE", "ERR_STREAM_PREMATURE_CLOSE"];
 const ROLLBACK = Buffer.concat([Buffer.from([0x51, 0, 0, 0, 13]), Buffer.from("ROLLBACK\0")]); // 'Q'
 
 const [dataDir = "memory://", port = "5432"] = process.argv.slice(2);
-const db = await PGlite.create(dataDir);
+const db = await open(dataDir);
 
 const clients = new Set<Socket>();
 const server = createServer((socket) => {
@@ -58,6 +60,47 @@ const stop = async () => {
 };
 process.once("SIGTERM", stop);
 process.once("SIGINT", stop);
+
+/**
+ * PGlite on DIR, or the process ends (code 1) saying what happened and how to start over.
+ *
+ * A kill (SIGKILL, a crash, a power cut) in the middle of a write is what a database is built
+ * for: PGlite writes straight to the files (NodeFS: no copy in memory to lose) and PostgreSQL
+ * replays its write-ahead log (pg_wal) at the next start, so what was committed is there. The
+ * exception was the very first start: initdb builds the folder in memory and then writes its
+ * files one by one, PG_VERSION early; a kill in between left half a folder that PGlite took for
+ * a database ("found DB, resuming") and failed to open at every start after. So a new folder is
+ * made beside it and renamed into place once complete: a rename is all or nothing.
+ * Whatever else damages the folder (a disk full, a file edited or deleted by hand), PGlite
+ * aborts with a WebAssembly error that says nothing of it: said here instead, in words.
+ */
+async function open(dir: string): Promise<PGlite> {
+  try {
+    if (dir.startsWith("memory://")) return await PGlite.create(dir);
+    if (!existsSync(`${dir}/PG_VERSION`)) {
+      const fresh = `${dir}.initdb`; // a first start killed half-way left this: start it again
+      rmSync(fresh, { recursive: true, force: true });
+      await (await PGlite.create(fresh)).close();
+      rmSync(dir, { recursive: true, force: true }); // empty, or the half of an older version's
+      renameSync(fresh, dir);
+    }
+    const opened = await PGlite.create(dir);
+    await opened.query("SELECT count(*) FROM pg_class"); // reads the catalog: the folder works
+    return opened;
+  } catch (error) {
+    const shown = relative(process.cwd(), dir).startsWith("..")
+      ? dir
+      : relative(process.cwd(), dir);
+    console.error(
+      `pglite-server: the embedded PostgreSQL cannot open its data folder ${shown} ` +
+        `(${error instanceof Error ? error.message : String(error)}). It was damaged, most ` +
+        "likely by a process killed in the middle of writing it. To start over with an empty " +
+        `database (its users and sessions are lost): \`rm -rf ${shown}\`, then start the ` +
+        "step again (`npm run step:5` or `npm run step:10`).",
+    );
+    process.exit(1);
+  }
+}
 
 /** Serves one client connection, one turn at a time. */
 async function serve(socket: Socket): Promise<void> {

@@ -10,7 +10,7 @@
  * on 127.0.0.1, a temporary folder, killed with the test process. A service file says only what
  * is its own: how to ping it, which program serves it, how to install that program.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import {
   closeSync,
   existsSync,
@@ -18,6 +18,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -158,6 +159,16 @@ export async function ensureBackground(
   }
   const ping = await answers(service, service.url(port));
   const ours = backgroundRuns(dir);
+  const orphans = ours ? [] : startedIn(dir);
+  if (orphans.length > 0) {
+    throw new ServiceError(
+      name,
+      `${name}: the one the workshop started on ${where} (pid ${orphans.join(", ")}) runs, but ` +
+        `its folder ${shown(dir)} was deleted while it ran: its data and pid file are gone from ` +
+        "under it. `npm run services -- stop` stops it (it finds it all the same); the next " +
+        "step then starts a fresh one.",
+    );
+  }
   if (ping.ok) {
     return {
       started: false,
@@ -183,7 +194,7 @@ async function startBackground(service: Service, port: number, dir: string): Pro
   const program = await service.program(port, dir);
   const logFile = join(dir, "server.log");
   const data = program.data ?? `data in ${shown(dir)}`;
-  const child = launch(program, logFile, true);
+  const child = launch(program, logFile, true, { [MARK]: dir });
   child.unref();
   // Written before the wait: a step stopped meanwhile leaves a server that `stop` finds.
   if (child.pid) writeFileSync(join(dir, PID_FILE), `${child.pid}\n${program.what}\n${data}\n`);
@@ -216,7 +227,59 @@ export async function stopBackground(folder: string): Promise<boolean> {
   const pidFiles = [dir, ...folders].flatMap((each) =>
     [PID_FILE, ...OLD_PID_FILES].map((name) => join(each, name)),
   );
-  return (await Promise.all(pidFiles.map(killFromPidFile))).includes(true);
+  const fromFiles = (await Promise.all(pidFiles.map(killFromPidFile))).includes(true);
+  // A folder deleted while its server ran (`rm -rf .workshop`) took the pid file with it: the
+  // server is found by the folder its launch named (startedIn), and stopped all the same.
+  const found = startedIn(dir);
+  await Promise.all(found.map(stopProcess));
+  return fromFiles || found.length > 0;
+}
+
+/**
+ * Marks each server the workshop starts in the background: WORKSHOP_SERVICE_DIR=<its folder> in
+ * its environment. Its pid file lives in that folder, and goes when the folder goes; the mark
+ * stays with the process.
+ */
+const MARK = "WORKSHOP_SERVICE_DIR";
+
+/**
+ * The processes the workshop started with their data in DIR or a folder under it, still
+ * running. On Linux, by /proc: the mark in its environment, or a redis-server's working folder
+ * (it moves into its --dir, and writes its title over its environment); a folder deleted
+ * meanwhile reads "DIR (deleted)". Elsewhere by DIR in their command line (`ps`), which names
+ * it for mongod (--dbpath) and PGlite (its data).
+ */
+function startedIn(dir: string): number[] {
+  const named = (value: string) => value === dir || value.startsWith(`${dir}/`);
+  const read = (read: () => string) => {
+    try {
+      return read();
+    } catch {
+      return ""; // another user's process, or one that ended meanwhile
+    }
+  };
+  if (existsSync("/proc")) {
+    return readdirSync("/proc")
+      .filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)
+      .filter(
+        (entry) =>
+          (read(() => readFileSync(`/proc/${entry}/comm`, "utf8")).startsWith("redis-") &&
+            named(read(() => readlinkSync(`/proc/${entry}/cwd`)).replace(/ \(deleted\)$/, ""))) ||
+          read(() => readFileSync(`/proc/${entry}/environ`, "utf8"))
+            .split("\0")
+            .some((pair) => pair.startsWith(`${MARK}=`) && named(pair.slice(MARK.length + 1))),
+      )
+      .map(Number);
+  }
+  const ps = spawnSync("ps", ["-axww", "-o", "pid=,command="], { encoding: "utf8" });
+  return (ps.stdout ?? "")
+    .split("\n")
+    .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .filter(
+      ([, pid, command = ""]) => Number(pid) !== process.pid && command.split(" ").some(named),
+    )
+    .map(([, pid]) => Number(pid));
 }
 
 /** What the pid file of DIR says of the server it names, if that server still runs. */
@@ -231,7 +294,12 @@ function backgroundRuns(dir: string): { what: string; data: string } | undefined
 async function killFromPidFile(pidFile: string): Promise<boolean> {
   const [pid] = readPidFile(pidFile);
   rmSync(pidFile, { force: true });
-  if (pid === undefined || !signal(pid, "SIGTERM")) return false;
+  return pid !== undefined && stopProcess(pid);
+}
+
+/** SIGTERM to PID; resolves once it is gone (SIGKILL if it hangs). False when it did not run. */
+async function stopProcess(pid: number): Promise<boolean> {
+  if (!signal(pid, "SIGTERM")) return false;
   // Waited for: a start right after a stop must not find the old server still on its port.
   await waitUntil(`process ${pid} to end`, () => !signal(pid, 0), { timeoutMs: STOP_MS }).catch(
     () => signal(pid, "SIGKILL"),
@@ -326,10 +394,16 @@ async function runPrivate(
 }
 
 /** Runs PROGRAM with its output appended to LOG_FILE. */
-function launch(program: Program, logFile: string, detached: boolean): ChildProcess {
+function launch(
+  program: Program,
+  logFile: string,
+  detached: boolean,
+  env: Record<string, string> = {},
+): ChildProcess {
   const log = openSync(logFile, "a");
   try {
     return spawn(program.command, [...program.args], {
+      env: { ...process.env, ...env },
       cwd: program.cwd,
       uid: program.uid,
       gid: program.gid,
@@ -374,7 +448,7 @@ async function untilAnswers(
     child.kill("SIGKILL");
     // Its last lines, set off ("  | ") so that nobody takes them for this process's own.
     const output = existsSync(logFile)
-      ? readFileSync(logFile, "utf8").trim().slice(-600).replaceAll("\n", "\n  | ")
+      ? readFileSync(logFile, "utf8").trim().slice(-1200).replaceAll("\n", "\n  | ")
       : "";
     throw new ServiceError(
       service.name,

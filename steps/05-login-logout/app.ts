@@ -8,7 +8,7 @@ import { COOKIE_NAME, sessionSecrets } from "../shared/session-secret.ts";
 import { storeErrorHandler } from "../shared/store-errors.ts";
 import { visitsPage } from "../shared/visits.ts";
 import { absoluteTimeout } from "./absolute-timeout.ts";
-import { authRoutes, badRequestBody } from "./auth-routes.ts";
+import { authRoutes, badRequestBody, redisLoginLimits } from "./auth-routes.ts";
 import { FinalLogoutStore, redisTombstones } from "./final-logout.ts";
 import { type LoginSession, logIn, logOut } from "./login-session.ts";
 import { sameOriginPosts } from "./same-origin.ts";
@@ -77,6 +77,7 @@ export function createApp(redis: RedisClient, pool: Pool, options: AppOptions = 
       loginSession,
       absoluteTimeoutMs,
       inspect,
+      loginLimits: redisLoginLimits(redis), // wrong passwords counted in Redis (login-limits.ts)
     }),
   );
   app.use(badRequestBody); // a malformed body is a 400, not a 500 from the handler below

@@ -3,8 +3,18 @@ import { answerError, wantsJson } from "../shared/answer.ts";
 import type { Inspector } from "../shared/inspectors.ts";
 import { render } from "../shared/render.ts";
 import type { LoginSession } from "./login-session.ts";
+import { save } from "./session-promises.ts";
 import "./session-data.ts";
 import { invalidNewUser, normalizeUsername } from "./credentials.ts";
+import {
+  countWrongPassword,
+  forgetWrongPasswords,
+  type LoginLimits,
+  secondsToWait,
+} from "./login-limits.ts";
+
+export { memoryLoginLimits, redisLoginLimits } from "./login-limits.ts";
+
 import { invalidStatus, type Statuses } from "./statuses.ts";
 import type { currentUser, User, UserStore } from "./users.ts";
 
@@ -50,6 +60,8 @@ export interface AuthOptions {
   absoluteTimeoutMs: number;
   /** Shows the session's record in the store (Redis; PostgreSQL in step 10) on /home. */
   inspect: Inspector;
+  /** Wrong passwords counted per account and per address, for every process (login-limits.ts). */
+  loginLimits: LoginLimits;
 }
 
 /** Who is logged in (read from the database) and since when (from the session). */
@@ -60,7 +72,7 @@ interface Login {
 
 /** GET /login, POST /register, POST /login, GET /me, GET /home, POST /statuses, POST /logout. */
 export function authRoutes(options: AuthOptions) {
-  const { users, statuses, loginSession, absoluteTimeoutMs, inspect } = options;
+  const { users, statuses, loginSession, absoluteTimeoutMs, inspect, loginLimits } = options;
 
   /** Who is logged in and since when; a user deleted since the login is logged out here. */
   async function loggedIn(req: Request, res: Response): Promise<Login | null> {
@@ -109,8 +121,21 @@ export function authRoutes(options: AuthOptions) {
   router.post("/login", async (req, res) => {
     const credentials = readCredentials(req.body);
     if (typeof credentials === "string") return fail(req, res, 400, credentials);
-    const user = await users.verify(normalizeUsername(credentials.username), credentials.password);
-    if (!user) return fail(req, res, 401, WRONG_CREDENTIALS);
+    const username = normalizeUsername(credentials.username);
+    // Too many wrong passwords: no more tries for a while, right or wrong (else the attacker's
+    // right guess would still get in). Said before any password is hashed.
+    const ip = req.ip ?? "";
+    const wait = await secondsToWait(loginLimits, username, ip);
+    if (wait > 0) {
+      res.set("Retry-After", String(wait));
+      return fail(req, res, 429, `Too many wrong passwords: try again in ${wait} s.`);
+    }
+    const user = await users.verify(username, credentials.password);
+    if (!user) {
+      await countWrongPassword(loginLimits, username, ip);
+      return fail(req, res, 401, WRONG_CREDENTIALS);
+    }
+    await forgetWrongPasswords(loginLimits, username, ip);
 
     await loginSession.logIn(req, user);
     if (wantsJson(req)) {
@@ -139,6 +164,11 @@ export function authRoutes(options: AuthOptions) {
     }
     const { user, loggedInAt } = login;
     res.set("Cache-Control", "no-store"); // after logout, Back must not show this page
+    // The inspector shows what the store holds now: this request's new expiry (rolling) is
+    // written first, as GET / does. Left to express-session, it would be written after the
+    // page, which would show the expiry of the request before (after a login: the login's).
+    req.session.touch();
+    await save(req);
     render(res, "home", {
       username: user.username,
       userId: user.id,

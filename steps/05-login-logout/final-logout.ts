@@ -18,7 +18,7 @@ export interface Tombstones {
  * Tombstones in Redis: the key PREFIX<id>, for SECONDS. Ten minutes is longer than any request
  * lives (Node's HTTP server ends a request after 300 s, its default `requestTimeout`); after
  * that, no request that loaded the session before the logout can still be running.
- * Cost: one small key per logout or login, gone after ten minutes.
+ * Cost: one small key per end of a stored session (logout, login), gone after ten minutes.
  */
 export function redisTombstones(client: RedisClient, prefix = "ended:", seconds = 600): Tombstones {
   return {
@@ -38,7 +38,7 @@ export function redisTombstones(client: RedisClient, prefix = "ended:", seconds 
  * set() skips a buried id, and checks again AFTER writing, deleting what it wrote if the id
  * was buried meanwhile. Whatever the interleaving, the session ends deleted: a write that
  * lands after the delete sees the tombstone, which was laid before it.
- * Cost: one more command per destroy, two more (EXISTS before and after) per write.
+ * Cost: two more commands per destroy (GET, SET), two more (EXISTS before, after) per write.
  *
  * Only the four methods express-session calls are passed on; the others (all, length, clear)
  * are left out, not answered for a store that may lack them.
@@ -74,8 +74,10 @@ export class FinalLogoutStore extends Store {
   }
 
   override destroy(id: string, callback?: Callback): void {
-    this.tombstones
-      .bury(id)
+    // Buried only if stored: an id never stored (a visitor's without a session, which a login's
+    // regenerate() destroys) no request can bring back; a stored one is, at a login too.
+    new Promise((resolve, reject) => this.inner.get(id, (e, s) => (e ? reject(e) : resolve(s))))
+      .then((stored) => stored && this.tombstones.bury(id))
       .then(() => promised((done) => this.inner.destroy(id, done)))
       .then(() => callback?.(), callback ?? (() => {}));
   }

@@ -16,6 +16,7 @@ import {
   setCookieAttributes,
   signedCookie,
   startStep,
+  storedExpiryOnPage,
   usePrivatePostgres,
   usePrivateRedis,
 } from "../../test/harness/index.ts";
@@ -499,6 +500,45 @@ test("an anonymous POST /logout writes no tombstone; logging out a stored sessio
   assert.equal((await visitor.request("/logout", { method: "POST", json: true })).status, 200);
   assert.equal(await client.exists(`sess:${sessionId}`), 0, "the stored session is deleted");
   assert.equal(await client.exists(`ended:${sessionId}`), 1, "and its id buried");
+});
+
+test("/home's inspector shows the expiry the store holds now, not the login's", async () => {
+  const browser = new Browser(server.url);
+  await registeredAndLoggedIn(browser);
+  const loggedIn = Date.now();
+  await inMs(1500); // the page comes later than the login: its expiry, 30 min on, is later too
+  const asked = Date.now();
+  const page = await (await browser.request("/home")).text();
+  const shown = storedExpiryOnPage(page);
+  assert.ok(
+    shown >= asked + 30 * 60 * 1000 - 1000,
+    `the stored expiry shown is ${(shown - loggedIn) / 1000} s after the login, ` +
+      `${(shown - asked) / 1000} s after the page was asked for (30 min: 1800 s)`,
+  );
+});
+
+test("a login's regenerate() buries the old id only when it was a stored session, for 10 minutes", async () => {
+  const username = newName();
+  await register(new Browser(server.url), username);
+  const credentials = { username, password: PASSWORD };
+  const tombstones = async () => (await client.keys("ended:*")).length;
+  const before = await tombstones();
+  // No session before the login: the id regenerate() destroys was never stored.
+  const logins = await Promise.all(
+    Array.from({ length: 10 }, () =>
+      new Browser(server.url).request("/login", { body: credentials }),
+    ),
+  );
+  assert.deepEqual(new Set(logins.map((login) => login.status)), new Set([200]));
+  assert.equal((await tombstones()) - before, 0, "10 logins without a session wrote tombstones");
+
+  // A visitor with a stored session logs in: the old id is buried, and the tombstone expires.
+  const visitor = new Browser(server.url);
+  const { sessionId } = await visitor.visit();
+  assert.equal((await visitor.request("/login", { body: credentials })).status, 200);
+  assert.equal(await client.exists(`sess:${sessionId}`), 0, "the old session is deleted");
+  const ttl = await client.ttl(`ended:${sessionId}`);
+  assert.ok(ttl > 0 && ttl <= 600, `its tombstone lives ${ttl} s (at most 600)`);
 });
 
 test("a POST without Origin is judged by Sec-Fetch-Site: cross-site and same-site are refused", async () => {

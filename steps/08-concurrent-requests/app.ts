@@ -40,6 +40,12 @@ export function createApp(redis: RedisClient) {
 
   const inspect = inspectRedis(redis, "sess:");
   app.get("/", async (req, res) => {
+    // A HEAD (Express answers it with the GET route) asks for the headers only: not a visit,
+    // and no session for it (steps/shared/visits.ts does the same for the other steps).
+    if (req.method === "HEAD") {
+      res.type(wantsJson(req) ? "json" : "html").end();
+      return;
+    }
     // The naive counter, as every step so far counted: express-session loaded the whole
     // session when the request came in; we add one to what it read, and the whole session is
     // written back (below). Requests of the same browser that overlap all read the same

@@ -3,7 +3,7 @@ import express from "express";
 import session from "express-session";
 import type { Pool } from "pg";
 import { absoluteTimeout } from "../05-login-logout/absolute-timeout.ts";
-import { authRoutes, badRequestBody } from "../05-login-logout/auth-routes.ts";
+import { authRoutes, badRequestBody, memoryLoginLimits } from "../05-login-logout/auth-routes.ts";
 import { FinalLogoutStore } from "../05-login-logout/final-logout.ts";
 import { logIn, logOut } from "../05-login-logout/login-session.ts";
 import { sameOriginPosts } from "../05-login-logout/same-origin.ts";
@@ -80,6 +80,8 @@ export function createApp(pool: Pool, options: AppOptions = {}) {
       loginSession: { logIn, logOut },
       absoluteTimeoutMs,
       inspect,
+      // Wrong passwords counted in this process (login-limits.ts says why not in PostgreSQL).
+      loginLimits: memoryLoginLimits(),
     }),
   );
   app.use(badRequestBody); // a malformed body is a 400, not a 500 from the handler below

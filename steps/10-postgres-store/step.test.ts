@@ -212,6 +212,20 @@ for (const engine of ["postgresql", "pglite"] satisfies PostgresEngine[]) {
       const own = await usePrivatePostgres(engine); // the others keep theirs
       await assertHungStoreAnswers503(t, STEP, own, { env: { ...env, DATABASE_URL: own.url } });
     });
+
+    test("wrong passwords are limited here too: after 5 for one account, a 429", async () => {
+      const username = `limited-${engine}`;
+      const login = (password: string) =>
+        new Browser(server.url).request("/login", { body: { username, password } });
+      const registered = await new Browser(server.url).request("/register", {
+        body: { username, password: PASSWORD },
+      });
+      assert.equal(registered.status, 201);
+      for (let i = 1; i <= 5; i++) assert.equal((await login(`wrong-${i}`)).status, 401);
+      const limited = await login(PASSWORD);
+      assert.equal(limited.status, 429);
+      assert.ok(Number(limited.headers.get("retry-after")) > 0, "with Retry-After");
+    });
   });
 }
 

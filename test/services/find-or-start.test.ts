@@ -4,13 +4,13 @@
  * started in the background, reused, and stopped by `npm run services -- stop`.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { mongo } from "../../lib/services/mongo.ts";
-import { freePort } from "../../lib/services/net.ts";
+import { freePort, isPortOpen } from "../../lib/services/net.ts";
 import { pglite } from "../../lib/services/postgres.ts";
 import { redis, startPrivateRedis } from "../../lib/services/redis.ts";
 import {
@@ -21,6 +21,7 @@ import {
   type Service,
   stopBackground,
 } from "../../lib/services/service.ts";
+import { runScript } from "../harness/index.ts";
 
 const workshop = mkdtempSync(join(tmpdir(), "workshop-dir-"));
 process.env.WORKSHOP_DIR = workshop;
@@ -161,4 +162,29 @@ test("a frozen server is stopped all the same", async () => {
   own.freeze();
   await own.stop();
   assert.equal((await answers(redis, own.url, 500)).ok, false);
+});
+
+test("`rm -rf .workshop` while its servers run: the next start says so, and `services -- stop` stops them", async () => {
+  const [redisHere, postgresHere] = [
+    await redisOnAFreePort(),
+    { ...pglite, defaultPort: await freePort() },
+  ];
+  await withEnv({ REDIS_URL: undefined, DATABASE_URL: undefined }, async () => {
+    await Promise.all([ensureBackground(redisHere), ensureBackground(postgresHere)]);
+    rmSync(workshop, { recursive: true, force: true }); // what a learner cleaning up does
+    assert.equal(existsSync(workshop), false);
+    // A step started now would use a server whose data is gone: it says so instead.
+    await assert.rejects(
+      ensureBackground(postgresHere),
+      /PostgreSQL: the one the workshop started on 127\.0\.0\.1:\d+ \(pid \d+\) runs, but its folder .*postgres was deleted while it ran.*`npm run services -- stop` stops it/s,
+    );
+    const { code, output } = await runScript("scripts/services.ts", ["stop"], {
+      WORKSHOP_DIR: workshop,
+    });
+    assert.equal(code, 0, output);
+    assert.match(output, /^Redis: stopped$/m);
+    assert.match(output, /^PostgreSQL: stopped$/m);
+    assert.equal(await isPortOpen(redisHere.defaultPort), false, "Redis stopped");
+    assert.equal(await isPortOpen(postgresHere.defaultPort), false, "PostgreSQL stopped");
+  });
 });

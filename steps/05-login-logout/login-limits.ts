@@ -1,0 +1,83 @@
+import {
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+} from "rate-limiter-flexible";
+import type { RedisClient } from "../shared/redis-client.ts";
+
+/**
+ * Wrong passwords, counted by rate-limiter-flexible in the store every process of the app
+ * shares: a count kept in one process's memory would be one count per process, and behind a
+ * load balancer an attacker gets N times the tries. Two counts, as OWASP's Authentication
+ * Cheat Sheet and the library's own login example have it:
+ * - per account and address: 5 wrong passwords for one name from one address within 15
+ *   minutes, and that name waits out the 15 minutes there. Not per account alone: then anyone
+ *   could lock anyone out; the owner, from another address, still logs in.
+ * - per address: 30 wrong passwords from one address within an hour, whatever the names (one
+ *   machine trying a password on many accounts), and that address waits out the hour.
+ * A right password forgets the account's count (the address's stays).
+ */
+const PER_ACCOUNT = { keyPrefix: "login-fails:account", points: 5, duration: 15 * 60 };
+const PER_ADDRESS = { keyPrefix: "login-fails:address", points: 30, duration: 60 * 60 };
+
+export interface LoginLimits {
+  account: RateLimiterAbstract;
+  address: RateLimiterAbstract;
+}
+
+/** The counts in Redis (step 05): keys login-fails:account:<name>|<address>, with a TTL. */
+export function redisLoginLimits(redis: RedisClient): LoginLimits {
+  // useRedisPackage: a node-redis client, not ioredis (the library's default).
+  const store = { storeClient: redis, useRedisPackage: true };
+  return {
+    account: new RateLimiterRedis({ ...store, ...PER_ACCOUNT }),
+    address: new RateLimiterRedis({ ...store, ...PER_ADDRESS }),
+  };
+}
+
+/**
+ * The counts in this process's memory (step 10). Not RateLimiterPostgres: it names its prepared
+ * statements, and the embedded PostgreSQL is one session shared by every connection, where a
+ * second connection preparing the same name fails ("already exists"). Step 10 runs one
+ * process, so its memory holds the one count; with several, count in Redis (step 05).
+ */
+export function memoryLoginLimits(): LoginLimits {
+  return {
+    account: new RateLimiterMemory(PER_ACCOUNT),
+    address: new RateLimiterMemory(PER_ADDRESS),
+  };
+}
+
+/** Seconds USERNAME must wait before trying again from ADDRESS; 0 when it may try now. */
+export async function secondsToWait(
+  { account, address }: LoginLimits,
+  username: string,
+  ip: string,
+): Promise<number> {
+  const [ofAccount, ofAddress] = await Promise.all([
+    account.get(`${username}|${ip}`),
+    address.get(ip),
+  ]);
+  const wait = (count: typeof ofAccount, limit: number) =>
+    count && count.consumedPoints >= limit ? count.msBeforeNext : 0;
+  const ms = Math.max(wait(ofAccount, account.points), wait(ofAddress, address.points));
+  return Math.ceil(ms / 1000);
+}
+
+/** A wrong password for USERNAME from ADDRESS: one more in both counts. */
+export async function countWrongPassword(
+  { account, address }: LoginLimits,
+  username: string,
+  ip: string,
+): Promise<void> {
+  await Promise.all([account.penalty(`${username}|${ip}`), address.penalty(ip)]);
+}
+
+/** A right password: the account's count starts again from 0 (the address's stays). */
+export async function forgetWrongPasswords(
+  { account }: LoginLimits,
+  username: string,
+  ip: string,
+): Promise<void> {
+  await account.delete(`${username}|${ip}`);
+}

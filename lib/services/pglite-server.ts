@@ -12,8 +12,10 @@
  * Parse could slip in between this one's Parse and Bind and replace its statement ("bind
  * message supplies 2 parameters, but prepared statement "" requires 1"). That is what
  * @electric-sql/pglite-socket did: https://github.com/electric-sql/pglite/issues/1046.
- * What the connections share remains shared: a SET by one is seen by all. And a program that,
- * inside a transaction on one connection, waits for a query on another waits for ever.
+ * What the connections share remains shared: a SET by one is seen by all, but for the
+ * search_path a connection asks for at its start (`options=-c search_path=…` in its URL), which
+ * its turns get back. And a program that, inside a transaction on one connection, waits for a
+ * query on another waits for ever.
  *
  * Only PGlite's public API: execProtocolRaw (one message in, PostgreSQL's answer out) and
  * runExclusive (PGlite's lock for those calls), which here lasts a turn.
@@ -31,7 +33,17 @@ const GSSENC_REQUEST = 80877104;
 const CANCEL_REQUEST = 80877102;
 const SYNC = Buffer.from([0x53, 0, 0, 0, 4]); // 'S', length 4
 const CLOSED = ["ECONNRESET", "EPIPE", "ERR_STREAM_PREMATURE_CLOSE"];
-const ROLLBACK = Buffer.concat([Buffer.from([0x51, 0, 0, 0, 13]), Buffer.from("ROLLBACK\0")]); // 'Q'
+const PROTOCOL_3 = 196608;
+/** A simple query message ('Q'). */
+const query = (sql: string) => {
+  const text = Buffer.from(`${sql}\0`);
+  const head = Buffer.from([0x51, 0, 0, 0, 0]);
+  head.writeInt32BE(4 + text.length, 1);
+  return Buffer.concat([head, text]);
+};
+const ROLLBACK = query("ROLLBACK");
+/** The search_path the session has now, as a connection asked for it ("" for the default). */
+let sessionSearchPath = "";
 
 const [dataDir = "memory://", port = "5432"] = process.argv.slice(2);
 const db = await open(dataDir);
@@ -110,16 +122,23 @@ async function serve(socket: Socket): Promise<void> {
     const { done, value } = await incoming.next();
     return done || value[0] === TERMINATE ? null : value;
   };
+  let searchPath = "";
   for (let message = await next(); message; message = await next()) {
     if (isStartupCode(message, SSL_REQUEST) || isStartupCode(message, GSSENC_REQUEST)) {
       socket.write("N"); // no encryption: the client goes on in plain text
       continue;
     }
     if (isStartupCode(message, CANCEL_REQUEST)) return; // PGlite cannot cancel a query
+    if (isStartupCode(message, PROTOCOL_3)) searchPath = searchPathOf(message);
     // The client's turn: from this message to the answer that says "idle".
     const first = message;
     await db.runExclusive(async () => {
       let idle = false;
+      if (searchPath !== sessionSearchPath) {
+        // Between turns the session is idle, outside any transaction: the SET holds.
+        await db.execProtocolRaw(query(`SET search_path TO ${searchPath || "DEFAULT"}`));
+        sessionSearchPath = searchPath;
+      }
       try {
         for (let turn: Buffer | null = first; turn; turn = await next()) {
           const answer = await db.execProtocolRaw(turn);
@@ -161,6 +180,14 @@ async function* messages(socket: Socket): AsyncGenerator<Buffer> {
       yield message;
     }
   }
+}
+
+/** The search_path in a startup message's `options` ("-c search_path=a,b"), or "". */
+function searchPathOf(startup: Buffer): string {
+  const [, ...fields] = startup.subarray(8).toString("utf8").split("\0");
+  const options = fields[fields.indexOf("options") + 1] ?? "";
+  const path = /(?:^|\s)(?:-c\s*|--)search_path=([\w$",]+)/.exec(options)?.[1] ?? "";
+  return fields.includes("options") ? path : "";
 }
 
 /** Whether MESSAGE is an untyped message of 8 bytes or more whose code (bytes 4 to 8) is CODE. */

@@ -143,3 +143,35 @@ test("a connection that goes away in the middle of its turn: its work is undone,
   const { rows } = await b.query("SELECT count(*)::int AS n FROM left_behind");
   assert.equal(rows[0]?.n, 0, "C's half batch was not committed");
 });
+
+test("each connection keeps the search_path it asked for at its start, turn after turn", async () => {
+  const admin = new pg.Client(postgres.url);
+  await admin.connect();
+  after(() => admin.end());
+  const path = async () =>
+    (await admin.query<{ search_path: string }>("SHOW search_path")).rows[0]?.search_path;
+  const usual = await path();
+  for (const schema of ["east", "west"]) {
+    await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await admin.query(`CREATE TABLE IF NOT EXISTS ${schema}.t (side text)`);
+    await admin.query(`INSERT INTO ${schema}.t VALUES ('${schema}')`);
+  }
+  const pools = ["east", "west"].map((schema) => {
+    const url = new URL(postgres.url);
+    url.searchParams.set("options", `-c search_path=${schema}`);
+    const pool = new pg.Pool({ connectionString: url.href, max: 3 });
+    after(() => pool.end());
+    return { schema, pool };
+  });
+  // Interleaved: every query of one pool follows one of the other's on the one session.
+  const answers = await Promise.all(
+    Array.from({ length: 40 }, async (_, i) => {
+      const { schema, pool } = pools[i % 2] as (typeof pools)[number];
+      const { rows } = await pool.query<{ side: string }>("SELECT side FROM t");
+      return [schema, rows[0]?.side];
+    }),
+  );
+  for (const [asked, got] of answers)
+    assert.equal(got, asked, "a query read another schema's table");
+  assert.equal(await path(), usual, "a connection that asked for none has the usual search_path");
+});

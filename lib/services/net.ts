@@ -76,3 +76,14 @@ export function machineLoad(): string {
   const [one, five, fifteen] = loadavg().map((value) => value.toFixed(1));
   return `load ${one} / ${five} / ${fifteen} (1, 5, 15 min) on ${availableParallelism()} cores`;
 }
+
+/**
+ * A time bound for a test: MS on a quiet machine, times the load per core on a busy one. What
+ * a lesson claims about time ("a 503 within seconds") holds on a quiet machine; on a busy one
+ * everything is slower, and that is not a failure. The message says which bound and why.
+ */
+export function boundForLoad(ms: number): { ms: number; said: string } {
+  const factor = Math.max(1, (loadavg()[0] ?? 0) / availableParallelism());
+  const bound = Math.round(ms * factor);
+  return { ms: bound, said: `at most ${bound} ms: ${ms} ms on a quiet machine; ${machineLoad()}` };
+}

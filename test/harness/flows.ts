@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
 import { Browser } from "../../lib/browser.ts";
+import { boundForLoad } from "../../lib/services/net.ts";
 import { type StartOptions, startStep } from "../../lib/step-process.ts";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 import { sessionIdOf } from "./cookies.ts";
@@ -99,7 +100,8 @@ export async function assertExitsWithMessage(
   const { code } = await server.exited;
   assert.equal(code, 1, `expected exit code 1; it printed:\n${server.output()}`);
   const ms = Date.now() - started;
-  assert.ok(ms < 25_000, `waited ${ms} ms for the step to give up and exit (at most 25 s)`);
+  const bound = boundForLoad(25_000);
+  assert.ok(ms < bound.ms, `waited ${ms} ms for the step to give up and exit (${bound.said})`);
   assert.match(server.output(), message);
   assert.doesNotMatch(server.output(), /\n\s+at /, "no stack trace");
 }

@@ -142,7 +142,7 @@ export const steps = [
     afterRestart: "still logged in",
     services: ["redis", "postgres"],
     exercise: "05-login-session",
-    exerciseTitle: "A login that changes the id, a logout that ends it",
+    exerciseTitle: "Confirm your password: a new privilege, a new session id",
     deck: "05-login-logout.md",
     deckCovers:
       "regenerate, destroy, two timeouts, logout by POST, OWASP checklist; users in PostgreSQL: one pool, parameters, the unique constraint",

@@ -1,152 +1,555 @@
 /**
- * Exercise 06: behind a CDN and a load balancer. Requests come as the balancer sends them
- * (from 127.0.0.1, X-Forwarded-Proto: https, X-Forwarded-For with what the visitor wrote, the
- * visitor's address and the CDN edge's); two apps over one Redis stand for two workers.
+ * Exercise 06: behind a CDN (edge servers in 192.0.2.0/24) and the load balancer (on this
+ * machine), the app sees each visitor's own address and protocol, believing exactly those two
+ * proxies; the session cookie stays Secure and goes out over HTTPS only; every worker shares
+ * the sessions, in Redis as sess:<id>.
+ *
+ * A differential check (test/checks/differential.ts): fast-check draws scenarios of three
+ * visitors, each request as the proxies deliver it: from the balancer (127.0.0.1), with
+ * X-Forwarded-For holding what the visitor wrote themselves (0 to 3 entries, any values,
+ * CDN-looking ones too), the visitor's address (IPv4, IPv6, addresses close to the CDN's) and
+ * the CDN edge's (any of 192.0.2.0/24), and X-Forwarded-Proto saying how the visitor came in
+ * (https, or now and then http); now and then a health check from the balancer itself. Two
+ * workers (two apps, each with its own client on the side's Redis database,
+ * test/checks/redis-probe.ts) stand behind an in-process round-robin, so a session moves
+ * between processes; a worker restarts now and then. After every request your app and the
+ * reference are compared: status, body (GET /whoami's address and protocol, the visits, the
+ * page), the cookie and its attributes, what the app believes of the request (req.ip,
+ * req.protocol, req.secure: what logs and rate limits use), the sessions in Redis with their
+ * TTL, the other keys, and the commands Redis received. Runs: 20 scenarios of up to 6 steps,
+ * the 7 examples first.
  */
-import { setCookieAttributes } from "../../lib/browser.ts";
-import type { VisitsJson } from "../../lib/visits-contract.ts";
+import express, { type Express, type Request } from "express";
+import fc from "fast-check";
+import { createRedisClient, type RedisClient } from "../../steps/shared/redis-client.ts";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 import {
-  type CheckContext,
-  defineCheck,
-  expect,
-  type Site,
-  type Visitor,
-  wrong,
-} from "../../test/checks/kit.ts";
+  type Answer,
+  differential,
+  type Model,
+  type Observation,
+  type Side,
+  type Step,
+} from "../../test/checks/differential.ts";
+import { type CheckRedis, defineCheck } from "../../test/checks/kit.ts";
+import { type HeldSession, RedisSides } from "../../test/checks/redis-probe.ts";
+import * as reference from "./solution/app.ts";
 
 type Module = typeof import("./solution/app.ts");
-type Context = CheckContext<Module>;
 
-const VISITOR = "203.0.113.7";
-const CDN_EDGE = "192.0.2.50";
-const SPOOFED = "6.6.6.6"; // what a visitor can write in X-Forwarded-For themselves
+const PREFIX = "sess:";
+const VISITORS = 3;
+const WORKERS = 2;
+const BALANCER = "127.0.0.1";
 
-/** The headers the load balancer adds to a visitor's request that came through the CDN. */
-const THROUGH_THE_PROXIES = {
-  "x-forwarded-for": `${SPOOFED}, ${VISITOR}, ${CDN_EDGE}`,
-  "x-forwarded-proto": "https",
+/** Where visitors come from: mostly the first; IPv6; addresses that only look like the CDN's. */
+const ADDRESSES = ["203.0.113.7", "2001:db8::7", "192.0.20.9", "198.51.100.23", "192.0.211.4"];
+/** What a visitor may write in X-Forwarded-For before the CDN adds to it. */
+const SPOOFS = ["6.6.6.6", "192.0.2.66", "127.0.0.1", "10.0.0.1", "unknown", "2001:db8::bad"];
+
+/** A request as the balancer delivers it: who sent it, from where, through which edge. */
+interface Through {
+  who: number;
+  address: string;
+  /** The CDN edge server's last number: 192.0.2.<edge>. */
+  edge: number;
+  /** What the visitor wrote in X-Forwarded-For themselves. */
+  spoofed: string[];
+  proto: "https" | "http";
+}
+type Action =
+  | ({ do: "visit"; page: boolean } & Through)
+  | ({ do: "whoami" } & Through)
+  | { do: "health" }
+  | { do: "restart"; worker: number };
+
+const name = (i: number) => "ABC"[i] ?? "?";
+const edgeOf = (t: Through) => `192.0.2.${t.edge}`;
+
+/** One side's workers for a scenario, behind the round-robin. */
+interface Rig {
+  /** A new worker's app (a process starting) over CLIENT: yours or the reference. */
+  build(client: RedisClient): Express;
+  clients: RedisClient[];
+  workers: Express[];
+  /** The worker the next request goes to. */
+  next: number;
+  /** The worker that answered the last request. */
+  answered: number;
+  /** What the app believed of the last request: what its logs and rate limits use. */
+  seen: { ip: unknown; protocol: unknown; secure: unknown } | undefined;
+}
+const rigs = new WeakMap<Side, Rig>();
+const rigOf = (side: Side): Rig => {
+  const rig = rigs.get(side);
+  if (!rig) throw new Error("no rig for this side");
+  return rig;
 };
 
-/** Two workers: two apps over the same Redis, each with its own client. */
-async function workers({ module, redis, serve }: Context, count = 2): Promise<Site[]> {
-  const server = await redis();
-  const sites: Site[] = [];
-  for (let i = 0; i < count; i++)
-    sites.push(await serve(module.createApp(await server.appClient())));
-  return sites;
+// ---- What clients do.
+const who = fc.constantFrom(0, 0, 0, 1, 1, 2);
+const through = {
+  who,
+  address: fc.constantFrom(...ADDRESSES),
+  edge: fc.integer({ min: 1, max: 254 }),
+  spoofed: fc.array(fc.constantFrom(...SPOOFS), { maxLength: 3 }),
+  proto: fc.constantFrom("https", "https", "https", "http"),
+} as const;
+const actions: fc.Arbitrary<Action> = fc.oneof(
+  {
+    arbitrary: fc.record({ do: fc.constant("visit" as const), page: fc.boolean(), ...through }),
+    weight: 5,
+  },
+  { arbitrary: fc.record({ do: fc.constant("whoami" as const), ...through }), weight: 4 },
+  { arbitrary: fc.record({ do: fc.constant("health" as const) }), weight: 1 },
+  {
+    arbitrary: fc.record({ do: fc.constant("restart" as const), worker: fc.constantFrom(0, 1) }),
+    weight: 1,
+  },
+);
+
+function forwarded(t: Through): Record<string, string> {
+  return {
+    "x-forwarded-for": [...t.spoofed, t.address, edgeOf(t)].join(", "),
+    "x-forwarded-proto": t.proto,
+  };
 }
 
-async function visit(visitor: Visitor, html = false): Promise<Response> {
-  const response = await visitor.get("/", { json: !html, headers: THROUGH_THE_PROXIES });
-  expect(response.status === 200, "GET / does not answer 200", {
-    observed: `${response.status} ${(await response.clone().text()).slice(0, 120)}`,
-  });
-  return response;
+function describe(a: Action): string {
+  switch (a.do) {
+    case "health":
+      return "the balancer's health check: GET /whoami from 127.0.0.1, no X-Forwarded-* headers";
+    case "restart":
+      return `worker ${a.worker + 1} restarts`;
+    default: {
+      const route = a.do === "whoami" ? "GET /whoami" : `GET / ${a.page ? "(the page)" : "(JSON)"}`;
+      const headers = forwarded(a);
+      return `${name(a.who)} (at ${a.address}, over ${a.proto}): ${route}, delivered with X-Forwarded-For: ${headers["x-forwarded-for"]}, X-Forwarded-Proto: ${a.proto}`;
+    }
+  }
 }
+
+async function perform(a: Action, side: Side): Promise<Answer | undefined> {
+  const rig = rigOf(side);
+  rig.seen = undefined;
+  switch (a.do) {
+    case "restart": {
+      const client = rig.clients[a.worker];
+      if (client) rig.workers[a.worker] = rig.build(client);
+      await side.probe.settle();
+      return undefined;
+    }
+    case "health": // the balancer's own client: no cookie, no forwarding
+      return side.visitors[VISITORS]?.send("GET", "/whoami", { accept: "application/json" });
+    case "whoami":
+      return side.visitors[a.who]?.send("GET", "/whoami", {
+        accept: "application/json",
+        ...forwarded(a),
+      });
+    case "visit":
+      return side.visitors[a.who]?.send("GET", "/", {
+        accept: a.page ? "text/html" : "application/json",
+        ...forwarded(a),
+      });
+  }
+}
+
+// ---- What is compared.
+const minutesUntil = (time: number) => Math.round((time - Date.now()) / 60_000);
+const ttlShown = (ttlMs: number) =>
+  ttlMs < 0 ? "never expires" : `${Math.round(ttlMs / 60_000)} min`;
+
+/** The session id inside a session cookie's value (s%3A<id>.<signature>). */
+const idIn = (value: string | undefined) =>
+  /^s:([^.]+)\./.exec(decodeURIComponent(value ?? ""))?.[1];
+
+/** A key as the check shows it: session ids replaced by their owner's name or their label ("#1"). */
+function masked(key: string, side: Side): string {
+  let shown = key;
+  side.visitors.forEach((visitor, i) => {
+    const id = idIn(visitor.cookie(COOKIE_NAME));
+    if (id) shown = shown.replaceAll(id, `<${name(i)}'s session id>`);
+  });
+  for (const [id, label] of side.labels) shown = shown.replaceAll(id, label);
+  return shown.replace(/[A-Za-z0-9_-]{32}/g, "<a session id>");
+}
+
+/** Keys other than sess:<id> (an id has no colon): where else sessions went. */
+async function keysElsewhere(side: Side, admin: RedisClient): Promise<string[]> {
+  const found: string[] = [];
+  for await (const batch of admin.scanIterator({ COUNT: 1000 })) {
+    for (const key of batch) if (!/^sess:[^:]+$/.test(key)) found.push(masked(key, side));
+  }
+  return found.sort();
+}
+
+/** The page as compared: the store it names, the record it shows. */
+function page(html: string, side: Side) {
+  const store = /<dt>Store<\/dt><dd>([^<]*)<\/dd>/.exec(html)?.[1] ?? "(not shown)";
+  const where = /read back from ([^<]*?):<\/p>/.exec(html)?.[1];
+  return {
+    store,
+    record: where ? masked(where, side) : "the store holds nothing for this session",
+  };
+}
+
+async function body(a: Action, answer: Answer, side: Side, admin: RedisClient) {
+  const operator = {
+    believed: rigOf(side).seen ?? "(no request reached the app)",
+    keysElsewhere: await keysElsewhere(side, admin),
+  };
+  if (answer.status >= 400) return { answer: "(an error)", ...operator };
+  if (a.do === "visit" && a.page) return { ...page(answer.text, side), ...operator };
+  const json = JSON.parse(answer.text) as Record<string, unknown>;
+  if (a.do !== "visit") return { ip: json.ip, protocol: json.protocol, ...operator };
+  return {
+    visits: json.visits,
+    session: side.labels.get(String(json.sessionId)) ?? "(a session not under sess:)",
+    store: json.store,
+    ...operator,
+  };
+}
+
+function cookie(line: string) {
+  const [pair = "", ...parts] = line.split(";").map((part) => part.trim());
+  const attributes = new Map(
+    parts.map((part) => {
+      const [key = "", ...value] = part.split("=");
+      return [key.toLowerCase(), value.join("=")] as const;
+    }),
+  );
+  const expires = attributes.get("expires");
+  return {
+    name: pair.slice(0, pair.indexOf("=")),
+    secure: attributes.has("secure"),
+    httpOnly: attributes.has("httponly"),
+    sameSite: attributes.get("samesite")?.toLowerCase() ?? "(none)",
+    path: attributes.get("path") ?? "(none)",
+    lifetime: expires ? `${minutesUntil(Date.parse(expires))} min` : "until the browser closes",
+  };
+}
+
+function session(data: unknown) {
+  const { session: stored, ttlMs } = data as HeldSession;
+  const { visits } = (stored ?? {}) as { visits?: unknown };
+  return { visits, ttl: ttlShown(ttlMs) };
+}
+
+/** A command as compared: what it does, not how it was spelled or grouped. */
+function kind(command: string): string | undefined {
+  // The Store API's calls (get, set, touch…): judged by the commands Redis received.
+  if (command === command.toLowerCase()) return undefined;
+  const bare = command.replace(/^lua:/, "");
+  if (["GET", "TTL", "PTTL", "EXISTS", "TYPE"].includes(bare)) return undefined; // reads
+  if (/^P?EXPIRE(AT)?$/.test(bare)) return undefined; // renewals: judged by the TTL they leave
+  if (["MULTI", "EXEC", "EVAL", "EVALSHA", "FCALL", "SCRIPT"].includes(bare)) return undefined;
+  if (["SET", "SETEX", "PSETEX"].includes(bare)) return "SET";
+  return bare;
+}
+
+// ---- Rules: what is wrong where your app and the reference differ, in words.
+type S = Step<Action>;
+type Body = Record<string, unknown>;
+const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+
+/** Who ADDRESS is, for request A: the visitor, something the visitor wrote, the CDN, the balancer. */
+function whose(address: unknown, a: Action): string {
+  if (a.do === "health" || a.do === "restart") return `${String(address)}`;
+  if (address === a.address) return `${address}, the visitor's own address`;
+  if (address === edgeOf(a)) return `${address}, the CDN edge server's`;
+  if (address === BALANCER) return `${address}, the load balancer's`;
+  if (a.spoofed.includes(String(address))) {
+    return `${String(address)}, which the visitor wrote in X-Forwarded-For themselves`;
+  }
+  return String(address);
+}
+
+function addressRule({ action: a, yours: y, reference: r }: S) {
+  if (y.status !== r.status) return undefined;
+  const mine = y.body as Body;
+  const theirs = r.body as Body;
+  const said: string[] = [];
+  const believedMine = mine.believed as Body;
+  const believedTheirs = theirs.believed as Body;
+  const ip = "ip" in mine ? mine.ip : believedMine.ip;
+  const expected = "ip" in theirs ? theirs.ip : believedTheirs.ip;
+  if (ip !== expected && a.do !== "restart") {
+    const head =
+      "ip" in mine
+        ? "GET /whoami answers"
+        : "the app believes (req.ip, what logs and rate limits use)";
+    if (a.do === "health") {
+      said.push(
+        `${head} ${String(ip)} for the balancer's own health check, which came from ${BALANCER} with no X-Forwarded-For`,
+      );
+    } else if (a.spoofed.includes(String(ip))) {
+      said.push(
+        `the app believes an address the visitor wrote: ${head} ${whose(ip, a)}; only the entries the CDN and the balancer added can be believed`,
+      );
+    } else if (ip === edgeOf(a)) {
+      said.push(
+        `the app sees the CDN's address, not the visitor's: ${head} ${whose(ip, a)}; there are two proxies in front (the CDN's edge servers are all of 192.0.2.0/24)`,
+      );
+    } else if (ip === BALANCER) {
+      said.push(
+        `the app sees the balancer's address, not the visitor's: ${head} ${BALANCER}; it believes no proxy's X-Forwarded-For`,
+      );
+    } else {
+      said.push(`${head} ${whose(ip, a)} where ${whose(expected, a)} was expected`);
+    }
+  } else if (!same(believedMine, believedTheirs) && "ip" in mine && a.do !== "restart") {
+    said.push(
+      `GET /whoami answers right, but the app itself believes ${JSON.stringify(believedMine)} of the request where ${JSON.stringify(believedTheirs)} was expected: req.ip and req.protocol, what logs, rate limits and express-session use, must see the visitor too`,
+    );
+  }
+  const protocol = "protocol" in mine ? mine.protocol : believedMine.protocol;
+  const protocolExpected = "protocol" in theirs ? theirs.protocol : believedTheirs.protocol;
+  if (protocol !== protocolExpected) {
+    said.push(
+      protocolExpected === "https"
+        ? `the app does not see that the visitor came over HTTPS: it believes ${String(protocol)} (X-Forwarded-Proto: https, set by the CDN)`
+        : `the app believes HTTPS where the visitor came over ${String(protocolExpected)}`,
+    );
+  } else if (believedMine.secure !== believedTheirs.secure) {
+    said.push(
+      `the app believes the request ${believedMine.secure ? "came" : "did not come"} over HTTPS (req.secure) where the visitor came over ${String(protocolExpected)}`,
+    );
+  }
+  return said.join("\n") || undefined;
+}
+
+function cookieRule({ action: a, yours: y, reference: r }: S) {
+  if (same(y.cookies, r.cookies) || y.status !== r.status) return undefined;
+  type C = ReturnType<typeof cookie>;
+  const mine = (y.cookies as C[]).find((c) => c.name === COOKIE_NAME);
+  const theirs = (r.cookies as C[]).find((c) => c.name === COOKIE_NAME);
+  const overHttp = a.do !== "restart" && a.do !== "health" && a.proto === "http";
+  if (theirs && !mine) {
+    return "no session cookie behind the proxies: the app believes the request came over plain HTTP, and express-session never sends a Secure cookie over HTTP";
+  }
+  if (mine && !theirs && overHttp) {
+    return mine.secure
+      ? "a Secure cookie over plain HTTP: the visitor came over http (X-Forwarded-Proto: http), yet the app believes it is HTTPS and sends the session cookie"
+      : "a cookie without Secure over plain HTTP: the visitor came over http, and the session cookie went out readable by anyone on the way; the policy is Secure, always";
+  }
+  if (mine && theirs && mine.secure !== theirs.secure) {
+    return "the session cookie is not marked Secure: the visitor only ever talks HTTPS to the CDN, so the cookie must never travel in clear";
+  }
+  return `the session cookie differs: ${JSON.stringify(y.cookies)} where ${JSON.stringify(r.cookies)} was expected`;
+}
+
+function bodyRule(yoursSide: () => Side | undefined) {
+  return ({ action: a, yours: y, reference: r, referenceSide }: S) => {
+    if (y.status !== r.status || a.do !== "visit") return undefined;
+    const mine = y.body as Body;
+    const theirs = r.body as Body;
+    const said: string[] = [];
+    const worker = rigOf(referenceSide).answered + 1;
+    if (mine.session !== theirs.session) {
+      const owner = yoursSide()?.owners.get(String(mine.session));
+      if (owner && owner !== name(a.who)) {
+        said.push(
+          `another visitor's session: ${name(a.who)} was given ${String(mine.session)}, the session ${owner} started; two workers handed out the same session id`,
+        );
+      }
+    }
+    if (!same(mine.visits, theirs.visits)) {
+      said.push(
+        Number(mine.visits) === 1
+          ? `a session started on one worker is unknown to another: ${name(a.who)} is counted from 1 again on worker ${worker}`
+          : `another worker answered with an old count: ${name(a.who)} was told ${String(mine.visits)} visits where ${String(theirs.visits)} were expected (worker ${worker})`,
+      );
+    }
+    if (mine.store !== theirs.store) {
+      said.push(
+        `the page names the wrong store: "${String(mine.store)}" where the sessions are in Redis`,
+      );
+    }
+    if (!same(mine.record, theirs.record)) {
+      said.push(
+        `the page's inspector does not show the session's record: it shows ${JSON.stringify(mine.record)} where ${JSON.stringify(theirs.record)} was expected`,
+      );
+    }
+    return said.join("\n") || undefined;
+  };
+}
+
+function storeRule({ yours: y, reference: r }: S) {
+  const said: string[] = [];
+  const elsewhere = (y.body as Body).keysElsewhere as string[] | undefined;
+  if (elsewhere?.length && !same(elsewhere, (r.body as Body).keysElsewhere)) {
+    said.push(
+      `the session is not in Redis under sess:<id>: your app wrote ${elsewhere.join(", ")}`,
+    );
+  }
+  const lost = Object.keys(r.store).filter((label) => !(label in y.store));
+  if (lost.length && !elsewhere?.length) {
+    said.push(
+      `the session is not in Redis under sess:<id>: Redis holds no key for ${lost.join(", ")}`,
+    );
+  }
+  for (const label of Object.keys(r.store)) {
+    const mine = y.store[label] as ReturnType<typeof session> | undefined;
+    const theirs = r.store[label] as ReturnType<typeof session>;
+    if (mine && mine.ttl !== theirs.ttl) {
+      said.push(`the key sess:${label} expires in ${mine.ttl} where ${theirs.ttl} was expected`);
+    }
+  }
+  return said.join("\n") || undefined;
+}
+
+function trafficRule({ yours: y, reference: r }: S) {
+  if (same(y.traffic, r.traffic)) return undefined;
+  const scans = ["KEYS", "SCAN"].filter((c) => (y.traffic[c] ?? 0) > (r.traffic[c] ?? 0));
+  if (scans.length) {
+    return `read every key in Redis to answer one visitor (${scans.join(", ")}): Redis runs one command at a time, so with every worker's visitors in it, all of them wait; read the visitor's own key`;
+  }
+  if ((y.traffic.SET ?? 0) > (r.traffic.SET ?? 0)) {
+    return `wrote the session ${y.traffic.SET} times where ${r.traffic.SET ?? 0} writes were expected`;
+  }
+  const others = Object.keys(y.traffic).filter((c) => !(c in r.traffic));
+  return others.length
+    ? `sent Redis commands the reference does not: ${others.map((c) => `${c}×${y.traffic[c]}`).join(" ")}`
+    : undefined;
+}
+
+// ---- The two sides.
+/**
+ * SIDE's app for a scenario: two workers (apps from BUILD, each with its own client of
+ * CLIENTS) behind a round-robin that also notes what the app believed of each request.
+ */
+function rigFor(side: Side, clients: RedisClient[], build: (client: RedisClient) => Express) {
+  const rig: Rig = {
+    build,
+    clients,
+    workers: clients.map(build),
+    next: 0,
+    answered: 0,
+    seen: undefined,
+  };
+  rigs.set(side, rig);
+  const balancer = express();
+  balancer.use((req: Request, res, next) => {
+    const worker = rig.next;
+    rig.next = (rig.next + 1) % WORKERS;
+    rig.answered = worker;
+    res.on("finish", () => {
+      // The worker's Express handled the request: req.ip and req.protocol are its view.
+      rig.seen = { ip: req.ip, protocol: req.protocol, secure: req.secure };
+    });
+    const app = rig.workers[worker];
+    if (app) app(req, res, next);
+    else next();
+  });
+  return balancer;
+}
+
+async function model(
+  module: Module,
+  redis: CheckRedis,
+  after: (fn: () => unknown) => void,
+): Promise<Model<Action>> {
+  const sides = await RedisSides.start(redis);
+  // Each side's clients, one per worker, made once for all scenarios (a client costs more to
+  // make than a scenario to run); one the app closed is made again.
+  const template = createRedisClient(redis.url);
+  const clients: Record<Side["name"], RedisClient[]> = { yours: [], reference: [] };
+  after(() => {
+    for (const client of [...clients.yours, ...clients.reference])
+      if (client.isOpen) client.destroy();
+  });
+  const database: Partial<Record<Side["name"], number>> = {};
+  const clientsOf = async (side: Side) => {
+    const admin = sides.admin(side.name);
+    database[side.name] ??= Number(
+      /\bdb=(\d+)/.exec(String(await admin.sendCommand(["CLIENT", "INFO"])))?.[1] ?? 0,
+    );
+    const own = clients[side.name];
+    for (let i = 0; i < WORKERS; i++) {
+      if (own[i]?.isOpen) continue;
+      const url = new URL(redis.url);
+      url.pathname = `/${database[side.name]}`;
+      const client = template.duplicate({ url: url.href }); // createRedisClient's options
+      client.on("error", () => {});
+      await client.connect();
+      own[i] = client;
+    }
+    return own;
+  };
+  let yours: Side | undefined;
+  return {
+    visitors: VISITORS + 1, // and the balancer's health check
+    action: actions,
+    examples: EXAMPLES,
+    describe,
+    actor: (a) => ("who" in a ? a.who : undefined),
+    perform,
+    body: (a, answer, side) => body(a, answer, side, sides.admin(side.name)),
+    cookie,
+    session,
+    allowed: [
+      {
+        name: "what a failure's page says",
+        apply: (o) => (o.status >= 400 ? { ...o, cookies: [] } : o),
+      },
+      {
+        name: "reads of the visitor's own key, renewals of its TTL, commands grouped in a transaction or a script",
+        apply: (o) => {
+          const traffic: Observation["traffic"] = {};
+          for (const [command, n] of Object.entries(o.traffic)) {
+            const k = kind(command);
+            if (k) traffic[k] = (traffic[k] ?? 0) + n;
+          }
+          return { ...o, traffic };
+        },
+      },
+    ],
+    rules: [addressRule, cookieRule, bodyRule(() => yours), storeRule, trafficRule],
+    probe: (side) => sides.probe(side, PREFIX),
+    createApp: async (side) => {
+      yours = side;
+      return rigFor(side, await clientsOf(side), (client) => module.createApp(client));
+    },
+    createReference: async (side) =>
+      rigFor(side, await clientsOf(side), (client) => reference.createApp(client)),
+  };
+}
+
+const A = 0;
+const B = 1;
+const from = (who: number, more: Partial<Through> = {}): Through => ({
+  who,
+  address: ADDRESSES[0] ?? "",
+  edge: 50,
+  spoofed: [],
+  proto: "https",
+  ...more,
+});
+const whoami = (t: Through): Action => ({ do: "whoami", ...t });
+const visit = (t: Through, page = false): Action => ({ do: "visit", page, ...t });
+
+/** The lesson's classic scenarios, tried first. */
+const EXAMPLES: Action[][] = [
+  [visit(from(A)), whoami(from(A, { spoofed: ["6.6.6.6"] }))],
+  [visit(from(A)), visit(from(A)), visit(from(A)), whoami(from(A, { edge: 200 }))],
+  [visit(from(A)), visit(from(B)), visit(from(A)), visit(from(B))],
+  [visit(from(A), true)],
+  [visit(from(A, { proto: "http" }))],
+  [whoami(from(B, { address: "192.0.20.9", spoofed: ["6.6.6.6", "192.0.2.66"] }))],
+  [
+    whoami(from(A, { address: "2001:db8::7", spoofed: ["127.0.0.1", "6.6.6.6"] })),
+    { do: "health" },
+  ],
+];
 
 export default defineCheck<Module>({
   entry: "app.ts",
   cases: [
     {
-      name: "a visitor through the proxies gets a Secure session cookie",
-      run: async (context) => {
-        const [site] = await workers(context, 1);
-        const response = await visit((site as Site).visitor());
-        const cookie = setCookieAttributes(response, COOKIE_NAME);
-        if (!cookie) {
-          wrong("no session cookie behind the proxies", {
-            expected: `a Set-Cookie for ${COOKIE_NAME} (the visitor came over HTTPS)`,
-            observed: "none: the app believes the request came over plain HTTP",
-          });
-        }
-        expect(cookie.has("secure"), "the session cookie is not marked Secure", {
-          expected: "Secure: the visitor only ever talks HTTPS",
-          observed: response.headers.getSetCookie().join("; "),
-        });
-      },
-    },
-    {
-      name: "the app sees the visitor's own address and protocol",
-      run: async (context) => {
-        const [site] = await workers(context, 1);
-        // The CDN has many edge servers: this time the request came through another one.
-        const otherEdge = {
-          ...THROUGH_THE_PROXIES,
-          "x-forwarded-for": `${SPOOFED}, ${VISITOR}, 192.0.2.77`,
-        };
-        const response = await (site as Site)
-          .visitor()
-          .get("/whoami", { json: true, headers: otherEdge });
-        const { ip, protocol } = (await response.json()) as { ip?: string; protocol?: string };
-        if (ip === SPOOFED) {
-          wrong("the app believes an address the visitor wrote", {
-            expected: `${VISITOR} (the address the CDN received the request from)`,
-            observed: `${ip}: the first entry of X-Forwarded-For, which anybody can send`,
-          });
-        }
-        if (ip?.startsWith("192.0.2.")) {
-          wrong("the app sees the CDN's address, not the visitor's", {
-            expected: VISITOR,
-            observed: `${ip}, the CDN edge server: there are two proxies in front, not one`,
-          });
-        }
-        expect(ip === VISITOR, "the app does not see the visitor's address", {
-          expected: VISITOR,
-          observed: String(ip),
-        });
-        expect(protocol === "https", "the app does not see that the visitor came over HTTPS", {
-          observed: String(protocol),
-        });
-      },
-    },
-    {
-      name: "a session started on one worker goes on, on the other",
-      run: async (context) => {
-        const [first, second] = (await workers(context)) as [Site, Site];
-        const visitor = first.visitor();
-        await visit(visitor);
-        const counts: number[] = [];
-        for (const site of [second, first, second]) {
-          const other = site.visitor();
-          other.cookies.set(COOKIE_NAME, visitor.cookie(COOKIE_NAME) ?? "");
-          const json = (await (await visit(other)).json()) as VisitsJson;
-          counts.push(json.visits);
-          visitor.cookies.set(COOKIE_NAME, other.cookie(COOKIE_NAME) ?? "");
-        }
-        expect(
-          counts.join(",") === "2,3,4",
-          "a session started on one worker is unknown to another",
-          {
-            expected: "1 on the first worker, then 2, 3, 4 alternating workers",
-            observed: `1, then ${counts.join(", ")}`,
-          },
-        );
-      },
-    },
-    {
-      name: "the session is in Redis as sess:<id>, and the page shows it",
-      run: async (context) => {
-        const [site] = await workers(context, 1);
-        const server = await context.redis();
-        const cli = await server.client();
-        const visitor = (site as Site).visitor();
-        const json = (await (await visit(visitor)).json()) as VisitsJson;
-        const key = `sess:${json.sessionId}`;
-        expect((await cli.exists(key)) === 1, "the session is not in Redis under sess:<id>", {
-          expected: `a key ${key}`,
-          observed: `keys: ${(await cli.keys("*")).slice(0, 5).join(", ") || "none"}`,
-        });
-        expect(json.store === "redis", "the page names the wrong store", {
-          expected: '"store": "redis"',
-          observed: `"store": ${JSON.stringify(json.store)}`,
-        });
-        const page = await (await visit(visitor, true)).text();
-        expect(page.includes(key), "the page's inspector does not show the session's record", {
-          expected: `the page shows the Redis key ${key}`,
-          observed: "it does not find the record the store wrote",
-        });
-      },
+      name: "behind the CDN and the balancer: the visitor's own address and protocol, a Secure cookie over HTTPS only, sessions shared by every worker",
+      timeoutMs: 30_000,
+      run: async ({ module, redis, after }) =>
+        differential(await model(module, await redis(), after), { runs: 20, maxActions: 6 }),
     },
   ],
 });

@@ -10,7 +10,7 @@ import { visitsPage } from "../shared/visits.ts";
 import { absoluteTimeout } from "./absolute-timeout.ts";
 import { authRoutes, badRequestBody, redisLoginLimits } from "./auth-routes.ts";
 import { FinalLogoutStore, redisTombstones } from "./final-logout.ts";
-import { type LoginSession, logIn, logOut } from "./login-session.ts";
+import { logIn, logOut } from "./login-session.ts";
 import { sameOriginPosts } from "./same-origin.ts";
 import { Statuses } from "./statuses.ts";
 import { currentUser, Users } from "./users.ts";
@@ -20,17 +20,11 @@ export interface AppOptions {
   absoluteTimeoutMs?: number;
   /** Express's "trust proxy" setting, from TRUST_PROXY. Unset: no proxy is trusted. */
   trustProxy?: boolean | number | string;
-  /** logIn and logOut (login-session.ts); exercise 05 passes in the learner's own. */
-  loginSession?: LoginSession;
 }
 
 /** Sessions in Redis (REDIS), users and their statuses in PostgreSQL (through POOL). */
 export function createApp(redis: RedisClient, pool: Pool, options: AppOptions = {}) {
-  const {
-    absoluteTimeoutMs = 8 * 60 * 60 * 1000,
-    trustProxy,
-    loginSession = { logIn, logOut },
-  } = options;
+  const { absoluteTimeoutMs = 8 * 60 * 60 * 1000, trustProxy } = options;
   const store = new RedisStore({
     client: redis, // a connected node-redis client (see server.ts)
     prefix: "sess:", // each session is the key sess:<id>; `redis-cli --scan --pattern 'sess:*'`
@@ -65,7 +59,7 @@ export function createApp(redis: RedisClient, pool: Pool, options: AppOptions = 
     }),
   );
   // express-session has no absolute timeout: this checks every request for one.
-  app.use(absoluteTimeout(absoluteTimeoutMs, loginSession.logOut));
+  app.use(absoluteTimeout(absoluteTimeoutMs, logOut));
 
   const inspect = inspectRedis(redis, "sess:");
   app.get("/", visitsPage("redis", inspect));
@@ -74,7 +68,7 @@ export function createApp(redis: RedisClient, pool: Pool, options: AppOptions = 
       users: new Users(pool),
       currentUser,
       statuses: new Statuses(pool),
-      loginSession,
+      loginSession: { logIn, logOut }, // login-session.ts
       absoluteTimeoutMs,
       inspect,
       loginLimits: redisLoginLimits(redis), // wrong passwords counted in Redis (login-limits.ts)

@@ -4,7 +4,7 @@ import "./session-data.ts";
 import { destroy, regenerate, save } from "./session-promises.ts";
 import type { User } from "./users.ts";
 
-/** The two moments a session changes hands; exercise 05 has you write both. */
+/** The two moments a session changes hands. */
 export interface LoginSession {
   logIn(req: Request, user: User): Promise<void>;
   logOut(req: Request, res: Response): Promise<void>;

@@ -8,7 +8,7 @@ import { FinalLogoutStore } from "../05-login-logout/final-logout.ts";
 import { logIn, logOut } from "../05-login-logout/login-session.ts";
 import { sameOriginPosts } from "../05-login-logout/same-origin.ts";
 import { Statuses } from "../05-login-logout/statuses.ts";
-import { currentUser, type UserStore, Users } from "../05-login-logout/users.ts";
+import { currentUser, Users } from "../05-login-logout/users.ts";
 import { inspectPostgres } from "../shared/inspectors.ts";
 import { COOKIE_NAME, sessionSecrets } from "../shared/session-secret.ts";
 import { storeErrorHandler } from "../shared/store-errors.ts";
@@ -25,18 +25,11 @@ export interface AppOptions {
   pruneSeconds?: number;
   /** Express's "trust proxy" setting, from TRUST_PROXY. Unset: no proxy is trusted. */
   trustProxy?: boolean | number | string;
-  /** The users table's code (step 05's users.ts); exercise 10 passes in the learner's own. */
-  users?: { Users: new (pool: Pool) => UserStore; currentUser: typeof currentUser };
 }
 
 /** Step 05's app with everything in one PostgreSQL: users, statuses and now the sessions. */
 export function createApp(pool: Pool, options: AppOptions = {}) {
-  const {
-    absoluteTimeoutMs = 8 * 60 * 60 * 1000,
-    pruneSeconds = 60,
-    trustProxy,
-    users = { Users, currentUser },
-  } = options;
+  const { absoluteTimeoutMs = 8 * 60 * 60 * 1000, pruneSeconds = 60, trustProxy } = options;
   const store = new PgStore({
     pool, // the process's one pool (server.ts): the sessions share it with users and statuses
     tableName: SESSION_TABLE, // one row per session: sid, sess (json), expire
@@ -74,8 +67,8 @@ export function createApp(pool: Pool, options: AppOptions = {}) {
   app.get("/", visitsPage("postgres", inspect));
   app.use(
     authRoutes({
-      users: new users.Users(pool),
-      currentUser: users.currentUser,
+      users: new Users(pool),
+      currentUser,
       statuses: new Statuses(pool),
       loginSession: { logIn, logOut },
       absoluteTimeoutMs,

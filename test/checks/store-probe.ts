@@ -29,8 +29,8 @@ export class StoreProbe {
   readonly failing = new Set<string>();
   /** Methods that never call back, as a frozen store's would. */
   readonly hanging = new Set<string>();
-  /** The store's methods as they were before the probe wrapped them. */
-  private readonly real: Partial<Record<Op, Method>> = {};
+  /** Each store's methods as they were before the probe wrapped them. */
+  private readonly real = new WeakMap<object, Partial<Record<Op, Method>>>();
   private readonly read: (() => Promise<Record<string, unknown>>) | undefined;
   /** Waits until the traffic of every request answered so far is counted. */
   readonly settle: () => Promise<void>;
@@ -54,14 +54,16 @@ export class StoreProbe {
 
   /** Watches STORE (express-session hands it to every request as req.sessionStore). */
   attach(store: session.Store): void {
-    if (this.store === store) return;
     this.store = store;
+    if (this.real.has(store)) return; // wrapped already (an app may have several stores)
+    const real: Partial<Record<Op, Method>> = {};
+    this.real.set(store, real);
     const methods = store as unknown as Record<string, unknown>;
     for (const op of OPS) {
-      const real = methods[op];
-      if (typeof real !== "function") continue;
-      this.real[op] = real as Method;
-      methods[op] = (...args: unknown[]) => this.call(op, real as Method, store, args);
+      const method = methods[op];
+      if (typeof method !== "function") continue;
+      real[op] = method as Method;
+      methods[op] = (...args: unknown[]) => this.call(op, method as Method, store, args);
     }
   }
 
@@ -94,7 +96,7 @@ export class StoreProbe {
     if (this.read) return this.read();
     const store = this.store;
     if (!store) return Promise.resolve({});
-    const all = this.real.all;
+    const all = this.real.get(store)?.all;
     if (!all) return Promise.resolve({});
     return new Promise((resolve, reject) => {
       all.call(store, (error: unknown, sessions: unknown) =>

@@ -191,9 +191,9 @@ for (const exercise of exercises) {
     });
 
     const own = answers.filter((answer) => answer.exercise === exercise);
-    test("at least 6 wrong answers and 2 right ones are kept", () => {
-      assert.ok(own.filter((a) => a.kind === "wrong").length >= 6, "fewer than 6 wrong answers");
-      assert.ok(own.filter((a) => a.kind === "right").length >= 2, "fewer than 2 right answers");
+    test("at least 12 wrong answers and 3 right ones are kept", () => {
+      assert.ok(own.filter((a) => a.kind === "wrong").length >= 12, "fewer than 12 wrong answers");
+      assert.ok(own.filter((a) => a.kind === "right").length >= 3, "fewer than 3 right answers");
     });
     for (const answer of own) {
       test(`${answer.name} ${answer.kind === "wrong" ? "fails, saying why" : "passes"}`, async () => {

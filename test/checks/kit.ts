@@ -16,6 +16,7 @@
 import type { AddressInfo } from "node:net";
 import type { Express } from "express";
 import pg, { type Pool } from "pg";
+import { createClient } from "redis";
 import { Browser } from "../../lib/browser.ts";
 import { type PrivatePostgres, startPrivatePostgres } from "../../lib/services/postgres.ts";
 import { type PrivateRedis, startPrivateRedis } from "../../lib/services/redis.ts";
@@ -201,7 +202,9 @@ export async function checkRedis(
   };
   const redis: CheckRedis = {
     url: server.url,
-    client: () => connect(createRedisClient(server.url)),
+    // The check's own client: no pings and no socket timeout, so that a busy machine never
+    // makes it reconnect (a check may know its connection by its address: redis-probe.ts).
+    client: () => connect(createClient({ url: server.url, RESP: 2 })),
     appClient: () => connect(createRedisClient(server.url)),
     crash: () => server.crash(),
     start: () => server.start(),

@@ -176,7 +176,7 @@ export const steps = [
     afterRestart: "count goes on",
     services: ["redis"],
     exercise: "07-own-store",
-    exerciseTitle: "A store that writes less",
+    exerciseTitle: "Every session, a page at a time",
     deck: "07-own-store.md",
     deckCovers: "the Store contract, written by hand; what the conformance suite found",
     walkthroughs: ["07-own-store"],

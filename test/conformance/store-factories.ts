@@ -223,10 +223,7 @@ export async function connectPgSimpleProfile(url: string, engine: string): Promi
   };
 }
 
-/**
- * The store of step 07, or the learner's of exercise 07 (exercises/07-own-store/check.ts
- * passes the class it imported): the contract, with no known difference.
- */
+/** The store of step 07: the contract, with no known difference. */
 export function ownStoreProfile(
   StoreClass: typeof RedisSessionStore,
   redisUrl: string,

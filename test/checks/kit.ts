@@ -18,7 +18,11 @@ import type { Express } from "express";
 import pg, { type Pool } from "pg";
 import { createClient } from "redis";
 import { Browser } from "../../lib/browser.ts";
-import { type PrivatePostgres, startPrivatePostgres } from "../../lib/services/postgres.ts";
+import {
+  type PrivatePostgres,
+  postgresBinDir,
+  startPrivatePostgres,
+} from "../../lib/services/postgres.ts";
 import { type PrivateRedis, startPrivateRedis } from "../../lib/services/redis.ts";
 import { createRedisClient, type RedisClient } from "../../steps/shared/redis-client.ts";
 
@@ -69,7 +73,7 @@ export interface CheckPostgres {
   readonly url: string;
   /** A pool of the check's own (not the learner's), ended after the case. */
   pool(): Promise<Pool>;
-  /** Kills PostgreSQL (an outage); `start()` brings it back with its data. */
+  /** Kills PostgreSQL (an outage; every folder's, where they share it); `start()` brings it back. */
   crash(): Promise<void>;
   start(): Promise<void>;
 }
@@ -217,15 +221,30 @@ export async function checkRedis(
   return { redis, server };
 }
 
-/** The PostgreSQL of one folder under check, over a private server (lib/services/postgres.ts). */
+/**
+ * The PostgreSQL of one folder under check. PostgreSQL itself: a database of the folder's own
+ * on SHARED, the run's one server (an initdb per folder costs seconds). The embedded engine
+ * has one database only: there, a private server of the folder's own, stopped with it.
+ */
 export async function checkPostgres(
   after: (fn: () => unknown) => void,
-): Promise<{ postgres: CheckPostgres; server: PrivatePostgres }> {
-  const server = await startPrivatePostgres();
+  shared: () => Promise<PrivatePostgres>,
+  name: string,
+): Promise<{ postgres: CheckPostgres; server?: PrivatePostgres }> {
+  const engine = process.env.WORKSHOP_POSTGRES_ENGINE ?? ((await postgresBinDir()) ? "" : "pglite");
+  const own = engine === "pglite" ? await startPrivatePostgres() : undefined;
+  const server = own ?? (await shared());
+  const url = new URL(server.url);
+  if (!own) {
+    const admin = new pg.Client(server.url);
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`).finally(() => admin.end());
+    url.pathname = `/${name}`;
+  }
   const postgres: CheckPostgres = {
-    url: server.url,
+    url: url.href,
     pool: async () => {
-      const pool = new pg.Pool({ connectionString: server.url, max: 2 });
+      const pool = new pg.Pool({ connectionString: url.href, max: 2 });
       pool.on("error", () => {}); // outages are what some cases are about
       after(() => pool.end());
       return pool;
@@ -233,5 +252,5 @@ export async function checkPostgres(
     crash: () => server.crash(),
     start: () => server.start(),
   };
-  return { postgres, server };
+  return own ? { postgres, server: own } : { postgres };
 }

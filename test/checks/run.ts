@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { findExercise } from "../../lib/exercises.ts";
 import type { PrivateMongo } from "../../lib/services/mongo.ts";
 import { machineLoad } from "../../lib/services/net.ts";
-import type { PrivatePostgres } from "../../lib/services/postgres.ts";
+import { type PrivatePostgres, startPrivatePostgres } from "../../lib/services/postgres.ts";
 import type { PrivateRedis } from "../../lib/services/redis.ts";
 import { repoRoot } from "../../lib/services/workshop-dir.ts";
 import {
@@ -82,6 +82,8 @@ process.on("uncaughtException", (error) => problem(current.getStore(), crashMess
 process.on("unhandledRejection", (error) => problem(current.getStore(), crashMessage(error)));
 
 let mongo: Promise<PrivateMongo> | undefined;
+/** PostgreSQL itself, started once for all folders, each with a database of its own. */
+let sharedPostgres: Promise<PrivatePostgres> | undefined;
 let databases = 0;
 
 async function runTarget({ exercise, dir }: RunTarget): Promise<void> {
@@ -89,7 +91,7 @@ async function runTarget({ exercise, dir }: RunTarget): Promise<void> {
   running.add(dir);
   const absolute = join(repoRoot, dir);
   let redis: Promise<{ redis: CheckRedis; server: PrivateRedis }> | undefined;
-  let postgres: Promise<{ postgres: CheckPostgres; server: PrivatePostgres }> | undefined;
+  let postgres: Promise<{ postgres: CheckPostgres; server?: PrivatePostgres }> | undefined;
   // The clients a case opens on the folder's Redis are closed when that case ends.
   let caseCleanups: (() => unknown)[] = [];
   try {
@@ -117,9 +119,16 @@ async function runTarget({ exercise, dir }: RunTarget): Promise<void> {
           return (await redis).redis;
         },
         postgres: async () => {
-          postgres ??= checkPostgres((fn) => caseCleanups.push(fn)).catch((error: unknown) => {
-            throw new Wrong(`the check could not start its PostgreSQL: ${crashMessage(error)}`);
-          });
+          const name = `check${++databases}`;
+          const shared = () => {
+            sharedPostgres ??= startPrivatePostgres();
+            return sharedPostgres;
+          };
+          postgres ??= checkPostgres((fn) => caseCleanups.push(fn), shared, name).catch(
+            (error: unknown) => {
+              throw new Wrong(`the check could not start its PostgreSQL: ${crashMessage(error)}`);
+            },
+          );
           return (await postgres).postgres;
         },
         mongo: async () => {
@@ -166,7 +175,7 @@ async function runTarget({ exercise, dir }: RunTarget): Promise<void> {
   } finally {
     // Stopped whether or not they started (a promise that rejected has nothing to stop).
     await redis?.then(({ server }) => server.stop()).catch(() => {});
-    await postgres?.then(({ server }) => server.stop()).catch(() => {});
+    await postgres?.then(({ server }) => server?.stop()).catch(() => {});
     for (const message of problems.get(dir) ?? []) emit({ kind: "problem", dir, message });
     running.delete(dir);
     emit({ kind: "done", dir, ms: Date.now() - started });
@@ -268,5 +277,6 @@ await Promise.all(
   }),
 );
 if (mongo) await (await mongo).stop().catch(() => {});
+if (sharedPostgres) await (await sharedPostgres).stop().catch(() => {});
 // The code under check may leave timers or connections open: they must not keep us running.
 setImmediate(() => exitForReal(0));

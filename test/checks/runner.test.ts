@@ -9,7 +9,7 @@ import { test } from "node:test";
 import { LINE_PREFIX, type ReportLine } from "../../scripts/check/protocol.ts";
 import { runScript } from "../harness/index.ts";
 
-const EXERCISE = "06-behind-the-balancer";
+const EXERCISE = "01-reset-and-greet";
 
 test("a case that never finishes is one failure, and the cases after it do not run", async () => {
   // The solution itself, with every case's time limit cut to almost nothing: the first case

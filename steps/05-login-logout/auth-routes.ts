@@ -6,12 +6,7 @@ import type { LoginSession } from "./login-session.ts";
 import { save } from "./session-promises.ts";
 import "./session-data.ts";
 import { invalidNewUser, normalizeUsername } from "./credentials.ts";
-import {
-  countWrongPassword,
-  forgetWrongPasswords,
-  type LoginLimits,
-  secondsToWait,
-} from "./login-limits.ts";
+import { forgetWrongPasswords, type LoginLimits, takeATry } from "./login-limits.ts";
 
 export { memoryLoginLimits, redisLoginLimits } from "./login-limits.ts";
 
@@ -125,16 +120,13 @@ export function authRoutes(options: AuthOptions) {
     // Too many wrong passwords: no more tries for a while, right or wrong (else the attacker's
     // right guess would still get in). Said before any password is hashed.
     const ip = req.ip ?? "";
-    const wait = await secondsToWait(loginLimits, username, ip);
+    const wait = await takeATry(loginLimits, username, ip);
     if (wait > 0) {
       res.set("Retry-After", String(wait));
       return fail(req, res, 429, `Too many wrong passwords: try again in ${wait} s.`);
     }
     const user = await users.verify(username, credentials.password);
-    if (!user) {
-      await countWrongPassword(loginLimits, username, ip);
-      return fail(req, res, 401, WRONG_CREDENTIALS);
-    }
+    if (!user) return fail(req, res, 401, WRONG_CREDENTIALS);
     await forgetWrongPasswords(loginLimits, username, ip);
 
     await loginSession.logIn(req, user);

@@ -2,6 +2,7 @@ import {
   type RateLimiterAbstract,
   RateLimiterMemory,
   RateLimiterRedis,
+  RateLimiterRes,
 } from "rate-limiter-flexible";
 import type { RedisClient } from "../shared/redis-client.ts";
 
@@ -15,7 +16,7 @@ import type { RedisClient } from "../shared/redis-client.ts";
  *   could lock anyone out; the owner, from another address, still logs in.
  * - per address: 30 wrong passwords from one address within an hour, whatever the names (one
  *   machine trying a password on many accounts), and that address waits out the hour.
- * A right password forgets the account's count (the address's stays).
+ * A right password forgets the account's count, and gives the address its try back.
  */
 const PER_ACCOUNT = { keyPrefix: "login-fails:account", points: 5, duration: 15 * 60 };
 const PER_ADDRESS = { keyPrefix: "login-fails:address", points: 30, duration: 60 * 60 };
@@ -48,36 +49,37 @@ export function memoryLoginLimits(): LoginLimits {
   };
 }
 
-/** Seconds USERNAME must wait before trying again from ADDRESS; 0 when it may try now. */
-export async function secondsToWait(
+/**
+ * One try for USERNAME from ADDRESS, taken from both counts before the password is checked:
+ * 0 when it may go on, else the seconds to wait. Taken first, not counted after a wrong
+ * password: a count read, then raised once the password is found wrong, lets a burst of tries
+ * sent at once all read "not yet 5" and all go through. consume() is one atomic step in Redis.
+ */
+export async function takeATry(
   { account, address }: LoginLimits,
   username: string,
   ip: string,
 ): Promise<number> {
-  const [ofAccount, ofAddress] = await Promise.all([
-    account.get(`${username}|${ip}`),
-    address.get(ip),
+  const taken = await Promise.allSettled([
+    account.consume(`${username}|${ip}`),
+    address.consume(ip),
   ]);
-  const wait = (count: typeof ofAccount, limit: number) =>
-    count && count.consumedPoints >= limit ? count.msBeforeNext : 0;
-  const ms = Math.max(wait(ofAccount, account.points), wait(ofAddress, address.points));
-  return Math.ceil(ms / 1000);
+  let ms = 0;
+  for (const result of taken) {
+    if (result.status === "fulfilled") continue;
+    // Over the limit: the library rejects with its RateLimiterRes. Anything else (Redis down)
+    // is an error, and the login a 503.
+    if (!(result.reason instanceof RateLimiterRes)) throw result.reason;
+    ms = Math.max(ms, result.reason.msBeforeNext);
+  }
+  return ms > 0 ? Math.ceil(ms / 1000) : 0;
 }
 
-/** A wrong password for USERNAME from ADDRESS: one more in both counts. */
-export async function countWrongPassword(
+/** A right password: the account's count starts again, and the address gets its try back. */
+export async function forgetWrongPasswords(
   { account, address }: LoginLimits,
   username: string,
   ip: string,
 ): Promise<void> {
-  await Promise.all([account.penalty(`${username}|${ip}`), address.penalty(ip)]);
-}
-
-/** A right password: the account's count starts again from 0 (the address's stays). */
-export async function forgetWrongPasswords(
-  { account }: LoginLimits,
-  username: string,
-  ip: string,
-): Promise<void> {
-  await account.delete(`${username}|${ip}`);
+  await Promise.all([account.delete(`${username}|${ip}`), address.reward(ip)]);
 }

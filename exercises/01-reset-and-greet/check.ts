@@ -16,6 +16,7 @@ import {
   type Observation,
   type Side,
   type Step,
+  setCookieParts,
 } from "../../test/checks/differential.ts";
 import { defineCheck } from "../../test/checks/kit.ts";
 import * as reference from "./solution/app.ts";
@@ -182,13 +183,7 @@ async function body(a: Action, answer: Answer, side: Side, reference: Side) {
 }
 
 function cookie(line: string) {
-  const [pair = "", ...parts] = line.split(";").map((part) => part.trim());
-  const attributes = new Map(
-    parts.map((part) => {
-      const [key = "", ...value] = part.split("=");
-      return [key.toLowerCase(), value.join("=")] as const;
-    }),
-  );
+  const { pair, attributes } = setCookieParts(line);
   const cookieName = pair.slice(0, pair.indexOf("="));
   const maxAge = attributes.get("max-age");
   const expires = attributes.get("expires");

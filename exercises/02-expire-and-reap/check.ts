@@ -45,6 +45,7 @@ import {
   type Observation,
   type Side,
   type Step,
+  setCookieParts,
 } from "../../test/checks/differential.ts";
 import { defineCheck } from "../../test/checks/kit.ts";
 import { StoreProbe } from "../../test/checks/store-probe.ts";
@@ -426,13 +427,7 @@ function body(a: Action, answer: Answer, side: Side): unknown {
 
 /** One Set-Cookie line as compared: its expiry in minutes from now. */
 function cookieView(line: string) {
-  const [pair = "", ...parts] = line.split(";").map((part) => part.trim());
-  const attributes = new Map(
-    parts.map((part) => {
-      const [key = "", ...value] = part.split("=");
-      return [key.toLowerCase(), value.join("=")] as const;
-    }),
-  );
+  const { pair, attributes } = setCookieParts(line);
   const maxAge = attributes.get("max-age");
   const expires = attributes.get("expires");
   const ms =

@@ -31,6 +31,7 @@ import {
   type Observation,
   type Side,
   type Step,
+  setCookieParts,
 } from "../../test/checks/differential.ts";
 import { type CheckRedis, defineCheck, Wrong } from "../../test/checks/kit.ts";
 import { type HeldSession, RedisSides } from "../../test/checks/redis-probe.ts";
@@ -459,13 +460,7 @@ async function body(a: Action, answer: Answer, side: Side, reference: Side) {
 }
 
 function cookie(line: string) {
-  const [pair = "", ...parts] = line.split(";").map((part) => part.trim());
-  const attributes = new Map(
-    parts.map((part) => {
-      const [key = "", ...value] = part.split("=");
-      return [key.toLowerCase(), value.join("=")] as const;
-    }),
-  );
+  const { pair, attributes } = setCookieParts(line);
   const expires = attributes.get("expires");
   const maxAge = attributes.get("max-age");
   const lifetime =

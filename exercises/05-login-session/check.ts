@@ -37,6 +37,7 @@ import {
   type Observation,
   type Side,
   type Step,
+  setCookieParts,
 } from "../../test/checks/differential.ts";
 import { type CheckContext, defineCheck } from "../../test/checks/kit.ts";
 import { type HeldSession, RedisSides } from "../../test/checks/redis-probe.ts";
@@ -346,13 +347,7 @@ function body(answer: Answer, side: Side): unknown {
 }
 
 function cookie(line: string) {
-  const [pair = "", ...parts] = line.split(";").map((part) => part.trim());
-  const attributes = new Map(
-    parts.map((part) => {
-      const [key = "", ...value] = part.split("=");
-      return [key.toLowerCase(), value.join("=")] as const;
-    }),
-  );
+  const { pair, attributes } = setCookieParts(line);
   const cookieName = pair.slice(0, pair.indexOf("="));
   const maxAge = attributes.get("max-age");
   const expires = attributes.get("expires");

@@ -277,6 +277,18 @@ async function scenario<Action>(
   }
 }
 
+/** One Set-Cookie line, cut up: "name=value", and its attributes by lower-case name. */
+export function setCookieParts(line: string): { pair: string; attributes: Map<string, string> } {
+  const [pair = "", ...parts] = line.split(";").map((part) => part.trim());
+  const attributes = new Map(
+    parts.map((part) => {
+      const [key = "", ...value] = part.split("=");
+      return [key.toLowerCase(), value.join("=")] as const;
+    }),
+  );
+  return { pair, attributes };
+}
+
 /** Shows an observation the way a learner reads it. */
 function shown(o: Observation): string {
   const parts = [`${o.status} ${json(o.body)}`];

@@ -5,8 +5,8 @@
  *   npm run check -- 3 --solution the solution of exercise 3 (or all solutions without N)
  *   npm run check -- --watch      check again on every save, and move on to the next unsolved
  *                                 exercise when one passes (from N with `-- N --watch`)
- *   npm run check -- 3 --seed 7 --runs 200
- *                                 other scenarios, and more of them (the same seed draws the
+ *   npm run check -- 3 --draw 7 --runs 200
+ *                                 other scenarios, and more of them (the same draw number gives the
  *                                 same scenarios: a failure can be replayed)
  * It checks your copy of each exercise, exercises/NN-name/yours/ (made from its starter when
  * missing). Exit code 0 only when everything checked passes. Progress is kept in
@@ -29,14 +29,14 @@ import { FAIL, printDetails, printTable, red } from "./check/print.ts";
 import { type CheckResult, runChecks } from "./check/run-check.ts";
 import { typecheck } from "./check/typecheck.ts";
 
-const USAGE = `Usage: npm run check [-- N] [--solution] [--watch] [--poll] [--seed S] [--runs R]
+const USAGE = `Usage: npm run check [-- N] [--solution] [--watch] [--poll] [--draw S] [--runs R]
   npm run check                  check every exercise, print your progress
   npm run check -- N             check exercise N, show every check and why it fails
   npm run check -- N --solution  check the solution of exercise N instead
   npm run check -- --watch       check again on every save; when an exercise passes, move on
                                  to the next unsolved one (--poll where file events don't arrive)
-  npm run check -- N --seed S --runs R
-                                 draw other scenarios (seed S), and R of them per property`;
+  npm run check -- N --draw S --runs R
+                                 draw other scenarios (draw number S), and R of them per property`;
 
 function parse() {
   try {
@@ -45,7 +45,7 @@ function parse() {
         solution: { type: "boolean", default: false },
         watch: { type: "boolean", default: false },
         poll: { type: "boolean", default: false },
-        seed: { type: "string" },
+        draw: { type: "string" },
         runs: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -60,7 +60,7 @@ function parse() {
     const target: Target = values.solution ? "solution" : "exercise";
     // The checks' scenarios are drawn by test/checks/differential.ts, which reads these.
     for (const [name, value] of [
-      ["CHECK_SEED", values.seed],
+      ["CHECK_DRAW", values.draw],
       ["CHECK_RUNS", values.runs],
     ] as const) {
       if (value === undefined) continue;

@@ -18,7 +18,7 @@
  * An operator's view of reads: before each request the access times of the folder and its
  * files are set far back, so that afterwards they show what the request listed or read.
  *
- * 30 scenarios of up to 7 steps (CHECK_RUNS, CHECK_SEED to draw others), classic ones first.
+ * 30 scenarios of up to 7 steps (CHECK_RUNS, CHECK_DRAW to draw others), classic ones first.
  */
 import {
   existsSync,

@@ -683,7 +683,7 @@ function trafficRule({ yours: y, reference: r }: S) {
 
 // ---- The two apps of a scenario.
 /**
- * SIDE's app for a scenario: its database seeded with the other apps' keys, two processes
+ * SIDE's app for a scenario: its database filled with the other apps' keys, two processes
  * (apps from BUILD, each with its own client of CLIENTS, connected through the side's cable)
  * behind a balancer that sends each request to the process the scenario names.
  */

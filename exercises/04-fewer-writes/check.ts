@@ -17,7 +17,7 @@
  * each visitor's cookie (a browser drops an expired one). The app is built on a clock 13
  * minutes behind, so that a time taken once at start-up is not taken for "now".
  *
- * 15 scenarios of up to 7 steps (CHECK_RUNS, CHECK_SEED to draw others), classic ones first.
+ * 15 scenarios of up to 7 steps (CHECK_RUNS, CHECK_DRAW to draw others), classic ones first.
  */
 import type { Express } from "express";
 import fc from "fast-check";

@@ -17,7 +17,7 @@
  * Redis, its signed cookie in the visitor's jar), without hashing a password; and the users'
  * password check (step 05's Users.verify, scrypt: slow on purpose) is remembered per name and
  * password for the run. Runs: 20 scenarios, the ten classic ones at the end of this file first
- * (they alone reject every kept wrong answer), then ten drawn ones; CHECK_RUNS and CHECK_SEED
+ * (they alone reject every kept wrong answer), then ten drawn ones; CHECK_RUNS and CHECK_DRAW
  * draw more, or others.
  */
 import { createHmac, randomBytes } from "node:crypto";

@@ -12,7 +12,7 @@
  * answered: the count, the sessions, or an error) and to the operator (every key of the database,
  * its value and TTL; and what each call cost Redis: no KEYS, no command over every key, no command
  * per key, no other app's key touched). 20 scenarios a run (fast-check's numRuns), the 11 classic
- * ones (`examples`) first; CHECK_RUNS and CHECK_SEED draw more, or others.
+ * ones (`examples`) first; CHECK_RUNS and CHECK_DRAW draw more, or others.
  *
  * What a call cost is read from a MONITOR of the check's own that keeps each command's arguments
  * (RedisSides counts commands by name only); faults are ACL rules on a Redis user per side.
@@ -253,12 +253,12 @@ async function build(env: Environment, side: Side, Store: StoreClass) {
     "&*",
     "+@all",
   ]);
-  const seed = admin.multi();
+  const fill = admin.multi();
   for (const { key, value, ttl } of OTHERS) {
-    seed.set(key, value, ttl ? { expiration: { type: "EX", value: ttl } } : {});
+    fill.set(key, value, ttl ? { expiration: { type: "EX", value: ttl } } : {});
   }
-  seed.rPush("queue:mail", ["welcome", "reminder"]);
-  await seed.exec();
+  fill.rPush("queue:mail", ["welcome", "reminder"]);
+  await fill.exec();
   const client = template.duplicate();
   client.on("error", () => {}); // outages are what some scenarios are about
   await client.connect();

@@ -22,7 +22,7 @@
  * - Faults: Redis goes down, or stops answering, just after a visitor's session was read (so
  *   that what fails is your count, not the session): the visitor must get a 503, quickly.
  *
- * Runs: 14 scenarios of up to 6 steps, the first 6 the classic ones below (CHECK_SEED, CHECK_RUNS
+ * Runs: 14 scenarios of up to 6 steps, the first 6 the classic ones below (CHECK_DRAW, CHECK_RUNS
  * to draw others).
  */
 import { createHmac } from "node:crypto";

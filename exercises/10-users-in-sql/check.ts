@@ -14,10 +14,9 @@
  * request, already under way, writes its session back after the change.
  *
  * Runs: the lesson's scenarios first (`examples`), then 5 drawn ones without faults and 3 with;
- * CHECK_SEED and CHECK_RUNS draw others.
+ * CHECK_DRAW and CHECK_RUNS draw others.
  */
 import { createHmac, randomUUID } from "node:crypto";
-import { type Agent, request } from "node:http";
 import type { Express } from "express";
 import fc from "fast-check";
 import type pg from "pg";
@@ -36,8 +35,7 @@ import {
   type Side,
   type Step,
 } from "../../test/checks/differential.ts";
-import type { Client } from "../../test/checks/http-client.ts";
-import { type CheckContext, defineCheck, Wrong } from "../../test/checks/kit.ts";
+import { type CheckContext, defineCheck } from "../../test/checks/kit.ts";
 import { StoreProbe } from "../../test/checks/store-probe.ts";
 import * as reference from "./solution/password.ts";
 
@@ -285,63 +283,6 @@ async function settle(db: Db): Promise<void> {
 /** How long POST /password may take: scrypt runs twice in it, slow on purpose. */
 const CHANGE_WITHIN_MS = 10_000;
 
-/**
- * POST /password from VISITOR, as Client.send does but waiting CHANGE_WITHIN_MS rather than
- * 2.5 s (on a busy machine two scrypt hashes alone can take that). Belongs in the framework:
- * Client.send with a time limit of its own.
- */
-function postSlowly(visitor: Client, body: unknown): Promise<Answer> {
-  const { url, agent } = visitor as unknown as { url: URL; agent: Agent };
-  const payload = JSON.stringify(body);
-  const cookie = [...visitor.cookies].map(([key, value]) => `${key}=${value}`).join("; ");
-  const headers = {
-    ...JSON_CLIENT,
-    "content-type": "application/json",
-    ...(cookie ? { cookie } : {}),
-  };
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, path: "/password", method: "POST", headers, agent },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8").on("data", (chunk: string) => {
-          text += chunk;
-        });
-        res.on("end", () => {
-          clearTimeout(timer);
-          const setCookies = res.headers["set-cookie"] ?? [];
-          for (const line of setCookies) {
-            const { name: key, sid, cleared } = cookieOf(line);
-            const value = line.split(";")[0]?.slice(key.length + 1) ?? "";
-            if (cleared) visitor.cookies.delete(key);
-            else if (sid !== undefined || value) visitor.cookies.set(key, value);
-          }
-          const header = (key: string) => {
-            const value = res.headers[key.toLowerCase()];
-            return Array.isArray(value) ? value.join(", ") : value;
-          };
-          resolve({ status: res.statusCode ?? 0, text, header, setCookies });
-        });
-      },
-    );
-    const timer = setTimeout(() => {
-      req.destroy();
-      reject(
-        new Wrong(
-          "POST /password never answered",
-          `an answer within ${CHANGE_WITHIN_MS / 1000} s`,
-          "no answer: a route that neither sends a response nor calls next(), or a query waiting for a client the pool never got back",
-        ),
-      );
-    }, CHANGE_WITHIN_MS);
-    req.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    req.end(payload);
-  });
-}
-
 // ---- The model: what browsers do.
 
 async function perform(dbs: Record<Side["name"], Db>, a: Action, side: Side) {
@@ -384,21 +325,23 @@ async function perform(dbs: Record<Side["name"], Db>, a: Action, side: Side) {
     await Promise.race([caught, new Promise((r) => setTimeout(r, 1500))]);
     db.gate = undefined;
     db.writes = 0;
-    const answer = await postSlowly(visitor, body).finally(() => {
-      db.failNth = 0;
-      release();
-    });
+    const answer = await visitor
+      .send("POST", "/password", JSON_CLIENT, body, CHANGE_WITHIN_MS)
+      .finally(() => {
+        db.failNth = 0;
+        release();
+      });
     await underWay.catch(() => undefined);
-    return settled(db, user, body.newPassword, answer);
+    return settled(user, body.newPassword, answer);
   }
   db.writes = 0;
   const answer = await visitor
     .send("POST", "/password", JSON_CLIENT, body)
     .finally(() => (db.failNth = 0));
-  return settled(db, user, body.newPassword, answer);
+  return settled(user, body.newPassword, answer);
 }
 
-function settled(db: Db, user: Db["users"][number], sent: string, answer: Answer): Answer {
+function settled(user: Db["users"][number], sent: string, answer: Answer): Answer {
   if (answer.status === 200) {
     user.previous = user.password;
     user.password = sent;

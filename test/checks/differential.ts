@@ -7,8 +7,8 @@
  * whether the answer went out before the store confirmed its work. The first difference is
  * shrunk to the shortest scenario that shows it and explained by the check's rules, in words.
  *
- * Runs and seed: `npm run check -- 1 --seed 42 --runs 200` (scripts/check.ts passes them as
- * CHECK_SEED and CHECK_RUNS); a fixed seed by default, so a failure replays.
+ * Runs and draws: `npm run check -- 1 --draw 42 --runs 200` (scripts/check.ts passes them as
+ * CHECK_DRAW and CHECK_RUNS); the same draw by default, so a failure replays.
  */
 import { Agent } from "node:http";
 import type { Express } from "express";
@@ -309,7 +309,7 @@ export async function differential<Action>(
   model: Model<Action>,
   { runs = 30, maxActions = 8, shrinkMs = 3000 } = {},
 ): Promise<void> {
-  const seed = Number(process.env.CHECK_SEED ?? 20261207);
+  const draw = Number(process.env.CHECK_DRAW ?? 20261207);
   const numRuns = Number(process.env.CHECK_RUNS ?? runs);
   let last: Difference | undefined;
   let firstFailure: number | undefined;
@@ -331,7 +331,7 @@ export async function differential<Action>(
     serveSide(model, "reference"),
   ]);
   const result = await fc
-    .check(property, { seed, numRuns, examples })
+    .check(property, { seed: draw, numRuns, examples })
     .finally(() => Promise.all(servers.map((served) => served.close())));
   if (!result.failed || !last) return;
   const steps = last.transcript.map((line, i) => `  ${i + 1}. ${line}`);
@@ -343,6 +343,6 @@ export async function differential<Action>(
   throw new Wrong(
     scenarioText,
     `(at step ${steps.length}) ${shown(last.reference)}`,
-    `${shown(last.yours)}\n  (scenarios drawn with seed ${seed}, ${numRuns} runs: the same every time; \`--seed S --runs R\` draw others)`,
+    `${shown(last.yours)}\n  (scenarios of draw ${draw}, ${numRuns} runs: the same every time; \`--draw S --runs R\` draw others)`,
   );
 }

@@ -116,9 +116,11 @@ export function postgresUrlForStep(log: (line: string) => void = console.log): P
 
 export type PrivatePostgres = PrivateServer & { readonly engine: PostgresEngine };
 
-/** A PostgreSQL server of a test's own, on a free port, in a temporary folder. */
-export async function startPrivatePostgres(engine?: PostgresEngine): Promise<PrivatePostgres> {
-  // WORKSHOP_POSTGRES_ENGINE=pglite tries the embedded engine where PostgreSQL is installed.
+/**
+ * The engine of the tests' private servers: PostgreSQL itself where it is installed, else the
+ * embedded PGlite. WORKSHOP_POSTGRES_ENGINE=pglite tries the embedded one where both are.
+ */
+export async function privateEngine(): Promise<PostgresEngine> {
   const asked = process.env.WORKSHOP_POSTGRES_ENGINE;
   if (asked !== undefined && asked !== "postgresql" && asked !== "pglite") {
     throw new ServiceError(
@@ -126,7 +128,12 @@ export async function startPrivatePostgres(engine?: PostgresEngine): Promise<Pri
       `PostgreSQL: WORKSHOP_POSTGRES_ENGINE is "${asked}"; it can be "postgresql" or "pglite".`,
     );
   }
-  const chosen = engine ?? asked ?? ((await postgresBinDir()) ? "postgresql" : "pglite");
+  return asked ?? ((await postgresBinDir()) ? "postgresql" : "pglite");
+}
+
+/** A PostgreSQL server of a test's own, on a free port, in a temporary folder. */
+export async function startPrivatePostgres(engine?: PostgresEngine): Promise<PrivatePostgres> {
+  const chosen = engine ?? (await privateEngine());
   const server = await startPrivate(chosen === "pglite" ? pglite : postgresql);
   return { ...server, engine: chosen };
 }

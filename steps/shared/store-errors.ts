@@ -1,33 +1,30 @@
 import type { NextFunction, Request, Response } from "express";
-import {
-  MongoNetworkError,
-  MongoNotConnectedError,
-  MongoOperationTimeoutError,
-  MongoServerError,
-  MongoServerSelectionError,
-  MongoTopologyClosedError,
-} from "mongodb";
-import {
-  ClientClosedError,
-  ClientOfflineError,
-  ConnectionTimeoutError,
-  ErrorReply,
-  ReconnectStrategyError,
-  SocketClosedUnexpectedlyError,
-  SocketTimeoutError,
-  TimeoutError,
-} from "redis";
 import { answerError } from "./answer.ts";
+
+/**
+ * The drivers' error classes are told by name, not imported: importing node-redis and the
+ * MongoDB driver here would load both into every step (0.7 s of CPU at each start), where
+ * each step uses one store at most. An error's classes: its own and those it extends, so that
+ * "MongoNetworkError" also matches a MongoNetworkTimeoutError.
+ */
+function classNames(error: unknown): string[] {
+  const names: string[] = [];
+  let prototype = error instanceof Error ? Object.getPrototypeOf(error) : null;
+  for (; prototype && prototype !== Error.prototype; prototype = Object.getPrototypeOf(prototype)) {
+    names.push(prototype.constructor.name);
+  }
+  return names;
+}
 
 /** node-redis's own errors for "no answer from Redis": closed, offline, timed out, cut off. */
 const REDIS_OUTAGES = [
-  ClientClosedError,
-  ClientOfflineError,
-  ConnectionTimeoutError,
-  ReconnectStrategyError,
-  SocketClosedUnexpectedlyError,
-  SocketTimeoutError,
-  TimeoutError,
+  "ClientClosedError",
+  "ClientOfflineError",
+  "ConnectionTimeoutError",
+  "ReconnectStrategyError",
+  "SocketClosedUnexpectedlyError",
+  "SocketTimeoutError",
+  "TimeoutError",
 ];
 /**
  * Error replies with which a running Redis refuses a command for now: out of memory under
@@ -38,11 +35,11 @@ const REDIS_REFUSALS = new Set(["OOM", "READONLY", "MISCONF", "LOADING", "BUSY",
 
 /** The MongoDB driver's errors for "no server answered in time". */
 const MONGO_OUTAGES = [
-  MongoNetworkError, // includes MongoNetworkTimeoutError (socketTimeoutMS)
-  MongoServerSelectionError, // serverSelectionTimeoutMS: no server to send to
-  MongoOperationTimeoutError, // timeoutMS: the operation as a whole took too long
-  MongoTopologyClosedError,
-  MongoNotConnectedError,
+  "MongoNetworkError", // includes MongoNetworkTimeoutError (socketTimeoutMS)
+  "MongoServerSelectionError", // serverSelectionTimeoutMS: no server to send to
+  "MongoOperationTimeoutError", // timeoutMS: the operation as a whole took too long
+  "MongoTopologyClosedError",
+  "MongoNotConnectedError",
 ];
 /** MongoDB server error codes that mean "not now": not primary, shutting down, interrupted. */
 const MONGO_NOT_NOW = new Set([91, 189, 10107, 11600, 11602, 13435, 13436]);
@@ -83,10 +80,12 @@ const DISK_REFUSALS = new Set(["EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "
  * not an outage, and stays a 500.
  */
 export function isStoreOutage(error: unknown): boolean {
-  if (REDIS_OUTAGES.some((kind) => error instanceof kind)) return true;
-  if (error instanceof ErrorReply) return REDIS_REFUSALS.has(error.message.split(" ")[0] ?? "");
-  if (MONGO_OUTAGES.some((kind) => error instanceof kind)) return true;
-  if (error instanceof MongoServerError) return MONGO_NOT_NOW.has(Number(error.code));
+  const classes = classNames(error);
+  const is = (names: string[]) => names.some((name) => classes.includes(name));
+  if (is(REDIS_OUTAGES) || is(MONGO_OUTAGES)) return true;
+  if (is(["ErrorReply"])) return REDIS_REFUSALS.has((error as Error).message.split(" ")[0] ?? "");
+  if (is(["MongoServerError"]))
+    return MONGO_NOT_NOW.has(Number((error as { code?: unknown }).code));
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (typeof code === "string" && (DISK_REFUSALS.has(code) || PG_NETWORK_CODES.has(code))) {
     return true;

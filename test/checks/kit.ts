@@ -20,7 +20,7 @@ import { createClient } from "redis";
 import { Browser } from "../../lib/browser.ts";
 import {
   type PrivatePostgres,
-  postgresBinDir,
+  privateEngine,
   startPrivatePostgres,
 } from "../../lib/services/postgres.ts";
 import { type PrivateRedis, startPrivateRedis } from "../../lib/services/redis.ts";
@@ -231,8 +231,7 @@ export async function checkPostgres(
   shared: () => Promise<PrivatePostgres>,
   name: string,
 ): Promise<{ postgres: CheckPostgres; server?: PrivatePostgres }> {
-  const engine = process.env.WORKSHOP_POSTGRES_ENGINE ?? ((await postgresBinDir()) ? "" : "pglite");
-  const own = engine === "pglite" ? await startPrivatePostgres() : undefined;
+  const own = (await privateEngine()) === "pglite" ? await startPrivatePostgres() : undefined;
   const server = own ?? (await shared());
   const url = new URL(server.url);
   if (!own) {

@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { after, test } from "node:test";
 import pg from "pg";
-import { usePrivatePostgres } from "../harness/index.ts";
+import { waitUntil } from "../../lib/services/net.ts";
+import { Browser, sessionIdOf, startStep, usePrivatePostgres } from "../harness/index.ts";
 
 const postgres = await usePrivatePostgres("pglite");
 const { port } = new URL(postgres.url);
@@ -174,4 +175,39 @@ test("each connection keeps the search_path it asked for at its start, turn afte
   for (const [asked, got] of answers)
     assert.equal(got, asked, "a query read another schema's table");
   assert.equal(await path(), usual, "a connection that asked for none has the usual search_path");
+});
+
+// The steps on the embedded engine, as `npm run step:10` runs on a machine without PostgreSQL
+// (their own tests use PostgreSQL where the machine has it). Step 10 keeps step 05's users and
+// the sessions in it: one app covers what both steps ask of PostgreSQL.
+test("step 10 on the embedded engine: register, log in, restart, still logged in; logout and pruning delete rows", async (t) => {
+  const env = { DATABASE_URL: postgres.url, SESSION_PRUNE_SECONDS: "1" };
+  const credentials = { username: "embedded", password: "correct horse battery staple" };
+  const first = await startStep(t, "10-postgres-store", { env });
+  const browser = new Browser(first.url);
+  assert.equal((await browser.request("/register", { body: credentials })).status, 201);
+  assert.equal((await browser.request("/login", { body: credentials })).status, 200);
+  const sid = sessionIdOf(browser);
+  assert.equal((await first.stop("SIGTERM")).code, 0);
+
+  const second = await startStep(t, "10-postgres-store", { env });
+  browser.baseUrl = second.url;
+  assert.equal((await browser.request("/me", { json: true })).status, 200, "still logged in");
+  const database = new pg.Pool({ connectionString: postgres.url, max: 1 });
+  after(() => database.end());
+  const rows = async (sql: string, value: string) =>
+    (await database.query(sql, [value])).rows.length;
+  assert.equal(await rows("SELECT 1 FROM session WHERE sid = $1", sid), 1, "the login's row");
+  assert.equal((await browser.request("/logout", { body: {} })).status, 200);
+  assert.equal(await rows("SELECT 1 FROM session WHERE sid = $1", sid), 0, "deleted at logout");
+
+  const visitor = new Browser(second.url);
+  const { sessionId } = await visitor.visit();
+  await database.query(
+    "UPDATE session SET expire = localtimestamp - interval '1 minute' WHERE sid = $1",
+    [sessionId],
+  );
+  await waitUntil(`the expired row ${sessionId} to be pruned`, async () => {
+    return (await rows("SELECT 1 FROM session WHERE sid = $1", sessionId)) === 0;
+  });
 });

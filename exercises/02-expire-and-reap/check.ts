@@ -699,7 +699,7 @@ export default defineCheck<Module>({
             // A full disk: the visit is not kept, and the visitor must learn it.
             [{ do: "disk", full: true }, visit(A)],
           ]),
-          { runs: 30, maxActions: 7, shrinkMs: 3000 },
+          { runs: 30, maxActions: 7, shrinkTries: 30 },
         ),
     },
   ],

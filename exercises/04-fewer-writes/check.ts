@@ -648,7 +648,7 @@ export default defineCheck<Module>({
             // A session over: 2 hours and more without a request.
             [visit(A), wait(125), visit(A)],
           ]),
-          { runs: 15, maxActions: 7, shrinkMs: 3000 },
+          { runs: 15, maxActions: 7, shrinkTries: 30 },
         ),
     },
   ],

@@ -997,7 +997,7 @@ export default defineCheck<Module>({
             // A key under the prefix that holds no session.
             [{ do: "leftover", prefix: SESS }, visit(A), all(SESS), length(SESS, "await")],
           ]),
-          { runs: 20, maxActions: 6, shrinkMs: 1000 },
+          { runs: 20, maxActions: 6, shrinkTries: 20 },
         );
       },
     },

@@ -728,7 +728,7 @@ async function run(
     createApp: (side) => build(side, context.module.passwordRoutes),
     createReference: (side) => build(side, reference.passwordRoutes),
   };
-  await differential(model, { runs, maxActions: 6, shrinkMs: 2500 });
+  await differential(model, { runs, maxActions: 6, shrinkTries: 6 });
 }
 
 export default defineCheck<Module>({

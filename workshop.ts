@@ -52,7 +52,15 @@ export interface Step {
   readonly readyMade?: readonly string[];
   /** Pages of the step besides `/`, linked from the bar at the top of every page. */
   readonly pages?: readonly { readonly path: string; readonly label: string }[];
+  /**
+   * The buttons of the workshop page (`npm start`) that show this step's lesson on its running
+   * app: a burst of 20 requests, killing the Redis primary, freezing the store for seconds.
+   */
+  readonly demos?: readonly Demo[];
 }
+
+/** A lesson shown on a running step by a button of the workshop page (scripts/start/demos.ts). */
+export type Demo = "burst" | "kill-primary" | "freeze";
 
 export const steps = [
   {
@@ -106,6 +114,7 @@ export const steps = [
       "03-life-of-a-session",
       "04-memory-and-persistence",
     ],
+    demos: ["freeze"],
   },
   {
     number: 4,
@@ -122,6 +131,7 @@ export const steps = [
     deck: "04-mongo-store.md",
     deckCovers: "connect-mongo: documents, the TTL index, touchAfter, Atlas",
     walkthroughs: [],
+    demos: ["freeze"],
   },
   {
     number: 5,
@@ -196,6 +206,7 @@ export const steps = [
     deck: "08-concurrent-requests.md",
     deckCovers: "lost updates: one browser, many requests; atomic counters beside the session",
     walkthroughs: ["08-concurrent-requests"],
+    demos: ["burst"],
   },
   {
     number: 9,
@@ -213,6 +224,7 @@ export const steps = [
     deckCovers:
       "Sentinel: a failover measured, a deadline around the store; WAIT; Cluster's CROSSSLOT",
     walkthroughs: ["09-failover"],
+    demos: ["kill-primary"],
   },
   {
     number: 10,
@@ -230,6 +242,48 @@ export const steps = [
     deckCovers:
       "sessions in PostgreSQL beside the users: one pool, the table, pruning, the race of createTableIfMissing; which store for which app",
     walkthroughs: ["10-postgres-store"],
+    pages: [{ path: "/login", label: "Account" }],
+    demos: ["freeze"],
+  },
+  {
+    number: 11,
+    slug: "11-my-sessions",
+    title: "My sessions",
+    minutes: 40,
+    lesson: "a user's sessions: listed, ended, revoked for good",
+    buildsOn: 5,
+    readyMade: ["device-label.ts", "listing-cost.ts", "my-sessions.ts", "password.ts"],
+    store: "redis",
+    afterRestart: "still logged in",
+    services: ["redis", "postgres"],
+    exercise: "11-end-another-device",
+    exerciseTitle: "End another device, and only your own",
+    deck: "11-my-sessions.md",
+    deckCovers:
+      "a per-user index (Redis sorted set, PostgreSQL query and index); handles, never ids; a revocation mark against in-flight writes",
+    walkthroughs: ["11-my-sessions"],
+    pages: [
+      { path: "/login", label: "Account" },
+      { path: "/sessions", label: "My sessions" },
+    ],
+  },
+  {
+    number: 12,
+    slug: "12-https-and-cross-site",
+    title: "Behind HTTPS and across sites",
+    minutes: 40,
+    lesson: "behind HTTPS: trust proxy, __Host-; another site's frontend: CORS, CSRF",
+    buildsOn: 5,
+    readyMade: ["frontend.html", "frontend.ts"],
+    store: "redis",
+    afterRestart: "still logged in",
+    services: ["redis", "postgres"],
+    exercise: "12-cross-site-api",
+    exerciseTitle: "Let one frontend in, keep every other site out",
+    deck: "12-https-and-cross-site.md",
+    deckCovers:
+      "TLS ends at the proxy: trust proxy, Secure, __Host-; another site's frontend: CORS with credentials, SameSite=None, Fetch Metadata; partitioned cookies",
+    walkthroughs: ["12-https-and-cross-site"],
     pages: [{ path: "/login", label: "Account" }],
   },
 ] as const satisfies readonly Step[];

@@ -50,7 +50,7 @@ test("doctor: ✗ with the fix when Redis is unreachable and cannot be started",
   assert.match(output, /! These steps and their exercises work now: 1, 2, 4, 10 \(npm run step:1/);
   assert.match(
     output,
-    /not yet: 3 \(needs Redis\), 5 \(needs Redis\), .*9 \(needs Redis Sentinel\)$/m,
+    /not yet: 3 \(needs Redis\), 5 \(needs Redis\), .*9 \(needs Redis Sentinel\)/m,
   );
   assert.match(output, /✗ redis-cli is missing/);
   assert.match(output, new RegExp(`✗ port ${redis.port} is in use`));

@@ -111,7 +111,7 @@ async function checks(): Promise<Check[]> {
     ok: Boolean(postgresBin),
     optional: true,
     line: postgresBin
-      ? `PostgreSQL's server binaries: ${postgresBin} (npm test runs the suite on them and on the embedded engine)`
+      ? `PostgreSQL's server binaries: ${postgresBin} (npm test runs the PostgreSQL lessons on them, and the embedded engine's own tests)`
       : "PostgreSQL's server binaries are not installed: npm test uses the embedded engine only",
     fix: "Optional: `sudo apt install postgresql` (macOS: `brew install postgresql`).",
   });

@@ -10,7 +10,7 @@ import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import type { Express } from "express";
+import express, { type Express } from "express";
 import type { MongoClient } from "mongodb";
 import { startPrivateSentinels } from "../../lib/services/redis-sentinel.ts";
 import {
@@ -33,6 +33,8 @@ import { createApp as app09 } from "../09-failover/app.ts";
 import { createSentinelClient } from "../09-failover/sentinel-client.ts";
 import { createApp as app10 } from "../10-postgres-store/app.ts";
 import { migrateSessions, SESSION_TABLE } from "../10-postgres-store/session-table.ts";
+import { createApp as app11 } from "../11-my-sessions/app.ts";
+import { createApp as app12 } from "../12-https-and-cross-site/app.ts";
 import { createMongoClient } from "./mongo-client.ts";
 import { createPool } from "./postgres-pool.ts";
 import { createRedisClient } from "./redis-client.ts";
@@ -87,7 +89,26 @@ const apps: Record<number, { app: Express; sessions?: () => Promise<number> }> =
     sessions: async () =>
       Number((await pool.query(`SELECT count(*) FROM "${SESSION_TABLE}"`)).rows[0]?.count),
   },
+  11: { app: app11(redisClient, pool), sessions: redisSessions },
+  12: {
+    app: behindHttps(app12(redisClient, pool, { trustProxy: true, frontends: [] })),
+    sessions: redisSessions,
+  },
 };
+
+/**
+ * Step 12's cookie is Secure, sent only over HTTPS: APP gets each request as from its proxy
+ * that ends HTTPS (plain HTTP, X-Forwarded-Proto: https).
+ */
+function behindHttps(app: Express): Express {
+  const proxy = express();
+  proxy.use((req, _res, next) => {
+    req.headers["x-forwarded-proto"] = "https";
+    next();
+  });
+  proxy.use(app);
+  return proxy;
+}
 
 async function listen(app: Express): Promise<string> {
   const server: Server = await new Promise((resolve) => {

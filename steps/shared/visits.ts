@@ -62,9 +62,10 @@ export function visitsPage(
   };
 }
 
-/** Whether the request brought a session cookie (valid or not). */
+/** Whether the request brought a session cookie (valid or not), __Host- (step 12) or not. */
 function sentSessionCookie(req: Request): boolean {
   return (req.headers.cookie ?? "")
     .split(";")
-    .some((pair) => pair.trim().startsWith(`${COOKIE_NAME}=`));
+    .map((pair) => pair.trim().replace(/^__Host-/, ""))
+    .some((pair) => pair.startsWith(`${COOKIE_NAME}=`));
 }

@@ -1,14 +1,10 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
-import { createServer, request as httpsRequest } from "node:https";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
+import type { IncomingHttpHeaders } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { setCookieAttributes } from "../../lib/browser.ts";
+import { portOf, startHttpsProxy } from "../../lib/https-proxy.ts";
+import { localCertificate } from "../../lib/services/certificate.ts";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 
 /** A reverse proxy that ends HTTPS in front of a step, as nginx or a load balancer would. */
@@ -25,61 +21,18 @@ export interface HttpsProxy {
   ): Promise<Response>;
 }
 
-let certificate: Promise<{ key: string; cert: string }> | undefined;
-
-/** A self-signed certificate for localhost, made once per test process by openssl (offline). */
-function selfSignedCertificate(): Promise<{ key: string; cert: string }> {
-  certificate ??= (async () => {
-    const dir = await mkdtemp(join(tmpdir(), "https-proxy-"));
-    try {
-      const [key, cert] = [join(dir, "key.pem"), join(dir, "cert.pem")];
-      await promisify(execFile)("openssl", [
-        ...["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost"],
-        ...["-addext", "subjectAltName=DNS:localhost", "-days", "1"],
-        ...["-keyout", key, "-out", cert],
-      ]);
-      return { key: await readFile(key, "utf8"), cert: await readFile(cert, "utf8") };
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  })();
-  return certificate;
-}
-
 /**
- * Starts an HTTPS proxy on a free port of 127.0.0.1 in front of TARGET (a step's http:// url),
- * closed when the test ends. Each request goes on to TARGET as it came (its Host header too),
- * plus what such proxies add: `X-Forwarded-Proto: https` and the client's address appended to
- * `X-Forwarded-For`. Only an app that trusts the proxy (TRUST_PROXY) believes them.
+ * Starts an HTTPS proxy (lib/https-proxy.ts, as `npm run step:12` runs one) on a free port of
+ * 127.0.0.1 in front of TARGET (a step's http:// url), with the workshop's local certificate,
+ * closed when the test ends. Only an app that trusts the proxy (TRUST_PROXY) believes the
+ * X-Forwarded-Proto and X-Forwarded-For it adds.
  */
 export async function useHttpsProxy(
   t: { after(cleanup: () => unknown): void },
   target: string,
 ): Promise<HttpsProxy> {
-  const { key, cert } = await selfSignedCertificate();
-  const upstream = new URL(target);
-  const server = createServer({ key, cert }, (req, res) => {
-    const { connection: _hopByHop, ...headers } = req.headers;
-    const forwardedFor = [headers["x-forwarded-for"], req.socket.remoteAddress]
-      .filter(Boolean)
-      .join(", ");
-    const forwarded = httpRequest(
-      {
-        host: upstream.hostname === "localhost" ? "127.0.0.1" : upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: { ...headers, "x-forwarded-proto": "https", "x-forwarded-for": forwardedFor },
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    forwarded.on("error", (error) => res.writeHead(502).end(error.message));
-    req.pipe(forwarded);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const tls = await localCertificate();
+  const server = await startHttpsProxy({ port: 0, host: "127.0.0.1", target, tls });
   t.after(
     () =>
       new Promise<void>((resolve) => {
@@ -87,8 +40,7 @@ export async function useHttpsProxy(
         server.closeAllConnections();
       }),
   );
-  const { port } = server.address() as AddressInfo;
-  const url = `https://localhost:${port}`;
+  const url = `https://localhost:${portOf(server)}`;
 
   const request: HttpsProxy["request"] = (path, init = {}) =>
     new Promise((resolve, reject) => {
@@ -97,7 +49,7 @@ export async function useHttpsProxy(
         {
           method: init.method ?? (init.body === undefined ? "GET" : "POST"),
           headers: init.headers,
-          ca: cert, // trust this proxy's certificate, and only for this request
+          ca: tls.cert, // trust this proxy's certificate, and only for this request
           lookup: (_host, _options, done) => done(null, [{ address: "127.0.0.1", family: 4 }]),
           agent: false,
         },

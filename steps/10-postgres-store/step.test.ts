@@ -16,6 +16,7 @@ import {
   Browser,
   COOKIE_NAME,
   logoutRaceResurrections,
+  needsPostgresql,
   sessionIdOf,
   startStep,
   usePrivatePostgres,
@@ -236,7 +237,9 @@ describe(`sessions in PostgreSQL (${engine})`, { concurrency: true }, async () =
 // (four processes starting together) each find no table and each create it. The losers keep
 // their failed creation and fail every request after it, until their process restarts.
 // session-table.ts makes the table in a migration under a lock instead (tested above).
-test("createTableIfMissing: stores that lose the race to create the table fail for good", async (t) => {
+test("createTableIfMissing: stores that lose the race to create the table fail for good", {
+  skip: await needsPostgresql(),
+}, async (t) => {
   const { default: connectPgSimple } = await import("connect-pg-simple");
   const { default: session } = await import("express-session");
   const PgStore = connectPgSimple(session);
@@ -247,7 +250,7 @@ test("createTableIfMissing: stores that lose the race to create the table fail f
       ),
     );
   for (let trial = 1; trial <= 5; trial++) {
-    const server = await usePrivatePostgres("postgresql");
+    const server = await usePrivatePostgres();
     const pools = [1, 2, 3, 4].map(() => new pg.Pool({ connectionString: server.url, max: 1 }));
     t.after(() => Promise.all(pools.map((pool) => pool.end().catch(() => {}))));
     for (const pool of pools) pool.on("error", () => {});
@@ -277,7 +280,7 @@ test("createTableIfMissing: stores that lose the race to create the table fail f
 // counts every row of a table, the second saturates the app's pool on purpose, and neither
 // should share the machine with the timing tests above (a frozen PostgreSQL: 503 within 3 s).
 test("anonymous POST /logout adds no ended_sessions row; a stored session's logout does", async (t) => {
-  const own = await usePrivatePostgres("postgresql"); // its ended_sessions: this test's only
+  const own = await usePrivatePostgres(); // its ended_sessions: this test's only
   const app = await startStep(t, STEP, { env: { DATABASE_URL: own.url } });
   const ownDatabase = new pg.Pool({ connectionString: own.url, max: 1 });
   ownDatabase.on("error", () => {});
@@ -304,8 +307,10 @@ test("anonymous POST /logout adds no ended_sessions row; a stored session's logo
   assert.equal(rows.length, 1, "the stored session's id is buried");
 });
 
-test("the session table locked by another client: 503s in seconds, at most 10 backends, then served again", async (t) => {
-  const own = await usePrivatePostgres("postgresql"); // only this app's connections in it
+test("the session table locked by another client: 503s in seconds, at most 10 backends, then served again", {
+  skip: await needsPostgresql(),
+}, async (t) => {
+  const own = await usePrivatePostgres(); // only this app's connections in it
   const app = await startStep(t, STEP, { env: { DATABASE_URL: own.url } });
   const [admin, locker] = [new pg.Client(own.url), new pg.Client(own.url)];
   for (const client of [admin, locker]) {

@@ -3,7 +3,12 @@ import { after, test } from "node:test";
 import { MongoClient } from "mongodb";
 import pg from "pg";
 import { createClient } from "redis";
-import { usePrivateMongo, usePrivatePostgres, usePrivateRedis } from "../../test/harness/index.ts";
+import {
+  needsPostgresql,
+  usePrivateMongo,
+  usePrivatePostgres,
+  usePrivateRedis,
+} from "../../test/harness/index.ts";
 import { isStoreOutage } from "./store-errors.ts";
 
 // What storeErrorHandler calls an outage (503) and what it does not (500), with the errors the
@@ -12,7 +17,7 @@ import { isStoreOutage } from "./store-errors.ts";
 const [redis, mongo, postgres] = await Promise.all([
   usePrivateRedis(),
   usePrivateMongo(),
-  usePrivatePostgres("postgresql"),
+  usePrivatePostgres(),
 ]);
 
 /** The error PROMISE rejects with. */
@@ -68,7 +73,9 @@ test("words in a message make no outage: an Error that says 'Socket timeout' is 
   assert.equal(isStoreOutage(readOnlyDisk), true, "a disk refusing writes is an outage");
 });
 
-test("PostgreSQL cancelling a query after statement_timeout or lock_timeout is an outage; a duplicate is not", async () => {
+test("PostgreSQL cancelling a query after statement_timeout or lock_timeout is an outage; a duplicate is not", {
+  skip: await needsPostgresql(),
+}, async () => {
   const [holder, waiter] = [new pg.Client(postgres.url), new pg.Client(postgres.url)];
   await Promise.all([holder.connect(), waiter.connect()]);
   after(() => Promise.all([holder.end(), waiter.end()]));

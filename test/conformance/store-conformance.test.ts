@@ -1,7 +1,8 @@
 /**
  * One suite, six stores: every case of ./store-cases.ts against MemoryStore,
- * session-file-store, connect-redis, connect-mongo, connect-pg-simple (on a real PostgreSQL and
- * on the embedded PGlite) and the store written by hand in step 07.
+ * session-file-store, connect-redis, connect-mongo, connect-pg-simple (on PostgreSQL where the
+ * machine has it, else on the embedded PGlite: WORKSHOP_POSTGRES_ENGINE=pglite asks for it) and
+ * the store written by hand in step 07.
  * Where a library store departs from the contract, its profile (./store-factories.ts) says
  * so with the upstream source, and the case asserts what it actually does.
  */
@@ -21,11 +22,10 @@ import {
   ownStoreProfile,
 } from "./store-factories.ts";
 
-const [redis, mongo, postgresql, pglite] = await Promise.all([
+const [redis, mongo, postgres] = await Promise.all([
   usePrivateRedis(),
   usePrivateMongo(),
-  usePrivatePostgres("postgresql"),
-  usePrivatePostgres("pglite"),
+  usePrivatePostgres(),
 ]);
 
 const profiles = [
@@ -33,8 +33,10 @@ const profiles = [
   fileProfile(),
   await connectRedisProfile(redis.url),
   await connectMongoProfile(mongo.url),
-  await connectPgSimpleProfile(postgresql.url, "PostgreSQL"),
-  await connectPgSimpleProfile(pglite.url, "PGlite"),
+  await connectPgSimpleProfile(
+    postgres.url,
+    postgres.engine === "pglite" ? "PGlite" : "PostgreSQL",
+  ),
   await ownStoreProfile(RedisSessionStore, redis.url),
 ];
 

@@ -25,6 +25,7 @@ export {
   redisClientFor,
 } from "./redis-step-checks.ts";
 export {
+  needsPostgresql,
   usePrivateMongo,
   usePrivatePostgres,
   usePrivateRedis,

@@ -1,6 +1,10 @@
 import { after } from "node:test";
 import { startPrivateMongo } from "../../lib/services/mongo.ts";
-import { type PostgresEngine, startPrivatePostgres } from "../../lib/services/postgres.ts";
+import {
+  type PostgresEngine,
+  privateEngine,
+  startPrivatePostgres,
+} from "../../lib/services/postgres.ts";
 import { startPrivateRedis } from "../../lib/services/redis.ts";
 import { startPrivateSentinels } from "../../lib/services/redis-sentinel.ts";
 
@@ -23,6 +27,17 @@ export const usePrivateMongo = () => stoppedAtTheEnd(startPrivateMongo());
 /** A PostgreSQL of this test file's own (real binaries when installed, else PGlite). */
 export const usePrivatePostgres = (engine?: PostgresEngine) =>
   stoppedAtTheEnd(startPrivatePostgres(engine));
+
+/**
+ * For a test's `skip`: why it cannot run here, or false. It shows what PostgreSQL does with
+ * several sessions at once (locks, timeouts, a race); the tests run on the embedded PGlite
+ * here, which runs one transaction at a time. CI and any machine with PostgreSQL run it.
+ */
+export async function needsPostgresql(): Promise<string | false> {
+  return (await privateEngine()) === "pglite"
+    ? "needs PostgreSQL itself (initdb, postgres): the embedded PGlite runs one transaction at a time"
+    : false;
+}
 
 /** A primary, a replica and three sentinels of this test file's own. */
 export const usePrivateSentinels = () => stoppedAtTheEnd(startPrivateSentinels());

@@ -279,7 +279,7 @@ export const steps = [
     afterRestart: "still logged in",
     services: ["redis", "postgres"],
     exercise: "12-cross-site-api",
-    exerciseTitle: "Let one frontend in, keep every other site out",
+    exerciseTitle: "Let the partners in, keep the look-alikes out",
     deck: "12-https-and-cross-site.md",
     deckCovers:
       "TLS ends at the proxy: trust proxy, Secure, __Host-; another site's frontend: CORS with credentials, SameSite=None, Fetch Metadata; partitioned cookies",

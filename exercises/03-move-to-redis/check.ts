@@ -14,12 +14,10 @@
  *
  * Time: "away N minutes" moves every key's TTL and every cookie's expiry N minutes on, so that
  * 45 minutes pass in no time; each app is built as if its process had started an hour ago.
- * Faults: each app reaches Redis through a cable of the check's own (`Cable` below) that the
- * scenario cuts and mends; "full" makes the shared redis-server refuse writes (maxmemory).
+ * Faults: each app reaches Redis through a relay of the check's own (test/checks/relay.ts) that
+ * the scenario cuts (new connections wait) and mends; "full" makes the shared redis-server refuse writes (maxmemory).
  * Runs: 16 scenarios of up to 6 steps, the 7 examples first.
  */
-import { once } from "node:events";
-import { connect, createServer, type Server, type Socket } from "node:net";
 import express, { type Express } from "express";
 import fc from "fast-check";
 import { createRedisClient, type RedisClient } from "../../steps/shared/redis-client.ts";
@@ -35,6 +33,7 @@ import {
 } from "../../test/checks/differential.ts";
 import { type CheckRedis, defineCheck, Wrong } from "../../test/checks/kit.ts";
 import { type HeldSession, RedisSides } from "../../test/checks/redis-probe.ts";
+import { Relay } from "../../test/checks/relay.ts";
 import * as reference from "./solution/app.ts";
 
 type Module = typeof import("./solution/app.ts");
@@ -55,87 +54,11 @@ type Fault = "down" | "full";
 
 const name = (i: number) => "ABC"[i] ?? "?";
 
-/**
- * A cable between the apps' Redis clients and redis-server that the check can cut (every
- * connection dropped, new ones left waiting, as when Redis is down) and mend (the waiting
- * ones go through). It also counts the connections opened through it.
- */
-class Cable {
-  private down = false;
-  private readonly waiting: Socket[] = [];
-  private readonly live = new Set<Socket>();
-  /** Connections opened through the cable so far. */
-  opened = 0;
-  private readonly server: Server;
-  private readonly redisPort: number;
-
-  private constructor(server: Server, redisPort: number) {
-    this.server = server;
-    this.redisPort = redisPort;
-    server.on("connection", (socket) => this.accept(socket));
-  }
-
-  static async lay(redisUrl: string): Promise<Cable> {
-    const server = createServer();
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    return new Cable(server, Number(new URL(redisUrl).port));
-  }
-
-  get port(): number {
-    const address = this.server.address();
-    return typeof address === "object" && address ? address.port : 0;
-  }
-
-  get isDown(): boolean {
-    return this.down;
-  }
-
-  private accept(socket: Socket): void {
-    this.opened++;
-    socket.on("error", () => {});
-    if (this.down) {
-      socket.pause();
-      this.waiting.push(socket);
-    } else this.forward(socket);
-  }
-
-  private forward(socket: Socket): void {
-    const redis = connect(this.redisPort, "127.0.0.1");
-    redis.on("error", () => socket.destroy());
-    redis.on("close", () => socket.destroy());
-    socket.on("close", () => {
-      redis.destroy();
-      this.live.delete(socket);
-    });
-    this.live.add(socket);
-    socket.pipe(redis);
-    redis.pipe(socket);
-    socket.resume();
-  }
-
-  cut(): void {
-    this.down = true;
-    for (const socket of this.live) socket.destroy();
-  }
-
-  mend(): void {
-    this.down = false;
-    for (const socket of this.waiting.splice(0)) if (!socket.destroyed) this.forward(socket);
-  }
-
-  close(): Promise<void> {
-    this.mend();
-    for (const socket of this.live) socket.destroy();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
-
 /** One side's app for a scenario: two processes (apps) behind a balancer, and their clients. */
 interface Rig {
   /** A new app (a process starting) over CLIENT: yours or the reference. */
   build(client: RedisClient): Express;
-  cable: Cable;
+  cable: Relay;
   admin: RedisClient;
   instances: Express[];
   clients: RedisClient[];
@@ -182,7 +105,7 @@ async function databaseOf(admin: RedisClient): Promise<number> {
  * connected) duplicated, so with the same options, through CABLE to DATABASE. Without
  * createRedisClient's messages: the check's own outages are not worth a line of output each.
  */
-async function appClient(template: RedisClient, cable: Cable, database: number) {
+async function appClient(template: RedisClient, cable: Relay, database: number) {
   const url = new URL(template.options?.url ?? "");
   url.port = String(cable.port);
   url.pathname = `/${database}`;
@@ -316,17 +239,17 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
         // The same redis-server for both sides: both set it, the same way, at the same step.
         await rig.admin.configSet("maxmemory", a.on ? "1" : "0");
       } else if (a.on) {
-        rig.cable.cut();
+        rig.cable.set("down");
         await until(false, rig.clients); // the clients have seen their connections drop
       } else {
-        rig.cable.mend();
+        rig.cable.set("up");
         await until(true, rig.clients);
       }
       return undefined;
     }
     case "restart": {
       const client = rig.clients[a.process];
-      if (rig.cable.isDown || !client) return undefined; // a process cannot start without Redis
+      if (rig.cable.state === "down" || !client) return undefined; // a process cannot start without Redis
       rig.instances[a.process] = rig.build(client);
       await started(side);
       rig.served[a.process] = 0;
@@ -353,7 +276,7 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
           accept: a.page ? "text/html" : "application/json",
         });
       } catch (error) {
-        if (error instanceof Wrong && rig.cable.isDown) {
+        if (error instanceof Wrong && rig.cable.state === "down") {
           throw new Wrong(
             "an outage of Redis is not a quick 503: GET / never answered while Redis was down",
             "a 503 at once (the client fails its commands while Redis is down)",
@@ -437,13 +360,13 @@ function page(html: string, side: Side) {
 
 async function body(a: Action, answer: Answer, side: Side, reference: Side) {
   const rig = rigOf(side);
-  const failing = rig.cable.isDown || rig.full;
+  const failing = rig.cable.state === "down" || rig.full;
   const slower = (await rig.elapsedMs) - (await rigOf(reference).elapsedMs);
   const operator = {
     keysElsewhere: await keysElsewhere(side),
     otherApps: await neighbours(side),
     // Clients reconnecting while Redis is down open connections: only counted while it is up.
-    newConnections: rig.cable.isDown ? 0 : rig.openedDuring,
+    newConnections: rig.cable.state === "down" ? 0 : rig.openedDuring,
     quick: !failing || slower <= SLOWER_MS,
   };
   if (answer.status >= 400) return { answer: "(an error)", ...operator };
@@ -517,7 +440,7 @@ const visitor = (a: Action) => (a.do === "visit" ? name(a.who) : "");
 function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   if (y.status === r.status) return undefined;
   const rig = rigOf(referenceSide);
-  const down = rig.cable.isDown;
+  const down = rig.cable.state === "down";
   if ((down || rig.full) && y.status < 300) {
     return `claimed success while Redis ${down ? "was down" : "refused the write (out of memory)"}: GET / answered ${y.status}; the visit was kept nowhere the other processes can see, and the visitor must learn it did not work (a 503)`;
   }
@@ -690,11 +613,11 @@ function trafficRule({ yours: y, reference: r }: S) {
 async function rigFor(
   side: Side,
   admin: RedisClient,
-  cable: Cable,
+  cable: Relay,
   clients: RedisClient[],
   build: (client: RedisClient) => Express,
 ): Promise<Express> {
-  cable.mend();
+  cable.set("up");
   await admin.configSet("maxmemory", "0");
   await until(true, clients);
   for (const [key, value, seconds] of NEIGHBOURS) {
@@ -734,7 +657,7 @@ async function rigFor(
 async function clientsOf(
   clients: RedisClient[],
   template: RedisClient,
-  cable: Cable,
+  cable: Relay,
   admin: RedisClient,
 ): Promise<RedisClient[]> {
   const database = await databaseOf(admin);
@@ -750,7 +673,12 @@ async function model(
   after: (fn: () => unknown) => void,
 ): Promise<Model<Action>> {
   const sides = await RedisSides.start(redis);
-  const cables = { yours: await Cable.lay(redis.url), reference: await Cable.lay(redis.url) };
+  // While Redis is down, new connections wait, unanswered, as a SYN to a dead host would.
+  const HOLD = { whileDown: "hold" } as const;
+  const cables = {
+    yours: await Relay.open(redis.url, HOLD),
+    reference: await Relay.open(redis.url, HOLD),
+  };
   const clients: Record<Side["name"], RedisClient[]> = { yours: [], reference: [] };
   const template = createRedisClient(redis.url);
   after(async () => {

@@ -26,7 +26,6 @@
  * to draw others).
  */
 import { createHmac } from "node:crypto";
-import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import express, { type Express } from "express";
@@ -45,6 +44,7 @@ import {
 } from "../../test/checks/differential.ts";
 import { type CheckContext, defineCheck } from "../../test/checks/kit.ts";
 import { RedisSides } from "../../test/checks/redis-probe.ts";
+import { Relay } from "../../test/checks/relay.ts";
 import { StoreProbe } from "../../test/checks/store-probe.ts";
 import * as reference from "./solution/app.ts";
 
@@ -74,7 +74,7 @@ const JSON_CLIENT = { accept: "application/json" };
 
 // ---- The network between one side's two processes and Redis: passes bytes, or fails as a
 // Redis that is down (connections cut, new ones refused) or frozen (silence, then cut) would.
-// (test/checks could offer this; kit.ts's crash() and freeze() act on the whole server.)
+// (kit.ts's crash() and freeze() act on the whole server, which both sides share.)
 
 /**
  * A client as createRedisClient (steps/shared/redis-client.ts) makes it, failing at once while
@@ -98,64 +98,37 @@ function steadyClient(url: string): RedisClient {
   return client;
 }
 
+/** One side's two processes' clients, through a relay (test/checks/relay.ts) to Redis. */
 class Tap {
-  private mode: "up" | "down" | "frozen" = "up";
-  private readonly sockets = new Set<Socket>();
-  private readonly server: Server;
-  private readonly url: string;
+  private readonly relay: Relay;
+  private readonly database: number;
   /** The two processes' clients, kept from one scenario to the next while nothing broke them. */
   private clients: RedisClient[] = [];
   /** A freeze's end, when a scenario froze Redis. */
   private thaw: NodeJS.Timeout | undefined;
 
-  private constructor(server: Server, url: string) {
-    this.server = server;
-    this.url = url;
+  private constructor(relay: Relay, database: number) {
+    this.relay = relay;
+    this.database = database;
   }
 
   /** A tap in front of REDISURL, for clients on DATABASE. */
   static async open(redisUrl: string, database: number): Promise<Tap> {
-    const target = new URL(redisUrl);
-    let tap: Tap | undefined;
-    const server = createServer((app) => tap?.join(app, target));
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const address = server.address();
-    const port = typeof address === "object" && address ? address.port : 0;
-    tap = new Tap(server, `redis://127.0.0.1:${port}/${database}`);
-    return tap;
-  }
-
-  private join(app: Socket, target: URL): void {
-    if (this.mode === "down") {
-      app.destroy();
-      return;
-    }
-    const redis = tcpConnect(Number(target.port), target.hostname);
-    for (const socket of [app, redis]) {
-      socket.setNoDelay(true);
-      this.sockets.add(socket);
-      socket.on("error", () => {});
-      socket.on("close", () => {
-        app.destroy();
-        redis.destroy();
-        this.sockets.delete(socket);
-      });
-    }
-    app.on("data", (chunk) => this.mode === "up" && redis.write(chunk));
-    redis.on("data", (chunk) => this.mode === "up" && app.write(chunk));
+    return new Tap(await Relay.open(redisUrl), database);
   }
 
   /** Two clients for the app (steadyClient), connected through the tap. */
   async twoClients(): Promise<RedisClient[]> {
-    if (this.mode === "up" && this.clients.every((client) => client.isReady)) {
+    if (this.relay.state === "up" && this.clients.every((client) => client.isReady)) {
       if (this.clients.length === 2) return this.clients;
     }
     this.destroyClients();
     clearTimeout(this.thaw);
-    this.mode = "up";
+    this.relay.set("down"); // what a freeze held back is dropped, never sent late
+    this.relay.set("up");
     this.clients = await Promise.all(
       [1, 2].map(async () => {
-        const client = steadyClient(this.url);
+        const client = steadyClient(this.relay.url(this.database));
         await client.connect();
         return client;
       }),
@@ -170,21 +143,19 @@ class Tap {
 
   /** Redis is down: every connection cut, new ones refused. */
   down(): void {
-    this.mode = "down";
-    for (const socket of this.sockets) socket.destroy();
+    this.relay.set("down");
   }
 
   /** Redis stops answering; FREEZE_MS later its connections are cut, and it stays down. */
   freeze(): void {
-    this.mode = "frozen";
+    this.relay.set("frozen");
     this.thaw = setTimeout(() => this.down(), FREEZE_MS);
   }
 
   close(): Promise<void> {
     clearTimeout(this.thaw);
     this.destroyClients();
-    this.down();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return this.relay.close();
   }
 }
 

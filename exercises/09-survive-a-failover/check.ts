@@ -10,7 +10,6 @@
  * Redis, the store's calls and the commands Redis ran. 20 scenarios of up to 8 steps, after the
  * lesson's classic ones (`examples`).
  */
-import { connect, createServer, type Server, type Socket } from "node:net";
 import { availableParallelism, loadavg } from "node:os";
 import fc from "fast-check";
 import { createClient } from "redis";
@@ -25,6 +24,7 @@ import {
 } from "../../test/checks/differential.ts";
 import { type CheckRedis, defineCheck } from "../../test/checks/kit.ts";
 import { RedisSides } from "../../test/checks/redis-probe.ts";
+import { Relay, type RelayState } from "../../test/checks/relay.ts";
 import * as reference from "./solution/app.ts";
 
 type Module = typeof import("./solution/app.ts");
@@ -39,69 +39,21 @@ const PATHS = ["/", "/about", "/logo.svg", "/health"] as const;
 type Path = (typeof PATHS)[number];
 type Action =
   | { do: "request"; who: number; method: "GET" | "HEAD"; path: Path }
-  | { do: "failover"; state: Failover["state"] }
+  | { do: "failover"; state: RelayState }
   | { do: "forget-cookie"; who: number };
 
 const name = (i: number) => "ABC"[i] ?? "?";
 const JSON_CLIENT = { accept: "application/json" };
 
 /**
- * A TCP proxy between an app's Redis client and Redis, which plays what the app sees of a
- * failover: "down" (connections cut and refused, as when the primary's process is gone) or
- * "frozen" (bytes wait, unanswered, as while the client waits for a replica to be promoted).
+ * What an app sees of a failover, played by a relay between its Redis client and Redis
+ * (test/checks/relay.ts): "down" (connections cut and refused, as when the primary's process is
+ * gone) or "frozen" (bytes wait, unanswered, as while the client waits for a replica to be
+ * promoted), then "up".
  */
-class Failover {
-  readonly server: Server;
-  private readonly sockets = new Set<Socket>();
-  private readonly held: (() => void)[] = [];
-  state: "up" | "down" | "frozen" = "up";
-
-  constructor(redisPort: number) {
-    this.server = createServer((client) => {
-      if (this.state === "down") return void client.destroy();
-      const upstream = connect(redisPort, "127.0.0.1");
-      this.forward(client, upstream);
-      this.forward(upstream, client);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket
-          .on("error", () => {})
-          .on("close", () => {
-            this.sockets.delete(socket);
-            client.destroy();
-            upstream.destroy();
-          });
-      }
-    });
-  }
-
-  /** FROM's bytes go to TO, or wait while frozen. */
-  private forward(from: Socket, to: Socket): void {
-    from.on("data", (chunk) => {
-      const send = () => void (to.destroyed || to.write(chunk));
-      this.state === "frozen" ? this.held.push(send) : send();
-    });
-  }
-
-  set(state: Failover["state"]): void {
-    this.state = state;
-    if (state === "down") for (const socket of this.sockets) socket.destroy();
-    if (state !== "frozen") for (const send of this.held.splice(0)) send();
-  }
-
-  get port(): number {
-    const address = this.server.address();
-    return typeof address === "object" && address ? address.port : 0;
-  }
-}
-
 async function failoverProxies(redis: CheckRedis, after: (fn: () => unknown) => void) {
-  const port = Number(new URL(redis.url).port);
-  const made = { yours: new Failover(port), reference: new Failover(port) };
-  for (const proxy of Object.values(made)) {
-    await new Promise<void>((resolve) => proxy.server.listen(0, "127.0.0.1", resolve));
-    after(() => new Promise((resolve) => proxy.server.close(resolve)));
-  }
+  const made = { yours: await Relay.open(redis.url), reference: await Relay.open(redis.url) };
+  after(() => Promise.all([made.yours.close(), made.reference.close()]));
   return made;
 }
 
@@ -233,7 +185,7 @@ function model(
   // The faults first: fast-check draws them most often, and shrinks towards them.
   const failover = fc.record({
     do: fc.constant("failover" as const),
-    state: fc.constantFrom("down", "frozen", "up") as fc.Arbitrary<Failover["state"]>,
+    state: fc.constantFrom("down", "frozen", "up") as fc.Arbitrary<RelayState>,
   });
   const forget = fc.record({ do: fc.constant("forget-cookie" as const), who });
 

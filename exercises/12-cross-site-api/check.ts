@@ -1,0 +1,565 @@
+/**
+ * Exercise 12: the API's policy for pages of other origins, whose frontends are one origin and a
+ * pattern (https://*.partners.example: one label in place of the *). Frontends read their
+ * answers (Access-Control-Allow-Origin: their origin, credentials) and get their preflights; no
+ * other page reads anything; a request that changes something from another origin is a 403;
+ * every answer says Vary: Origin.
+ *
+ * A differential check (test/checks/differential.ts) that plays a browser: a visitor's pages on
+ * many origins (front.example, partners' sites drawn at random, look-alikes of both drawn the
+ * same way, null, a page of the API's own site, the API's own page, browsers that send no
+ * Sec-Fetch-Site or no Origin) call the API with fetch(…, { credentials: "include" }) or post a
+ * form, with the visitor's cookie; a script (no browser) calls it too. The check sends the
+ * preflight when a browser would, and decides from the answers' headers, as a browser does,
+ * whether the request goes out and whether the page may read the answer. Your app and the
+ * reference run side by side, each with a MemoryStore; after every call the check compares what
+ * the page could read, the CORS headers, the status of what changes something, Set-Cookie, and
+ * the baskets in the store.
+ */
+import { request } from "node:http";
+import session from "express-session";
+import fc from "fast-check";
+import {
+  type Answer,
+  type Client,
+  differential,
+  type Model,
+  type Side,
+  type Step,
+  setCookieParts,
+} from "../../test/checks/differential.ts";
+import { ANSWER_WITHIN_MS, defineCheck, Wrong } from "../../test/checks/kit.ts";
+import * as reference from "./solution/app.ts";
+
+type Module = typeof import("./solution/app.ts");
+
+const FRONTENDS = ["https://front.example", "https://*.partners.example"];
+const FRONT = "https://front.example";
+const PARTNER = "https://acme.partners.example";
+/** The API's own origin, and another origin of its own site. */
+const OWN = "own";
+const SIBLING = "sibling";
+/** Where a page comes from: an origin, OWN or SIBLING. */
+type Page = string;
+/** Pages not drawn: front.example, its look-alikes, partners.example itself, an empty label, null. */
+const FIXED_PAGES: Page[] = [
+  FRONT,
+  "https://partners.example",
+  "https://.partners.example",
+  "https://front.example.evil.com",
+  "https://evil-front.example",
+  "http://front.example",
+  "https://front.example:8443",
+  "https://sub.front.example",
+  "https://front-example.com",
+  "null",
+  SIBLING,
+  OWN,
+];
+/** A partner's label: acme, shop-2… (lowercase, as browsers write a host; never xn--). */
+const LABEL = fc.stringMatching(/^[a-z][a-z0-9]{0,7}(-[a-z0-9]{1,4})?$/);
+const partner = (label: string) => `https://${label}.partners.example`;
+/** Look-alikes of a partner's site: each a way a match goes wrong. */
+const LOOK_ALIKES: ((label: string) => Page)[] = [
+  (label) => `https://${label}.partners.example.evil.com`,
+  (label) => `https://${label}partners.example`,
+  (label) => `https://${label}-partners.example`,
+  (label) => `http://${label}.partners.example`,
+  (label) => `https://${label}.partners.example:8443`,
+  (label) => `https://www.${label}.partners.example`,
+  (label) => `https://${label}.partners.example/`,
+  (label) => `https://${label.toUpperCase()}.partners.example`,
+];
+const PAGE: fc.Arbitrary<Page> = fc.oneof(
+  { arbitrary: fc.constantFrom(...FIXED_PAGES), weight: 4 },
+  { arbitrary: LABEL.map(partner), weight: 3 },
+  {
+    arbitrary: fc
+      .tuple(fc.constantFrom(...LOOK_ALIKES), LABEL)
+      .map(([lookAlike, label]) => lookAlike(label)),
+    weight: 4,
+  },
+);
+/** Which of its headers a form's browser sends: both, or one of them only. */
+type Sends = "both" | "no Sec-Fetch-Site" | "no Origin";
+type Call = "read" | "add" | "empty";
+type Action =
+  | { do: "fetch"; page: Page; call: Call; old: boolean }
+  | { do: "form"; page: Page; sends: Sends }
+  | { do: "script"; call: Call }
+  | { do: "typed" };
+
+const VICTIM = 0;
+const SCRIPT = 1;
+
+/** The URL a visitor talks to (Client keeps it to itself). */
+const urlOf = (client: Client) => (client as unknown as { url: URL }).url;
+
+/**
+ * A request with a raw BODY (a form's), as CLIENT's browser sends it: with its cookies when
+ * COOKIES, keeping those the answer sets.
+ */
+function raw(
+  client: Client,
+  method: string,
+  headers: Record<string, string>,
+  body?: string,
+  cookies = true,
+): Promise<Answer> {
+  const jar = [...client.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+  const all = cookies && jar ? { ...headers, cookie: jar } : headers;
+  const url = urlOf(client);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, path: "/basket", method, headers: all, agent: false },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (chunk: string) => {
+          text += chunk;
+        });
+        res.on("end", () => {
+          clearTimeout(timer);
+          const setCookies = res.headers["set-cookie"] ?? [];
+          for (const line of setCookies) {
+            const pair = line.split(";")[0] ?? "";
+            client.cookies.set(pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1));
+          }
+          const header = (name: string) => {
+            const value = res.headers[name.toLowerCase()];
+            return Array.isArray(value) ? value.join(", ") : value;
+          };
+          resolve({ status: res.statusCode ?? 0, text, header, setCookies });
+        });
+      },
+    );
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new Wrong(`${method} /basket never answered`));
+    }, ANSWER_WITHIN_MS);
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+const ROUTE: Record<Call, { method: string; json: boolean }> = {
+  read: { method: "GET", json: false },
+  add: { method: "POST", json: true },
+  empty: { method: "DELETE", json: false },
+};
+
+/** The API's host: every request names it (Host), as the proxy passes it on. */
+const HOST = "api.shop.example";
+/** The proxy in front: HTTPS, and the API's name. */
+const PROXY = { "x-forwarded-proto": "https", host: HOST };
+function originOf(page: Page): string {
+  if (page === OWN) return `https://${HOST}`;
+  if (page === SIBLING) return "https://blog.shop.example";
+  return page;
+}
+/** Sec-Fetch-Site, as a browser says it for a page of PAGE calling the API. */
+function fetchSite(page: Page): string {
+  if (page === OWN) return "same-origin";
+  if (page === SIBLING) return "same-site";
+  return "cross-site";
+}
+/** Whether PAGE is spelled as no browser writes an Origin: uppercase, a path, a default port. */
+const unlikeBrowsers = (page: Page) => URL.canParse(page) && new URL(page).origin !== page;
+const shown = (page: Page) =>
+  page === OWN
+    ? "the API's own page"
+    : page === SIBLING
+      ? "https://blog.shop.example (same-site: another origin of the API's own site)"
+      : page === "null"
+        ? "a page with Origin: null (a sandboxed frame, a file)"
+        : unlikeBrowsers(page)
+          ? `Origin: ${page} (no browser writes an origin this way)`
+          : page;
+/** Whether PAGE is a frontend's: front.example, or one label under partners.example. */
+const listed = (page: Page) =>
+  page === FRONT || /^https:\/\/[a-z0-9-]+\.partners\.example$/.test(page);
+/** " in a browser that sends no Origin", when the browser leaves a header out. */
+function browser(a: Action): string {
+  if (a.do === "fetch" && a.old) return " in a browser that sends no Sec-Fetch-Site";
+  if (a.do === "form" && a.sends !== "both") return ` in a browser that sends ${a.sends}`;
+  return "";
+}
+
+function describe(a: Action): string {
+  switch (a.do) {
+    case "fetch": {
+      const { method } = ROUTE[a.call];
+      const body = a.call === "add" ? " with a JSON body" : "";
+      return `${shown(a.page)}${browser(a)}: fetch ${method} /basket${body}, credentials: "include"`;
+    }
+    case "form":
+      return `${shown(a.page)}${browser(a)}: a form POSTs item=… to /basket`;
+    case "script":
+      return `a script (no browser: no Origin, no Sec-Fetch-Site): ${ROUTE[a.call].method} /basket`;
+    case "typed":
+      return "the visitor types the API's /basket into the address bar";
+  }
+}
+
+/** A comma-separated header as a list of lower-cased tokens. */
+const tokens = (value: string | undefined) =>
+  (value ?? "")
+    .split(",")
+    .map((t) => t.trim().toLowerCase())
+    .filter(Boolean);
+
+/** What the browser makes of a preflight's answer for METHOD (JSON: a Content-Type to allow). */
+function preflightVerdict(answer: Answer, origin: string, method: string, json: boolean) {
+  if (answer.status < 200 || answer.status > 299) return `answered ${answer.status}`;
+  const allowOrigin = answer.header("access-control-allow-origin");
+  if (allowOrigin !== origin) return `Access-Control-Allow-Origin: ${allowOrigin ?? "(none)"}`;
+  if (answer.header("access-control-allow-credentials") !== "true")
+    return "no Access-Control-Allow-Credentials: true";
+  if (!["GET", "HEAD", "POST"].includes(method)) {
+    const methods = (answer.header("access-control-allow-methods") ?? "").split(",");
+    if (!methods.map((m) => m.trim()).includes(method))
+      return `it does not allow the method ${method}`;
+  }
+  if (json && !tokens(answer.header("access-control-allow-headers")).includes("content-type"))
+    return "it does not allow the header Content-Type";
+  return "passed";
+}
+
+interface Seen {
+  /** The preflight's verdict, when one was due. */
+  preflight?: string;
+  /** Whether the request itself went out. */
+  sent: boolean;
+  /** What the page could read: the status and basket, or nothing. */
+  read?: unknown;
+  allowOrigin?: string;
+  vary: boolean;
+}
+
+async function perform(a: Action, side: Side): Promise<Answer | undefined> {
+  const victim = side.visitors[VICTIM];
+  const script = side.visitors[SCRIPT];
+  if (!victim || !script) return undefined;
+  const proxy = PROXY;
+  const seen: Seen = { sent: true, vary: false };
+  side.notes.seen = seen;
+  let answer: Answer;
+  if (a.do === "typed") {
+    answer = await victim.send("GET", "/basket", {
+      ...proxy,
+      accept: "text/html",
+      "sec-fetch-site": "none",
+      "sec-fetch-mode": "navigate",
+    });
+  } else if (a.do === "script") {
+    const { method } = ROUTE[a.call];
+    const item = a.call === "add" ? { item: "tea" } : undefined;
+    answer = await script.send(method, "/basket", { ...proxy, accept: "application/json" }, item);
+  } else if (a.do === "form") {
+    // A form's POST: no preflight, whatever its origin; the answer goes to the window, not a script.
+    const origin = originOf(a.page);
+    const site: Record<string, string> =
+      a.sends === "no Sec-Fetch-Site"
+        ? {}
+        : { "sec-fetch-site": fetchSite(a.page), "sec-fetch-mode": "navigate" };
+    const withOrigin: Record<string, string> = a.sends === "no Origin" ? {} : { origin };
+    const headers = {
+      ...proxy,
+      ...site,
+      ...withOrigin,
+      "content-type": "application/x-www-form-urlencoded",
+    };
+    answer = await raw(victim, "POST", headers, "item=a+form%27s+item");
+  } else {
+    const { method, json } = ROUTE[a.call];
+    const origin = originOf(a.page);
+    const own = a.page === OWN;
+    const site: Record<string, string> = a.old
+      ? {}
+      : { "sec-fetch-site": fetchSite(a.page), "sec-fetch-mode": "cors" };
+    // A browser sends Origin with every cross-origin call, and with a same-origin one that is no GET.
+    const withOrigin: Record<string, string> = !own || method !== "GET" ? { origin } : {};
+    if (!own && (json || !["GET", "HEAD", "POST"].includes(method))) {
+      // A preflight never carries cookies.
+      const preflight = await raw(
+        victim,
+        "OPTIONS",
+        {
+          ...proxy,
+          ...site,
+          origin,
+          "access-control-request-method": method,
+          ...(json ? { "access-control-request-headers": "content-type" } : {}),
+        },
+        undefined,
+        false,
+      );
+      seen.preflight = preflightVerdict(preflight, origin, method, json);
+      if (seen.preflight !== "passed") {
+        seen.sent = false;
+        return preflight;
+      }
+    }
+    answer = await victim.send(
+      method,
+      "/basket",
+      { ...proxy, ...site, ...withOrigin, accept: "application/json" },
+      json ? { item: "cocoa" } : undefined,
+    );
+    const readable =
+      own ||
+      (answer.header("access-control-allow-origin") === origin &&
+        answer.header("access-control-allow-credentials") === "true");
+    seen.read = readable ? { status: answer.status, body: answer.text } : undefined;
+  }
+  seen.allowOrigin = answer.header("access-control-allow-origin");
+  seen.vary = tokens(answer.header("vary")).includes("origin") || answer.header("vary") === "*";
+  return answer;
+}
+
+const pageOf = (a: Action): Page | undefined => ("page" in a ? a.page : undefined);
+
+function body(a: Action, answer: Answer, side: Side) {
+  const seen = side.notes.seen as Seen;
+  const page = pageOf(a);
+  const allowOrigin =
+    seen.allowOrigin === undefined
+      ? "(none)"
+      : page && seen.allowOrigin === originOf(page)
+        ? "(the page's origin)"
+        : seen.allowOrigin;
+  return {
+    preflight: seen.preflight ?? "(none)",
+    sent: seen.sent,
+    read: seen.read ?? "(nothing)",
+    allowOrigin: seen.sent ? allowOrigin : "(not sent)",
+    vary: seen.sent ? seen.vary : "(not sent)",
+    changes: answer.status,
+  };
+}
+
+function cookie(line: string) {
+  const { pair } = setCookieParts(line);
+  return pair.slice(0, pair.indexOf("="));
+}
+
+// ---- Rules: what is wrong, in words, where your app and the reference differ.
+type S = Step<Action>;
+type Body = ReturnType<typeof body>;
+const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+
+function readRule({ action: a, yours, reference }: S) {
+  const y = yours.body as Body;
+  const r = reference.body as Body;
+  const page = pageOf(a);
+  if (!page || a.do !== "fetch") return undefined;
+  const said: string[] = [];
+  if (y.read !== "(nothing)" && r.read === "(nothing)") {
+    said.push(
+      `another site can read the answers: ${shown(page)} is not on the list, yet it got Access-Control-Allow-Origin: ${y.allowOrigin === "(the page's origin)" ? originOf(page) : y.allowOrigin} with credentials, and read the visitor's basket`,
+    );
+  } else if (y.read === "(nothing)" && r.read !== "(nothing)" && y.sent) {
+    const why =
+      y.allowOrigin === "*"
+        ? "Access-Control-Allow-Origin: * (browsers refuse it for requests with credentials)"
+        : y.allowOrigin === "(none)"
+          ? "no Access-Control-Allow-Origin"
+          : y.allowOrigin !== "(the page's origin)"
+            ? `Access-Control-Allow-Origin: ${y.allowOrigin}`
+            : "no Access-Control-Allow-Credentials: true";
+    said.push(`the frontend ${page} cannot read the answer to its ${ROUTE[a.call].method}: ${why}`);
+  }
+  if (y.preflight !== r.preflight) {
+    if (r.preflight === "passed") {
+      const what = a.call === "add" ? "JSON POST" : ROUTE[a.call].method;
+      said.push(`the frontend's ${what} stops at the preflight: ${y.preflight}`);
+    } else if (y.preflight === "passed") {
+      said.push(
+        `another site's preflight passes: ${shown(page)} is not on the list, yet the browser may send its ${ROUTE[a.call].method}`,
+      );
+    }
+  }
+  return said.join("\n") || undefined;
+}
+
+function headerRule({ action: a, yours, reference }: S) {
+  const y = yours.body as Body;
+  const r = reference.body as Body;
+  const page = pageOf(a);
+  const said: string[] = [];
+  if (
+    y.sent &&
+    r.sent &&
+    y.allowOrigin !== r.allowOrigin &&
+    page &&
+    !listed(page) &&
+    page !== OWN
+  ) {
+    said.push(
+      `${shown(page)} is not on the list, yet it got Access-Control-Allow-Origin: ${y.allowOrigin === "(the page's origin)" ? originOf(page) : y.allowOrigin}`,
+    );
+  }
+  if (r.vary === true && y.vary === false) {
+    said.push(
+      page && listed(page)
+        ? `the answer for the frontend ${page} carries no Vary: Origin: a shared cache could hand it, CORS headers and all, to any other site`
+        : "the answer to a page not on the list carries no Vary: Origin: a shared cache could hand it to a frontend, which then cannot read it",
+    );
+  }
+  return said.join("\n") || undefined;
+}
+
+function changeRule({ action: a, yours, reference, before }: S) {
+  const y = yours.body as Body;
+  const r = reference.body as Body;
+  const changed = !same(yours.store, reference.store);
+  const page = pageOf(a);
+  const who = page ? shown(page) : "a script";
+  const old = browser(a) ? ` (${browser(a).trim().replace(/^in /, "")})` : "";
+  if (changed && r.changes === 403 && y.changes !== 403) {
+    const how = a.do === "form" ? "a form on" : "a call from";
+    return `${how} another site changed the basket: ${who}${old} was not refused (403), and the store holds ${JSON.stringify(yours.store)} where it held ${JSON.stringify(before)}`;
+  }
+  if (y.changes === 403 && r.changes !== 403 && y.sent) {
+    if (a.do === "script")
+      return "a client that is no browser (no Origin, no Sec-Fetch-Site) was refused: it carries no visitor's cookie, so it is no forgery; it must pass";
+    if (page === OWN) return "the API's own page was refused: its own origin must pass";
+    if (page && listed(page))
+      return `refused the frontend ${page}: ${a.do === "form" ? "its form" : "its call"} answered 403`;
+    return `${describe(a)} was refused with a 403`;
+  }
+  if (
+    y.changes !== r.changes &&
+    (r.changes === 403 || y.changes === 403 || y.read !== "(nothing)")
+  ) {
+    return `${describe(a)} answered ${y.changes} where ${r.changes} was expected`;
+  }
+  if (changed)
+    return `the store holds ${JSON.stringify(yours.store)} where ${JSON.stringify(reference.store)} was expected`;
+  return undefined;
+}
+
+function model(module: Module, examples: Action[][]): Model<Action> {
+  const build = (create: Module["createApp"]) => create(new session.MemoryStore(), FRONTENDS);
+  return {
+    visitors: 2,
+    action: fc.oneof(
+      {
+        arbitrary: fc.record({
+          do: fc.constant("fetch" as const),
+          page: PAGE,
+          call: fc.constantFrom<Call>("read", "add", "add", "empty"),
+          old: fc.boolean(),
+        }),
+        weight: 6,
+      },
+      {
+        arbitrary: fc.record({
+          do: fc.constant("form" as const),
+          page: PAGE,
+          sends: fc.constantFrom<Sends>("both", "both", "no Sec-Fetch-Site", "no Origin"),
+        }),
+        weight: 3,
+      },
+      {
+        arbitrary: fc.record({
+          do: fc.constant("script" as const),
+          call: fc.constantFrom<Call>("read", "add", "empty"),
+        }),
+        weight: 1,
+      },
+      { arbitrary: fc.record({ do: fc.constant("typed" as const) }), weight: 1 },
+    ),
+    examples,
+    describe,
+    actor: (a) => (a.do === "script" ? SCRIPT : VICTIM),
+    perform,
+    body: (a, answer, side) => body(a, answer, side),
+    cookie,
+    session: (data) => (data as { basket?: unknown }).basket ?? "(no basket)",
+    allowed: [
+      {
+        // Refusing, or answering unreadably, a GET from a page not on the list: nobody reads it.
+        name: "a GET from a page not on the list: answered without CORS headers, or refused",
+        apply: (o, a) => {
+          const page = pageOf(a);
+          const b = o.body as Body;
+          if (a.do !== "fetch" || ROUTE[a.call].method !== "GET" || !page) return o;
+          if (listed(page) || page === OWN || b.read !== "(nothing)") return o;
+          return { ...o, status: 0, body: { ...b, changes: "(not read)" }, cookies: [] };
+        },
+      },
+      {
+        name: "how a preflight from a page not on the list is refused",
+        apply: (o, a) => {
+          const b = o.body as Body;
+          if (b.sent) return o;
+          const page = pageOf(a);
+          const preflight = page && listed(page) ? b.preflight : "(refused)";
+          return { ...o, status: 0, body: { ...b, preflight, changes: "(not sent)" } };
+        },
+      },
+      {
+        name: "the store's traffic",
+        apply: (o) => ({ ...o, traffic: {} }),
+      },
+    ],
+    rules: [readRule, headerRule, changeRule],
+    createApp: () => build(module.createApp),
+    createReference: () => build(reference.createApp),
+  };
+}
+
+const fetchFrom = (page: Page, call: Call, old = false): Action => ({
+  do: "fetch",
+  page,
+  call,
+  old,
+});
+const form = (page: Page, sends: Sends = "both"): Action => ({ do: "form", page, sends });
+const reads = (...pages: Page[]) => pages.map((page) => fetchFrom(page, "read"));
+
+/** The lesson's classic scenarios, tried first: a partner's look-alikes, one each. */
+const EXAMPLES: Action[][] = [
+  [fetchFrom(FRONT, "add"), fetchFrom(FRONT, "read")],
+  [fetchFrom(PARTNER, "add"), fetchFrom(PARTNER, "empty"), fetchFrom(partner("shop-2"), "read")],
+  [fetchFrom(PARTNER, "add"), ...reads("https://acme.partners.example.evil.com")],
+  [fetchFrom(PARTNER, "add"), form("https://acme.partners.example.evil.com")],
+  [fetchFrom(PARTNER, "add"), ...reads("https://evilpartners.example")],
+  [fetchFrom(PARTNER, "add"), ...reads("https://acme-partners.example")],
+  [fetchFrom(PARTNER, "add"), ...reads("https://partners.example")],
+  [fetchFrom(PARTNER, "add"), ...reads("http://acme.partners.example")],
+  [fetchFrom(PARTNER, "add"), ...reads("https://acme.partners.example:8443")],
+  [
+    fetchFrom(PARTNER, "add"),
+    ...reads("https://a.b.partners.example", "https://.partners.example"),
+  ],
+  [fetchFrom(PARTNER, "add"), ...reads("https://acme.partners.example/")],
+  [fetchFrom(PARTNER, "add"), ...reads("https://ACME.partners.example")],
+  [
+    fetchFrom(FRONT, "add"),
+    ...reads("https://front.example.evil.com", "https://evil-front.example"),
+  ],
+  [fetchFrom(FRONT, "add"), ...reads("http://front.example", "https://front.example:8443")],
+  [fetchFrom(FRONT, "add"), ...reads("https://sub.front.example", "https://front-example.com")],
+  [fetchFrom(FRONT, "add"), fetchFrom("null", "read"), form("null")],
+  [fetchFrom(FRONT, "add"), form("https://evil-front.example", "no Sec-Fetch-Site")],
+  [fetchFrom(FRONT, "add"), form(SIBLING)],
+  [fetchFrom(FRONT, "add"), form(SIBLING, "no Origin"), form(`${PARTNER}.evil.com`, "no Origin")],
+  [
+    fetchFrom(OWN, "add"),
+    fetchFrom(OWN, "empty"),
+    form(OWN, "no Origin"),
+    { do: "script", call: "add" },
+  ],
+  [{ do: "script", call: "add" }, { do: "typed" }, fetchFrom(FRONT, "read")],
+];
+
+export default defineCheck<Module>({
+  entry: "app.ts",
+  cases: [
+    {
+      name: "front.example and the partners' sites read and change their baskets; no other page reads an answer or changes anything",
+      timeoutMs: 30_000,
+      run: ({ module }) => differential(model(module, EXAMPLES), { runs: 25, maxActions: 5 }),
+    },
+  ],
+});

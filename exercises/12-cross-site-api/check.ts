@@ -16,19 +16,17 @@
  * the page could read, the CORS headers, the status of what changes something, Set-Cookie, and
  * the baskets in the store.
  */
-import { request } from "node:http";
 import session from "express-session";
 import fc from "fast-check";
 import {
   type Answer,
-  type Client,
   differential,
   type Model,
   type Side,
   type Step,
   setCookieParts,
 } from "../../test/checks/differential.ts";
-import { ANSWER_WITHIN_MS, defineCheck, Wrong } from "../../test/checks/kit.ts";
+import { defineCheck } from "../../test/checks/kit.ts";
 import * as reference from "./solution/app.ts";
 
 type Module = typeof import("./solution/app.ts");
@@ -92,54 +90,6 @@ type Action =
 const VICTIM = 0;
 const SCRIPT = 1;
 
-/** The URL a visitor talks to (Client keeps it to itself). */
-const urlOf = (client: Client) => (client as unknown as { url: URL }).url;
-
-/**
- * A request with a raw BODY (a form's), as CLIENT's browser sends it: with its cookies when
- * COOKIES, keeping those the answer sets.
- */
-function raw(
-  client: Client,
-  method: string,
-  headers: Record<string, string>,
-  body?: string,
-  cookies = true,
-): Promise<Answer> {
-  const jar = [...client.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
-  const all = cookies && jar ? { ...headers, cookie: jar } : headers;
-  const url = urlOf(client);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, path: "/basket", method, headers: all, agent: false },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8").on("data", (chunk: string) => {
-          text += chunk;
-        });
-        res.on("end", () => {
-          clearTimeout(timer);
-          const setCookies = res.headers["set-cookie"] ?? [];
-          for (const line of setCookies) {
-            const pair = line.split(";")[0] ?? "";
-            client.cookies.set(pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1));
-          }
-          const header = (name: string) => {
-            const value = res.headers[name.toLowerCase()];
-            return Array.isArray(value) ? value.join(", ") : value;
-          };
-          resolve({ status: res.statusCode ?? 0, text, header, setCookies });
-        });
-      },
-    );
-    const timer = setTimeout(() => {
-      req.destroy();
-      reject(new Wrong(`${method} /basket never answered`));
-    }, ANSWER_WITHIN_MS);
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 const ROUTE: Record<Call, { method: string; json: boolean }> = {
   read: { method: "GET", json: false },
   add: { method: "POST", json: true },
@@ -267,7 +217,7 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
       ...withOrigin,
       "content-type": "application/x-www-form-urlencoded",
     };
-    answer = await raw(victim, "POST", headers, "item=a+form%27s+item");
+    answer = await victim.send("POST", "/basket", headers, "item=a+form%27s+item");
   } else {
     const { method, json } = ROUTE[a.call];
     const origin = originOf(a.page);
@@ -279,19 +229,13 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
     const withOrigin: Record<string, string> = !own || method !== "GET" ? { origin } : {};
     if (!own && (json || !["GET", "HEAD", "POST"].includes(method))) {
       // A preflight never carries cookies.
-      const preflight = await raw(
-        victim,
-        "OPTIONS",
-        {
-          ...proxy,
-          ...site,
-          origin,
-          "access-control-request-method": method,
-          ...(json ? { "access-control-request-headers": "content-type" } : {}),
-        },
-        undefined,
-        false,
-      );
+      const preflight = await victim.withoutCookies().send("OPTIONS", "/basket", {
+        ...proxy,
+        ...site,
+        origin,
+        "access-control-request-method": method,
+        ...(json ? { "access-control-request-headers": "content-type" } : {}),
+      });
       seen.preflight = preflightVerdict(preflight, origin, method, json);
       if (seen.preflight !== "passed") {
         seen.sent = false;

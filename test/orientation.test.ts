@@ -9,12 +9,13 @@ import { startStep } from "../lib/step-process.ts";
 import { steps } from "../workshop.ts";
 
 test("the page of step 1 says which step it is and what comes next", async (t) => {
-  const server = await startStep(t, "01-memory-store");
+  // Its links open the repository where `npm run slides` serves it: SLIDES_PORT says where.
+  const server = await startStep(t, "01-memory-store", { env: { SLIDES_PORT: "8090" } });
   const page = await fetch(`${server.url}/`, { headers: { accept: "text/html" } });
   assert.equal(page.headers.get("x-workshop-step"), "01-memory-store");
   const html = await page.text();
   assert.match(html, new RegExp(`Step 1 of ${steps.length}: MemoryStore`));
-  assert.match(html, /steps\/01-memory-store\/README\.md/);
+  assert.match(html, /href="http:\/\/localhost:8090\/steps\/01-memory-store\/README\.md"/);
   assert.match(html, /npm run step:2<\/code> \(FileStore\)/);
 
   // Asking which step runs creates no session: no cookie on a path no step serves.

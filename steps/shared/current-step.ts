@@ -26,6 +26,8 @@ export function orientation(step = currentStep()) {
     check: `npm run check -- ${step.number}`,
     next: next ? { number: next.number, title: next.title } : undefined,
     pages: step.pages ?? [],
+    // Where `npm run slides` serves the repository: SLIDES_PORT, as it reads it.
+    slides: `http://localhost:${process.env.SLIDES_PORT ?? 8080}/`,
   };
 }
 

@@ -2,6 +2,8 @@
  * The kept answers of the exercise checks: exercises/NN-name/answers/<wrong|right>-<what>.patch,
  * each a unified diff against exercises/NN-name/starter/ whose first line says what it is:
  *   wrong: <a phrase its failure message must contain>[ — what it does, in a few words]
+ *   wrong (PostgreSQL): … the same, for a mistake only PostgreSQL itself shows (two transactions
+ *     at once); the embedded engine runs one transaction at a time, where it passes
  *   right: <the correct alternative it is>
  * test/exercises.test.ts checks every one. To add or change one:
  *   npx tsx scripts/answers.ts make 03-move-to-redis wrong-ttl-disabled   (prints a folder to edit)
@@ -25,6 +27,8 @@ export interface KeptAnswer {
   summary: string;
   /** For a wrong answer: the phrase its failure message must contain (the summary up to " — "). */
   why?: string | undefined;
+  /** "wrong (PostgreSQL): …": wrong on PostgreSQL itself only, right on the embedded engine. */
+  postgresOnly: boolean;
 }
 
 /** Every answer kept for EXERCISE, by name. */
@@ -38,8 +42,19 @@ export function keptAnswers(exercise: Exercise): KeptAnswer[] {
       const patch = join(folder, file);
       const summary = readFileSync(join(repoRoot, patch), "utf8").split("\n")[0]?.trim() ?? "";
       const kind = file.startsWith("wrong-") ? "wrong" : "right";
-      const why = kind === "wrong" ? /^wrong: (.+?)(?: — |$)/.exec(summary)?.[1] : undefined;
-      return { exercise, name: file.replace(/\.patch$/, ""), kind, patch, summary, why };
+      const wrong =
+        kind === "wrong" ? /^wrong( \(PostgreSQL\))?: (.+?)(?: — |$)/.exec(summary) : null;
+      const why = wrong?.[2];
+      const postgresOnly = Boolean(wrong?.[1]);
+      return {
+        exercise,
+        name: file.replace(/\.patch$/, ""),
+        kind,
+        patch,
+        summary,
+        why,
+        postgresOnly,
+      };
     });
 }
 
@@ -99,8 +114,9 @@ export function saveAnswer(exercise: Exercise, name: string, dir: string, line: 
   const diff = files.map((file) => diffOf(file, exercise.starterDir, folder)).join("");
   if (!diff) throw new Error(`${folder} is the starter itself: there is nothing to save`);
   const patch = join(answersDir(exercise), `${name}.patch`);
-  const text = line.replace(/^(wrong|right):\s*/, "").trim();
-  writeFileSync(join(repoRoot, patch), `${kind}: ${text}\n\n${diff}`);
+  const marker = kind === "wrong" && /^wrong \(PostgreSQL\):/.test(line) ? " (PostgreSQL)" : "";
+  const text = line.replace(/^(wrong|right)( \(PostgreSQL\))?:\s*/, "").trim();
+  writeFileSync(join(repoRoot, patch), `${kind}${marker}: ${text}\n\n${diff}`);
   const check = scratchDir(`check-${exercise.name}`);
   writeAnswer(exercise, check, patch);
   for (const file of files) {

@@ -11,7 +11,13 @@
  * users table now holds, the clients of the pool still checked out, and what your code sent
  * PostgreSQL (writes inside one transaction that ends, values never pasted into the SQL).
  * Faults: one of your writes fails in PostgreSQL mid-transaction. Races: another browser's
- * request, already under way, writes its session back after the change.
+ * request, already under way, writes its session back after the change; and two browsers of
+ * one user change the password at the same moment, with the right current password: exactly
+ * one change may succeed. On PostgreSQL the check holds the user's row lock while both
+ * requests reach it (seen in pg_stat_activity), so the first one sent wins. On the embedded
+ * engine (PGlite) transactions never overlap, so the first one's transaction is held back
+ * until the second one's has begun: the second wins, and a check of the current password made
+ * outside the transaction is caught there too.
  *
  * Runs: the lesson's scenarios first (`examples`), then 5 drawn ones without faults and 3 with;
  * CHECK_DRAW and CHECK_RUNS draw others.
@@ -20,6 +26,8 @@ import { createHmac, randomUUID } from "node:crypto";
 import type { Express } from "express";
 import fc from "fast-check";
 import type pg from "pg";
+import { boundForLoad, waitUntil } from "../../lib/services/net.ts";
+import { type PostgresEngine, privateEngine } from "../../lib/services/postgres.ts";
 import { hashNewPassword } from "../../steps/05-login-logout/credentials.ts";
 import { migrateUsers } from "../../steps/05-login-logout/tables.ts";
 import { createApp } from "../../steps/10-postgres-store/app.ts";
@@ -35,7 +43,7 @@ import {
   type Side,
   type Step,
 } from "../../test/checks/differential.ts";
-import { type CheckContext, defineCheck } from "../../test/checks/kit.ts";
+import { type CheckContext, defineCheck, wrong } from "../../test/checks/kit.ts";
 import { StoreProbe } from "../../test/checks/store-probe.ts";
 import * as reference from "./solution/password.ts";
 
@@ -57,6 +65,8 @@ type Action =
       /** A browser whose GET / is under way: read its session before, writes it back after. */
       inFlight: Who | undefined;
     }
+  /** WHO and OTHER change their passwords at the same moment, each with the right current one. */
+  | { do: "both"; who: Who; other: Who }
   | { do: "fail"; nth: 1 | 2 };
 
 const name = (i: Who | undefined) => (i === undefined ? "" : ("ABCD"[i] ?? "?"));
@@ -85,6 +95,8 @@ interface Db {
   writes: number;
   /** Holds the next session write of the app (a request under way) until released. */
   gate: { caught: () => void; released: Promise<void> } | undefined;
+  /** PGlite: holds your first BEGIN until released, and counts the BEGINs answered meanwhile. */
+  beginGate: { caught: boolean; begun: number; released: Promise<void> } | undefined;
   /** Session ids seen, to tell a value pasted into SQL. */
   sids: Set<string>;
   /** The (salt, hash) last seen per user, and which password it was. */
@@ -124,6 +136,18 @@ function watch(db: Db, client: pg.PoolClient): void {
     if (/^(BEGIN|START\s+TRANSACTION)\b/i.test(sql)) {
       state.open = true;
       state.wrote = false;
+      const gate = db.beginGate;
+      if (gate && !gate.caught) {
+        gate.caught = true;
+        return gate.released.then(() => query(...args));
+      }
+      const begun = query(...args);
+      if (gate && begun instanceof Promise)
+        begun.then(
+          () => gate.begun++,
+          () => {},
+        );
+      return begun;
     } else if (/^(COMMIT|END|ROLLBACK|ABORT)\b/i.test(sql)) {
       if (state.open && state.wrote) db.probe.count("transactions that wrote");
       state.open = false;
@@ -163,6 +187,16 @@ async function openDb(url: string, schema: string, admin: pg.Pool): Promise<Db> 
   at.searchParams.set("options", `-c search_path=${schema}`);
   const app = createPool(at.href);
   const yours = createPool(at.href);
+  // Two changes at once wait behind a hold the check makes on purpose, as long as the second
+  // request takes to reach it on a busy machine (a row lock; on PGlite, the one session): the
+  // step's bounds on a wait (1 to 2 s) are for what nobody lets go. A change may take
+  // CHANGE_WITHIN_MS anyway.
+  Object.assign(yours.options, {
+    connectionTimeoutMillis: CHANGE_WITHIN_MS,
+    lock_timeout: CHANGE_WITHIN_MS,
+    statement_timeout: CHANGE_WITHIN_MS,
+    query_timeout: CHANGE_WITHIN_MS,
+  });
   await migrateUsers(app);
   await migrateSessions(app);
   const db: Db = {
@@ -176,6 +210,7 @@ async function openDb(url: string, schema: string, admin: pg.Pool): Promise<Db> 
     failNth: 0,
     writes: 0,
     gate: undefined,
+    beginGate: undefined,
     sids: new Set(),
     seen: new Map(),
   };
@@ -285,8 +320,14 @@ const CHANGE_WITHIN_MS = 10_000;
 
 // ---- The model: what browsers do.
 
-async function perform(dbs: Record<Side["name"], Db>, a: Action, side: Side) {
+async function perform(
+  dbs: Record<Side["name"], Db>,
+  engine: PostgresEngine,
+  a: Action,
+  side: Side,
+) {
   const db = dbs[side.name];
+  if (a.do === "both") return changeAtOnce(db, engine, a, side);
   if (a.do === "fail") {
     db.failNth = a.nth;
     return undefined;
@@ -304,6 +345,7 @@ async function perform(dbs: Record<Side["name"], Db>, a: Action, side: Side) {
 
   const user = db.users[db.loggedInAs.get(a.who) ?? 0];
   if (!user) return undefined;
+  const openBefore = givenBackOpen(db);
   const fresh = `${user.username}-new-password-${++db.changes}`;
   const body = {
     ...(a.current === "missing"
@@ -332,13 +374,156 @@ async function perform(dbs: Record<Side["name"], Db>, a: Action, side: Side) {
         release();
       });
     await underWay.catch(() => undefined);
+    stuckIfGivenBackOpen(db, engine, openBefore);
     return settled(user, body.newPassword, answer);
   }
   db.writes = 0;
   const answer = await visitor
     .send("POST", "/password", JSON_CLIENT, body)
     .finally(() => (db.failNth = 0));
+  stuckIfGivenBackOpen(db, engine, openBefore);
   return settled(user, body.newPassword, answer);
+}
+
+const givenBackOpen = (db: Db) => db.probe.traffic["clients given back inside a transaction"] ?? 0;
+
+/**
+ * On PGlite, a client given back inside a transaction keeps the one session: every other
+ * query waits for it, the check's own included. Said at once, rather than as the timeout of
+ * the next query (on PostgreSQL itself, trafficRule says it with the rest).
+ */
+function stuckIfGivenBackOpen(db: Db, engine: PostgresEngine, before: number): void {
+  if (engine === "pglite" && givenBackOpen(db) > before)
+    wrong(
+      "a client went back to the pool inside a transaction (POST /password): without COMMIT or ROLLBACK, its transaction goes on; on the embedded engine it holds the one session, and every other query waits for it",
+    );
+}
+
+/** Holds both changes back at the same point, and says how many wait there. */
+interface Hold {
+  waiting(): Promise<number>;
+  release(): Promise<void>;
+}
+
+/**
+ * PostgreSQL: the check takes USER's row lock, as a change of it would; a change that locks
+ * or writes the row waits behind it (pg_stat_activity: a backend waiting on a lock the check
+ * holds, or on one that waits for it), in the order they came.
+ */
+async function holdRow(db: Db, userId: string): Promise<Hold> {
+  const client = await db.app.connect();
+  await client.query("BEGIN");
+  const { rows } = await client.query<{ pid: number }>(
+    `SELECT pg_backend_pid() AS pid FROM ${db.schema}.users WHERE id = $1 FOR UPDATE`,
+    [userId],
+  );
+  const holder = rows[0]?.pid;
+  return {
+    waiting: async () => {
+      const { rows: waiters } = await db.app.query<{ pid: number; blockers: number[] }>(
+        "SELECT pid, pg_blocking_pids(pid) AS blockers FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
+      );
+      const behind = new Set([holder]);
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const w of waiters) {
+          if (behind.has(w.pid) || !w.blockers.some((pid) => behind.has(pid))) continue;
+          behind.add(w.pid);
+          grew = true;
+        }
+      }
+      return behind.size - 1;
+    },
+    release: async () => {
+      await client.query("COMMIT").then(
+        () => client.release(),
+        (error: Error) => client.release(error),
+      );
+    },
+  };
+}
+
+/**
+ * PGlite: one transaction at a time, so the row lock above would stop every connection. The
+ * first BEGIN of yours is held back instead, until another has been answered (its transaction
+ * has the engine): then the first one's transaction runs after the other one's whole.
+ */
+function holdFirstBegin(db: Db): Hold {
+  let release = () => {};
+  db.beginGate = { caught: false, begun: 0, released: new Promise((r) => (release = r)) };
+  const gate = db.beginGate;
+  return {
+    waiting: async () => (gate.caught ? 1 : 0) + gate.begun,
+    release: async () => {
+      db.beginGate = undefined;
+      release();
+    },
+  };
+}
+
+/**
+ * A.who and A.other change their passwords at the same moment: the first request is sent, and
+ * once it waits at the hold (or has answered), the second; once both wait, the hold ends. Each
+ * wait is bounded; one that runs out just ends the hold. The answer is the first one's; the
+ * other one's status is noted for the body.
+ */
+async function changeAtOnce(
+  db: Db,
+  engine: PostgresEngine,
+  a: Extract<Action, { do: "both" }>,
+  side: Side,
+): Promise<Answer | undefined> {
+  const changes = [a.who, a.other].map((who) => {
+    const user = db.users[db.loggedInAs.get(who) ?? 0];
+    const visitor = side.visitors[who];
+    if (!user || !visitor) return undefined;
+    const sent = `${user.username}-new-password-${++db.changes}`;
+    return { user, visitor, sent, body: { currentPassword: user.password, newPassword: sent } };
+  });
+  const [first, second] = changes;
+  if (!first || !second) return undefined;
+  side.notes.sent = idIn(first.visitor.cookie(COOKIE_NAME));
+  side.notes.sentPassword = first.sent;
+  side.notes.changer = first.user.username;
+  const otherSid = idIn(second.visitor.cookie(COOKIE_NAME));
+  db.writes = 0;
+  const openBefore = givenBackOpen(db);
+  const hold = engine === "pglite" ? holdFirstBegin(db) : await holdRow(db, first.user.id);
+  let answered = 0;
+  const send = (change: typeof first) => {
+    const answer = change.visitor
+      .send("POST", "/password", JSON_CLIENT, change.body, CHANGE_WITHIN_MS)
+      .finally(() => answered++);
+    answer.catch(() => {}); // awaited below, once the hold has ended
+    return answer;
+  };
+  const waitFor = (n: number, ms: number) =>
+    waitUntil(`${n} waiting`, async () => answered > 0 || (await hold.waiting()) >= n, {
+      timeoutMs: ms,
+      everyMs: 5,
+    }).catch(() => {});
+  const firstAnswer = send(first);
+  let secondAnswer: Promise<Answer>;
+  try {
+    await waitFor(1, boundForLoad(3000).ms);
+    secondAnswer = send(second);
+    await waitFor(2, boundForLoad(3000).ms);
+  } finally {
+    await hold.release();
+  }
+  const [one, two] = await Promise.all([firstAnswer, secondAnswer]);
+  stuckIfGivenBackOpen(db, engine, openBefore);
+  // Settled in the order they can commit: on PGlite, the second one's transaction ran first.
+  if (engine === "pglite") settled(second.user, second.sent, two);
+  settled(first.user, first.sent, one);
+  if (engine !== "pglite") settled(second.user, second.sent, two);
+  side.notes.other = two.status;
+  const renewed = idIn(second.visitor.cookie(COOKIE_NAME));
+  if (renewed && renewed !== otherSid && !side.labels.has(renewed)) {
+    side.labels.set(renewed, `#${side.labels.size + 1}`);
+    side.owners.set(side.labels.get(renewed) as string, name(a.other));
+  }
+  return one;
 }
 
 function settled(user: Db["users"][number], sent: string, answer: Answer): Answer {
@@ -381,6 +566,7 @@ async function body(dbs: Record<Side["name"], Db>, a: Action, answer: Answer, si
   const out = answer.status < 400 && a.do !== "change" ? answerOf(a, answer, side) : null;
   return {
     answer: out,
+    ...(a.do === "both" ? { "the other change": side.notes.other } : {}),
     passwords: await passwords(db, side.notes.sentPassword),
     "clients still out of the pool": db.yours.totalCount - db.yours.idleCount,
   };
@@ -427,18 +613,31 @@ type S = Step<Action>;
 type Sessions = Record<string, { user: string }>;
 type Body = {
   answer: unknown;
+  /** For two changes at once: the status of the second one. */
+  "the other change"?: number;
   passwords: Record<string, string>;
   "clients still out of the pool": number;
 };
 const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
 const route = (a: Action) =>
-  a.do === "change"
+  a.do === "change" || a.do === "both"
     ? "POST /password"
     : a.do === "me"
       ? "GET /me"
       : a.do === "visit"
         ? "GET /"
         : a.do;
+
+function raceRule({ action: a, yours: y, reference: r }: S) {
+  if (a.do !== "both") return undefined;
+  const statuses = (o: Observation) => [o.status, (o.body as Body)["the other change"]];
+  const [mine, theirs] = [statuses(y), statuses(r)];
+  if (same(mine, theirs)) return undefined;
+  const [first, second] = [name(a.who), name(a.other)];
+  if (mine.every((status) => status === 200) && theirs.includes(403))
+    return `two changes at once both succeeded: ${first} and ${second} sent the right current password at the same moment, and both were told 200; but once one change is made, the password the other one was checked against is no longer the current one: that one must answer 403 (else one new password silently replaces the other, and each change ends the other's session)`;
+  return `two changes at once: ${first}'s POST /password answered ${mine[0]} and ${second}'s ${mine[1]} where ${theirs[0]} and ${theirs[1]} were expected (exactly one change may succeed; the other is told the current password is wrong)`;
+}
 
 function statusRule({ action: a, yours: y, reference: r }: S) {
   if (y.status === r.status) return undefined;
@@ -461,7 +660,10 @@ function statusRule({ action: a, yours: y, reference: r }: S) {
   return `${route(a)} answered ${y.status} where ${r.status} was expected`;
 }
 
-function sessionRule({ action: a, yours: y, reference: r, owners, referenceSide }: S) {
+function sessionRule(step: S) {
+  const { action: a, yours: y, reference: r, owners, referenceSide } = step;
+  // Two changes that both succeeded leave sessions as the race went: raceRule says why.
+  if (a.do === "both" && raceRule(step)) return undefined;
   const said: string[] = [];
   const mine = y.store as Sessions;
   const theirs = r.store as Sessions;
@@ -598,6 +800,7 @@ const D = 3;
 const login = (who: Who, as: UserIndex): Action => ({ do: "login", who, as });
 const me = (who: Who): Action => ({ do: "me", who });
 const visit = (who: Who): Action => ({ do: "visit", who });
+const both = (who: Who, other: Who): Action => ({ do: "both", who, other });
 const change = (who: Who, more: Partial<Extract<Action, { do: "change" }>> = {}): Action => ({
   do: "change",
   who,
@@ -629,6 +832,12 @@ const clientActions: { arbitrary: fc.Arbitrary<Action>; weight: number }[] = [
     }),
     weight: 3,
   },
+  {
+    arbitrary: fc
+      .record({ do: fc.constant("both" as const), who, other: who })
+      .filter((a) => a.who !== a.other),
+    weight: 1,
+  },
 ];
 
 function describe(a: Action): string {
@@ -641,6 +850,8 @@ function describe(a: Action): string {
       return `${name(a.who)}: GET /me`;
     case "fail":
       return `PostgreSQL will refuse write number ${a.nth} of the next password change`;
+    case "both":
+      return `${name(a.who)} and ${name(a.other)}: POST /password at the same moment, each with the right current password and a new password (${name(a.other)}'s sent while ${name(a.who)}'s waits)`;
     case "change": {
       const current =
         a.current === "missing" ? "no currentPassword" : `the ${a.current} current password`;
@@ -661,6 +872,7 @@ async function run(
   runs: number,
 ) {
   const database = await context.postgres();
+  const engine = await privateEngine();
   const admin = await database.pool();
   const starting = await startingUsers();
   const dbs = {
@@ -687,7 +899,7 @@ async function run(
     examples,
     describe,
     actor: (a) => ("who" in a ? a.who : undefined),
-    perform: (a, side) => perform(dbs, a, side),
+    perform: (a, side) => perform(dbs, engine, a, side),
     body: (a, answer, side) => body(dbs, a, answer, side),
     cookie: cookieOf,
     session: (data) => data,
@@ -713,6 +925,14 @@ async function run(
         },
       },
       {
+        name: "two changes at once: whether the one told 403 wrote before it found out (rolled back)",
+        apply: (o, a) => {
+          const tx = "transactions that wrote";
+          if (a.do !== "both" || !o.traffic[tx]) return o;
+          return { ...o, traffic: { ...o.traffic, [tx]: 1 } };
+        },
+      },
+      {
         name: "which session id a cookie carries (only whether it was renewed is compared)",
         apply: (o, _a, side) => ({
           ...o,
@@ -724,7 +944,7 @@ async function run(
         }),
       },
     ],
-    rules: [statusRule, sessionRule, cookieRule, bodyRule, trafficRule],
+    rules: [raceRule, statusRule, sessionRule, cookieRule, bodyRule, trafficRule],
     createApp: (side) => build(side, context.module.passwordRoutes),
     createReference: (side) => build(side, reference.passwordRoutes),
   };
@@ -756,6 +976,8 @@ export default defineCheck<Module>({
               change(A, { next: "short" }),
               change(D),
             ],
+            // Two browsers of ada change it at the same moment: one wins, the other gets 403.
+            [login(A, 0), login(B, 0), login(C, 1), both(A, B), me(A), me(B), me(C)],
             // An anonymous visitor's session and bob's survive ada's change; then bob changes his.
             [
               visit(D),

@@ -256,8 +256,8 @@ export const steps = [
     store: "redis",
     afterRestart: "still logged in",
     services: ["redis", "postgres"],
-    exercise: "11-end-another-device",
-    exerciseTitle: "End another device, and only your own",
+    exercise: "11-at-most-three-devices",
+    exerciseTitle: "At most three devices",
     deck: "11-my-sessions.md",
     deckCovers:
       "a per-user index (Redis sorted set, PostgreSQL query and index); handles, never ids; a revocation mark against in-flight writes",

@@ -383,7 +383,7 @@ export function agendaSlides(
       const body =
         slotsTable(part, onClock) +
         (left.length > 0 && index === parts.length - 1
-          ? `\n\nCovers steps ${numberList(covered)}. Homework: ${numberList(left.map((step) => step.number))}, each with its README and exercise.`
+          ? `\n\nCovers steps ${numberList(covered)}. Homework: ${numberList(left.map((step) => step.number))} (README and exercise).`
           : "");
       slides.push(slide(title, body, notes));
     });

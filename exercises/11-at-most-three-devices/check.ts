@@ -1,0 +1,429 @@
+/**
+ * Exercise 11: a login beyond three sessions of one user ends that user's least recently seen
+ * other sessions, through the store, out of the index; at most three left, even when logins
+ * of one user arrive at the same moment.
+ *
+ * A differential check (test/checks/differential.ts, test/checks/redis-probe.ts): scenarios of
+ * six browsers (A to E are ada, F is eve), drawn at random, run on your app and on the
+ * reference side by side, each in a Redis database of its own. Logins one at a time, or two or
+ * three of ada's sent at once; visits (GET /me) between them, which change who was seen last;
+ * logouts; a store whose destroy() fails. After every step the check compares the answers, the
+ * sessions in Redis (which live, so which browsers are still logged in), each user's index
+ * (user-sessions:<user>), the tombstones of ended sessions (step 05's ended:<id>: a late write
+ * cannot bring them back), and the commands sent (no SCAN or KEYS over every session).
+ */
+import express, { type Express } from "express";
+import fc from "fast-check";
+import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
+import {
+  type Answer,
+  differential,
+  type Model,
+  type Observation,
+  type Side,
+  type Step,
+  setCookieParts,
+} from "../../test/checks/differential.ts";
+import { defineCheck } from "../../test/checks/kit.ts";
+import { RedisSides } from "../../test/checks/redis-probe.ts";
+import * as reference from "./solution/app.ts";
+
+type Module = typeof import("./solution/app.ts");
+
+/** Who each browser logs in as. */
+const USERS = ["ada", "ada", "ada", "ada", "ada", "eve"] as const;
+const LIMIT = 3;
+const LETTERS = "ABCDEF";
+const name = (i: number) => LETTERS[i] ?? "?";
+const userOfLetter = (letter: string) => USERS[LETTERS.indexOf(letter)];
+const JSON_CLIENT = { accept: "application/json" };
+
+type Action =
+  | { do: "login"; who: number }
+  | { do: "together"; who: number[] } // logins of several browsers, sent at the same moment
+  | { do: "visit"; who: number }
+  | { do: "logout"; who: number }
+  | { do: "fail"; on: boolean };
+
+/** The session id inside a session cookie's value (s%3A<id>.<signature>). */
+const idIn = (value: string | undefined) =>
+  /^s:([^.]+)\./.exec(decodeURIComponent(value ?? ""))?.[1];
+const idOf = (side: Side, who: number) => idIn(side.visitors[who]?.cookie(COOKIE_NAME));
+
+function describe(a: Action): string {
+  switch (a.do) {
+    case "login":
+      return `${name(a.who)}: POST /login as ${USERS[a.who]}`;
+    case "together":
+      return `${a.who.map(name).join(", ")} at the same moment: POST /login as ${USERS[a.who[0] ?? 0]}; then each GET /me, in turn`;
+    case "visit":
+      return `${name(a.who)}: GET /me`;
+    case "logout":
+      return `${name(a.who)}: POST /logout`;
+    case "fail":
+      return a.on ? "the store starts failing destroy() (a broken store)" : "the store works again";
+  }
+}
+
+/** A step's clock: every request starts in a later millisecond than the last one ended. */
+async function later(side: Side): Promise<void> {
+  const last = Number(side.notes.lastAt ?? 0);
+  while (Date.now() <= last) await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
+/** Labels the sessions the browsers WHO now hold, in their order (not the store's). */
+function label(side: Side, who: number[]): void {
+  for (const i of who) {
+    const id = idOf(side, i);
+    if (id && !side.labels.has(id)) {
+      const label = `#${side.labels.size + 1}`;
+      side.labels.set(id, label);
+      side.owners.set(label, name(i));
+    }
+  }
+}
+
+/**
+ * The fault: while SIDE's store is broken, destroy() fails for a session that is stored. A
+ * login's own regenerate() (which destroys the new browser's id, never stored) still works, so
+ * the login gets as far as ending others. Wrapped on the store instance of this scenario only.
+ */
+const breakable = new WeakSet<object>();
+function makeBreakable(side: Side, sides: RedisSides): void {
+  const store = side.probe.store;
+  if (!store || breakable.has(store)) return;
+  breakable.add(store);
+  const destroy = store.destroy.bind(store);
+  store.destroy = (id, callback) => {
+    side.notes.pending = Number(side.notes.pending ?? 0) + 1;
+    const done = (error?: unknown) => {
+      side.notes.pending = Number(side.notes.pending) - 1;
+      callback?.(error);
+    };
+    if (!side.notes.broken) return destroy(id, done);
+    sides
+      .admin(side.name)
+      .exists(`sess:${id}`)
+      .then((stored) => {
+        if (!stored) return destroy(id, done);
+        done(new Error("the session store failed to destroy (a fault the check injected)"));
+      }, done);
+  };
+}
+
+/**
+ * APP, watched: whether an answer's headers went out while a destroy() was under way (a
+ * session beyond the limit not yet ended). express-session's own save at the end of a login
+ * may still be under way then: only destroy() is judged.
+ */
+function watched(app: Express, side: Side): Express {
+  const outer = express();
+  outer.use((_req, res, next) => {
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: typeof res, ...args: unknown[]) {
+      if (Number(side.notes.pending ?? 0) > 0) side.notes.early = true;
+      return (writeHead as (...a: unknown[]) => typeof res).apply(this, args);
+    } as typeof res.writeHead;
+    next();
+  });
+  outer.use(app);
+  return outer;
+}
+
+function model(
+  module: Module,
+  sides: RedisSides,
+  extra: fc.Arbitrary<Action>[],
+  examples: Action[][],
+): Model<Action> {
+  const who = fc.constantFrom(0, 1, 2, 3, 4, 5);
+  const action: fc.Arbitrary<Action> = fc.oneof(
+    { weight: 5, arbitrary: fc.record({ do: fc.constant("login" as const), who }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        do: fc.constant("together" as const),
+        who: fc.shuffledSubarray([0, 1, 2, 3, 4], { minLength: 2, maxLength: 3 }),
+      }),
+    },
+    { weight: 4, arbitrary: fc.record({ do: fc.constant("visit" as const), who }) },
+    { weight: 1, arbitrary: fc.record({ do: fc.constant("logout" as const), who }) },
+    ...extra.map((arbitrary) => ({ weight: 2, arbitrary })),
+  );
+
+  async function perform(a: Action, side: Side): Promise<Answer | undefined> {
+    if (a.do === "fail") {
+      side.notes.broken = a.on;
+      return undefined;
+    }
+    makeBreakable(side, sides);
+    await later(side);
+    side.notes.early = false;
+    const browsers = a.do === "together" ? a.who : [a.who];
+    const answers = await Promise.all(
+      browsers.map((i) => {
+        const visitor = side.visitors[i];
+        if (!visitor) throw new Error(`no browser ${i}`);
+        if (a.do === "visit") return visitor.send("GET", "/me", JSON_CLIENT);
+        if (a.do === "logout") return visitor.send("POST", "/logout", JSON_CLIENT);
+        return visitor.send("POST", "/login", JSON_CLIENT, { username: USERS[i] });
+      }),
+    );
+    side.notes.lastAt = Date.now();
+    label(side, browsers);
+    if (answers.length === 1) return answers[0];
+    // Logins at once were seen in the same millisecond: which of them was seen last is a tie.
+    // Each visits in turn after, so that the next eviction has one answer.
+    const visits: number[] = [];
+    for (const i of browsers) {
+      await later(side);
+      visits.push((await side.visitors[i]?.send("GET", "/me", JSON_CLIENT))?.status ?? 0);
+      side.notes.lastAt = Date.now();
+    }
+    // The worst status of the logins, every cookie they set (in browser order), and the
+    // visits' statuses as the text.
+    const worst = answers.reduce((w, answer) => (answer.status > w.status ? answer : w));
+    const setCookies = answers.flatMap((answer) => answer.setCookies);
+    return { ...worst, text: visits.join(","), setCookies };
+  }
+
+  /**
+   * What the answer says, each user's index, the tombstones, and whether a destroy() was still
+   * under way when the answer went out.
+   */
+  async function body(a: Action, answer: Answer, side: Side) {
+    const admin = sides.admin(side.name);
+    const labelOf = (id: string) => side.labels.get(id) ?? "(a session not in the store)";
+    const index: Record<string, string[]> = {};
+    for (const user of new Set(USERS)) {
+      index[user] = (await admin.zRange(`user-sessions:${user}`, 0, -1)).map(labelOf).sort();
+    }
+    const ids = [...side.labels.keys()];
+    const buried = ids.length ? await admin.mGet(ids.map((id) => `ended:${id}`)) : [];
+    const tombstones = ids
+      .filter((_, i) => buried[i] !== null)
+      .map(labelOf)
+      .sort();
+    let said: unknown = answer.status < 400 ? "(not JSON)" : "(an error)";
+    if (a.do !== "together" && answer.status < 400) {
+      try {
+        said = JSON.parse(answer.text);
+      } catch {}
+    }
+    if (a.do === "together") said = `then GET /me: ${answer.text}`;
+    const early = a.do === "together" ? false : side.notes.early === true;
+    return { said, index, tombstones, early };
+  }
+
+  return {
+    visitors: USERS.length,
+    action,
+    examples,
+    describe,
+    actor: (a) => ("who" in a ? (Array.isArray(a.who) ? undefined : a.who) : undefined),
+    perform,
+    body: (a, answer, side) => body(a, answer, side),
+    cookie: (line) => {
+      const { pair, attributes } = setCookieParts(line);
+      const expires = attributes.get("expires");
+      return {
+        name: pair.slice(0, pair.indexOf("=")),
+        cleared: Boolean(expires && Date.parse(expires) < Date.now()),
+      };
+    },
+    session: (data) => {
+      const { session } = data as { session: Record<string, unknown> };
+      return { userId: session.userId };
+    },
+    allowed: [
+      {
+        name: "any 5xx, with any cookies, when the store fails",
+        apply: (o) => (o.status >= 500 ? { ...o, status: 500, cookies: [] } : o),
+      },
+      {
+        name: "any commands, but SCAN and KEYS (how you read the index is yours)",
+        apply: (o) => ({ ...o, traffic: { every: (o.traffic.SCAN ?? 0) + (o.traffic.KEYS ?? 0) } }),
+      },
+      {
+        // express-session answers a login before its own last save is confirmed: the check
+        // judges destroy() alone (body.early, see watched()).
+        name: "whether the answer went out before the store confirmed a save",
+        apply: (o) => ({ ...o, early: false }),
+      },
+    ],
+    rules: [statusRule, storeRule, indexRule, trafficRule],
+    probe: (side) => sides.probe(side),
+    createApp: async (side) => watched(module.createApp(await sides.client(side)), side),
+    createReference: async (side) => watched(reference.createApp(await sides.client(side)), side),
+  };
+}
+
+// ---- Rules: what is wrong at a step where your app and the reference differ, in words.
+type S = Step<Action>;
+const isLogin = (a: Action) => a.do === "login" || a.do === "together";
+
+/** How many live sessions each user has in an observation's store. */
+function perUser(o: Observation): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const value of Object.values(o.store)) {
+    const user = String((value as { userId?: unknown }).userId);
+    counts.set(user, (counts.get(user) ?? 0) + 1);
+  }
+  return counts;
+}
+
+function statusRule({ action: a, yours: y, reference: r }: S) {
+  if (y.status === r.status) return undefined;
+  if (isLogin(a) && r.status >= 500 && y.status < 400) {
+    return `claimed the login successful though the store could not end a session beyond the limit: answered ${y.status} while that session lives on; pass the error on (a 5xx)`;
+  }
+  if (a.do === "visit" && r.status === 401 && y.status === 200) {
+    return `${describe(a)} is still logged in where its session should have been ended by a later login`;
+  }
+  return `${describe(a)} answered ${y.status} where ${r.status} was expected`;
+}
+
+function storeRule({ action: a, yours: y, reference: r, owners }: S) {
+  const said: string[] = [];
+  const whose = (label: string) => {
+    const owner = owners.get(label);
+    return owner
+      ? `${owner}'s session (${label}, ${userOfLetter(owner)}'s)`
+      : `the session ${label}`;
+  };
+  const actors = a.do === "together" ? a.who.map(name) : "who" in a ? [name(a.who)] : [];
+  const actingUser = "who" in a ? USERS[Array.isArray(a.who) ? (a.who[0] ?? 0) : a.who] : undefined;
+  for (const label of Object.keys(r.store)) {
+    if (label in y.store) continue;
+    const owner = owners.get(label);
+    if (owner && userOfLetter(owner) !== actingUser)
+      said.push(`another user's session was ended: ${describe(a)} ended ${whose(label)}`);
+    else if (owner && actors.includes(owner) && isLogin(a))
+      said.push(
+        `the login that was just made was ended: ${whose(label)} is gone; end older ones instead`,
+      );
+    else
+      said.push(
+        `ended a session that should live: ${whose(label)} was seen more recently than the ones that go (the index's score is the expiry: last seen + maxAge)`,
+      );
+  }
+  for (const label of Object.keys(y.store)) {
+    if (!(label in r.store))
+      said.push(
+        `${whose(label)} is still in the store where it should be ended (the least recently seen go)`,
+      );
+  }
+  const [mine, theirs] = [perUser(y), perUser(r)];
+  for (const [user, n] of mine) {
+    const expected = theirs.get(user) ?? 0;
+    if (n > LIMIT && n > expected) {
+      said.push(
+        a.do === "together"
+          ? `logins at the same moment left ${user} with ${n} live sessions, more than ${LIMIT}: choose what to end after this login is in the index, never from a count taken before (a race)`
+          : `${user} has ${n} live sessions after this step, more than ${LIMIT}`,
+      );
+    } else if (n < expected && n < LIMIT) {
+      said.push(
+        `${user} has ${n} live sessions where ${expected} should be left: fewer than the limit of ${LIMIT} allows`,
+      );
+    }
+  }
+  return said.join("\n") || undefined;
+}
+
+function indexRule({ yours: y, reference: r }: S) {
+  type Body = { index?: Record<string, string[]>; tombstones?: string[]; said?: unknown };
+  const [mine, theirs] = [y.body as Body, r.body as Body];
+  const said: string[] = [];
+  for (const [user, labels] of Object.entries(theirs.index ?? {})) {
+    const yourLabels = mine.index?.[user] ?? [];
+    const shown = `user-sessions:${user} holds ${JSON.stringify(yourLabels)} where ${JSON.stringify(labels)} was expected`;
+    if (yourLabels.some((l) => !labels.includes(l)))
+      said.push(`the index still lists an ended session: ${shown}`);
+    if (labels.some((l) => !yourLabels.includes(l)))
+      said.push(`the index lost a session that is still live: ${shown}`);
+  }
+  const missing = (theirs.tombstones ?? []).filter(
+    (l) => !mine.tombstones?.includes(l) && !(l in y.store),
+  );
+  if (missing.length) {
+    said.push(
+      `the session ${missing.join(", ")} was deleted, not ended for good: no tombstone (ended:<id>), so a late write of a request under way brings it back; end it through the store's destroy()`,
+    );
+  }
+  if (!said.length && JSON.stringify(mine.said) !== JSON.stringify(theirs.said)) {
+    said.push(
+      `answered ${JSON.stringify(mine.said)} where ${JSON.stringify(theirs.said)} was expected`,
+    );
+  }
+  return said.join("\n") || undefined;
+}
+
+function trafficRule({ yours: y, reference: r }: S) {
+  const said: string[] = [];
+  if ((y.traffic.every ?? 0) > (r.traffic.every ?? 0)) {
+    said.push(
+      "looked through every session in Redis (SCAN or KEYS): read this user's index instead",
+    );
+  }
+  const early = (o: Observation) => (o.body as { early?: boolean }).early === true;
+  if (early(y) && !early(r)) {
+    said.push(
+      "answered before the store confirmed: a session beyond the limit was not yet ended when the login's answer went out",
+    );
+  }
+  return said.join("\n") || undefined;
+}
+
+const [A, B, C, D, E, F] = [0, 1, 2, 3, 4, 5];
+const login = (who: number): Action => ({ do: "login", who });
+const visit = (who: number): Action => ({ do: "visit", who });
+const together = (...who: number[]): Action => ({ do: "together", who });
+
+export default defineCheck<Module>({
+  entry: "app.ts",
+  cases: [
+    {
+      name: "a login beyond three sessions ends the least recently seen others, and only those",
+      timeoutMs: 30_000,
+      run: async ({ module, redis }) => {
+        const sides = await RedisSides.start(await redis());
+        await differential(
+          model(
+            module,
+            sides,
+            [],
+            [
+              [login(F), login(A), login(B), login(C), login(D), visit(F)],
+              [login(A), login(B), login(C), login(D), visit(A)],
+              [login(A), login(B), login(C), visit(A), login(D), visit(B)],
+              [login(A), login(B), together(C, D), visit(A)],
+              [login(A), together(B, C, D), visit(A), login(E), visit(B)],
+              [login(A), login(B), login(C), login(A), login(D), visit(B)],
+            ],
+          ),
+          { runs: 6, maxActions: 8 },
+        );
+      },
+    },
+    {
+      name: "a login is not a success while a session beyond the limit could not be ended",
+      timeoutMs: 30_000,
+      run: async ({ module, redis }) => {
+        const sides = await RedisSides.start(await redis());
+        const fault = fc.record({ do: fc.constant("fail" as const), on: fc.boolean() });
+        const broken: Action = { do: "fail", on: true };
+        const fixed: Action = { do: "fail", on: false };
+        await differential(
+          model(
+            module,
+            sides,
+            [fault],
+            [[login(A), login(B), login(C), broken, login(D), visit(A), fixed, login(E), visit(B)]],
+          ),
+          { runs: 3, maxActions: 8 },
+        );
+      },
+    },
+  ],
+});

@@ -104,13 +104,15 @@ async function start(step: Step): Promise<void> {
   );
   if (running !== current) return void (await services.stop()); // stopped meanwhile
   current.services = services;
-  if (!(await launchApp(current))) return;
+  // The store's watch first: the events pane hears every command from the app's first request.
   current.unwatch = await watchStore(step, services, (view) => send("store", view), hear).catch(
     (error: Error) => {
       say(`The store pane cannot look inside the store: ${error.message}`);
       return undefined;
     },
   );
+  if (running !== current) return void (await current.unwatch?.()); // stopped meanwhile
+  if (!(await launchApp(current))) return;
   sendState();
 }
 

@@ -116,7 +116,9 @@ export async function watchStore(
     show({ store: step.store, groups: groups.flat() });
     timer = setTimeout(tick, 1000);
   };
-  timer = setTimeout(tick, 0);
+  // The first look connects the watch (MONITOR, expiry events) before this resolves, so that
+  // the app, started after it, sends nothing the events pane misses.
+  await tick();
   return async () => {
     stopped = true;
     clearTimeout(timer);

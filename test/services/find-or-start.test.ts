@@ -176,7 +176,7 @@ test("`rm -rf .workshop` while its servers run: the next start says so, and `ser
     // A step started now would use a server whose data is gone: it says so instead.
     await assert.rejects(
       ensureBackground(postgresHere),
-      /PostgreSQL: the one the workshop started on 127\.0\.0\.1:\d+ \(pid \d+\) runs, but its folder .*postgres was deleted while it ran.*`npm run services -- stop` stops it/s,
+      /PostgreSQL: the one the workshop started on 127\.0\.0\.1:\d+ \(pid \d+(, \d+)*\) runs, but its folder .*postgres was deleted while it ran.*`npm run services -- stop` stops it/s,
     );
     const { code, output } = await runScript("scripts/services.ts", ["stop"], {
       WORKSHOP_DIR: workshop,

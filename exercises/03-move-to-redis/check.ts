@@ -148,8 +148,14 @@ function anHourAgo<T>(build: () => T): T {
 
 /** Waits until what the apps sent Redis as they started is counted (not as a request's). */
 async function started(side: Side): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 1));
-  await side.probe.settle();
+  // What a new app sends Redis at its start may come in turns (a SCAN, then a DEL of what it
+  // found): settled until a round brings no new command, so that the next request comes after.
+  const sent = () => Object.values(side.probe.traffic).reduce((sum, n) => sum + n, 0);
+  for (let round = 0, before = -1; round < 20 && sent() !== before; round++) {
+    before = sent();
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    await side.probe.settle();
+  }
 }
 
 /**

@@ -97,8 +97,12 @@ test("npm start: step 3 in the page, its cookie, key, SET, freeze and expiry see
   await tab.setViewport({ width: 1280, height: 720 });
   await tab.goto(url);
   // Every step of the manifest is listed, however many there are.
-  const listed = await tab.$$eval("#steps > li", (items) => items.length);
-  assert.equal(listed, steps.length);
+  // (drawn from the page's first update: waited for, not read at once).
+  await tab.waitForFunction(
+    (count) => document.querySelectorAll("#steps > li").length === count,
+    { timeout: WAIT_MS },
+    steps.length,
+  );
   // A locator finds the button again if the list is drawn anew (an update) before the click.
   await tab.locator('button[aria-label^="Start step 3,"]').click();
 

@@ -20,7 +20,7 @@
  */
 import express, { type Express } from "express";
 import fc from "fast-check";
-import { createRedisClient, type RedisClient } from "../../steps/shared/redis-client.ts";
+import type { RedisClient } from "../../steps/shared/redis-client.ts";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 import {
   type Answer,
@@ -31,7 +31,7 @@ import {
   type Step,
   setCookieParts,
 } from "../../test/checks/differential.ts";
-import { type CheckRedis, defineCheck, Wrong } from "../../test/checks/kit.ts";
+import { appRedisClient, type CheckRedis, defineCheck, Wrong } from "../../test/checks/kit.ts";
 import { type HeldSession, RedisSides } from "../../test/checks/redis-probe.ts";
 import { Relay } from "../../test/checks/relay.ts";
 import * as reference from "./solution/app.ts";
@@ -686,7 +686,7 @@ async function model(
     reference: await Relay.open(redis.url, HOLD),
   };
   const clients: Record<Side["name"], RedisClient[]> = { yours: [], reference: [] };
-  const template = createRedisClient(redis.url);
+  const template = appRedisClient(redis.url);
   after(async () => {
     for (const client of [...clients.yours, ...clients.reference])
       if (client.isOpen) client.destroy();

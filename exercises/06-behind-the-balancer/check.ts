@@ -21,7 +21,7 @@
  */
 import express, { type Express, type Request } from "express";
 import fc from "fast-check";
-import { createRedisClient, type RedisClient } from "../../steps/shared/redis-client.ts";
+import type { RedisClient } from "../../steps/shared/redis-client.ts";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 import {
   type Answer,
@@ -32,7 +32,7 @@ import {
   type Step,
   setCookieParts,
 } from "../../test/checks/differential.ts";
-import { type CheckRedis, defineCheck } from "../../test/checks/kit.ts";
+import { appRedisClient, type CheckRedis, defineCheck } from "../../test/checks/kit.ts";
 import { type HeldSession, RedisSides } from "../../test/checks/redis-probe.ts";
 import * as reference from "./solution/app.ts";
 
@@ -447,7 +447,7 @@ async function model(
   const sides = await RedisSides.start(redis);
   // Each side's clients, one per worker, made once for all scenarios (a client costs more to
   // make than a scenario to run); one the app closed is made again.
-  const template = createRedisClient(redis.url);
+  const template = appRedisClient(redis.url);
   const clients: Record<Side["name"], RedisClient[]> = { yours: [], reference: [] };
   after(() => {
     for (const client of [...clients.yours, ...clients.reference])

@@ -21,7 +21,7 @@ import express, { type ErrorRequestHandler } from "express";
 import type { SessionData } from "express-session";
 import fc from "fast-check";
 import "../../steps/shared/session-data.ts";
-import { createRedisClient, type RedisClient } from "../../steps/shared/redis-client.ts";
+import type { RedisClient } from "../../steps/shared/redis-client.ts";
 import { workshopSession } from "../../steps/shared/workshop-session.ts";
 import {
   type Answer,
@@ -30,7 +30,7 @@ import {
   type Side,
   type Step,
 } from "../../test/checks/differential.ts";
-import { type CheckRedis, defineCheck, Wrong } from "../../test/checks/kit.ts";
+import { appRedisClient, type CheckRedis, defineCheck, Wrong } from "../../test/checks/kit.ts";
 import { RedisSides } from "../../test/checks/redis-probe.ts";
 import * as reference from "./solution/paged-session-store.ts";
 
@@ -220,9 +220,8 @@ async function startEnvironment(redis: CheckRedis): Promise<Environment> {
     url.password = `pw-${Math.random().toString(36).slice(2)}`;
     const db = await databaseOf(sides.admin(name));
     url.pathname = `/${db}`;
-    // Never connected: each scenario's client is a duplicate() of it. (createRedisClient costs
-    // node-redis a new class of every command each time; a duplicate shares it.)
-    const template = createRedisClient(url.href);
+    // Never connected: each scenario's client is a duplicate() of it.
+    const template = appRedisClient(url.href);
     return { user: url.username, password: url.password, db, template };
   };
   return {

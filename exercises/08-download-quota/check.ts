@@ -31,7 +31,7 @@ import { pathToFileURL } from "node:url";
 import express, { type Express } from "express";
 import type session from "express-session";
 import fc from "fast-check";
-import { createClient } from "redis";
+import { redisClient } from "../../lib/services/redis.ts";
 import type { RedisClient } from "../../steps/shared/redis-client.ts";
 import { COOKIE_NAME, sessionSecrets } from "../../steps/shared/session-secret.ts";
 import {
@@ -84,7 +84,7 @@ const JSON_CLIENT = { accept: "application/json" };
  * that stops answering is the Tap's to simulate.
  */
 function steadyClient(url: string): RedisClient {
-  const client: RedisClient = createClient({
+  const client: RedisClient = redisClient({
     url,
     RESP: 2,
     disableOfflineQueue: true,

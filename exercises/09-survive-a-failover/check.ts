@@ -12,7 +12,7 @@
  */
 import { availableParallelism, loadavg } from "node:os";
 import fc from "fast-check";
-import { createClient } from "redis";
+import { redisClient } from "../../lib/services/redis.ts";
 import type { RedisClient } from "../../steps/shared/redis-client.ts";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 import {
@@ -59,7 +59,7 @@ async function failoverProxies(redis: CheckRedis, after: (fn: () => unknown) => 
 
 /** A client of the app, through its side's failover proxy (not connected: duplicate it). */
 function template(url: string): RedisClient {
-  return createClient({
+  return redisClient({
     url,
     // No queue while disconnected: a command fails at once, so "down" is a quick 503 (the
     // exercise's server.ts gets the same from the sentinel client).

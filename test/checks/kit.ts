@@ -16,14 +16,18 @@
 import type { AddressInfo } from "node:net";
 import type { Express } from "express";
 import pg, { type Pool } from "pg";
-import { createClient } from "redis";
 import { Browser } from "../../lib/browser.ts";
 import {
   type PrivatePostgres,
   privateEngine,
   startPrivatePostgres,
 } from "../../lib/services/postgres.ts";
-import { type PrivateRedis, startPrivateRedis } from "../../lib/services/redis.ts";
+import {
+  clientLike,
+  type PrivateRedis,
+  redisClient,
+  startPrivateRedis,
+} from "../../lib/services/redis.ts";
 import { createRedisClient, type RedisClient } from "../../steps/shared/redis-client.ts";
 
 /** A failed expectation: what is wrong, what was expected, what was seen. */
@@ -193,6 +197,18 @@ export async function serveApp(app: Express): Promise<{ site: Site; close(): Pro
   };
 }
 
+let appTemplate: RedisClient | undefined;
+
+/**
+ * A client as the app makes it (createRedisClient: its timeouts and reconnects), for URL, not
+ * connected; without createRedisClient's listeners, so give it an 'error' one. Cheap: a
+ * duplicate of one made once (clientLike, lib/services/redis.ts).
+ */
+export function appRedisClient(url: string): RedisClient {
+  appTemplate ??= createRedisClient("redis://127.0.0.1:6379");
+  return clientLike(appTemplate, url);
+}
+
 /** The Redis of one folder under check, over a private redis-server. */
 export async function checkRedis(
   after: (fn: () => unknown) => void,
@@ -208,12 +224,12 @@ export async function checkRedis(
     url: server.url,
     // The check's own client: no pings and no socket timeout, so that a busy machine never
     // makes it reconnect (a check may know its connection by its address: redis-probe.ts).
-    client: () => connect(createClient({ url: server.url, RESP: 2 })),
-    appClient: () => connect(createRedisClient(server.url)),
+    client: () => connect(redisClient({ url: server.url, RESP: 2 })),
+    appClient: () => connect(appRedisClient(server.url)),
     crash: () => server.crash(),
     start: () => server.start(),
     freeze: async (ms) => {
-      const admin = await connect(createRedisClient(server.url));
+      const admin = await connect(appRedisClient(server.url));
       await admin.sendCommand(["CLIENT", "PAUSE", String(ms), "ALL"]);
       admin.destroy();
     },

@@ -10,9 +10,9 @@
  *   model.probe = (name) => sides.probe(name);
  *   model.createApp = async (side) => module.createApp(await sides.client(side));
  */
-import { createRedisClient, type RedisClient } from "../../steps/shared/redis-client.ts";
+import type { RedisClient } from "../../steps/shared/redis-client.ts";
 import type { Side } from "./differential.ts";
-import type { CheckRedis } from "./kit.ts";
+import { appRedisClient, type CheckRedis } from "./kit.ts";
 import { StoreProbe } from "./store-probe.ts";
 
 const DATABASE = { yours: 1, reference: 2 } as const;
@@ -134,19 +134,9 @@ export class RedisSides {
     return url.href;
   }
 
-  private readonly templates = new Map<Side["name"], RedisClient>();
-
-  /**
-   * A client as the app gets it (createRedisClient), on SIDE's database, closed after. A
-   * duplicate of one made once: making a client from options costs node-redis tens of ms.
-   */
+  /** A client as the app gets it (createRedisClient), on SIDE's database, closed after. */
   async client(side: Side): Promise<RedisClient> {
-    let template = this.templates.get(side.name);
-    if (!template) {
-      template = createRedisClient(this.url(side.name));
-      this.templates.set(side.name, template);
-    }
-    const client = template.duplicate();
+    const client = appRedisClient(this.url(side.name));
     client.on("error", () => {}); // faults are what some scenarios are about
     await client.connect();
     side.after(() => (client.isOpen ? client.destroy() : undefined));

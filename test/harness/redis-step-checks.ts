@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
-import { createClient } from "redis";
 import { Browser } from "../../lib/browser.ts";
 import { boundForLoad } from "../../lib/services/net.ts";
+import { redisClient } from "../../lib/services/redis.ts";
 import { startStep } from "../../lib/step-process.ts";
 
 /**
@@ -11,7 +11,7 @@ import { startStep } from "../../lib/step-process.ts";
  * the harness open a connection of their own to Redis.
  */
 export async function redisClientFor(t: { after(cleanup: () => unknown): void }, url: string) {
-  const client = createClient({ url });
+  const client = redisClient({ url });
   client.on("error", () => {}); // a test that stops Redis reports that itself
   await client.connect();
   t.after(() => (client.isOpen ? client.close() : undefined));

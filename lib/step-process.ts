@@ -58,6 +58,10 @@ export async function startStep(
       ...process.env,
       NODE_ENV: "test",
       SESSION_SECRET: TEST_SECRET,
+      // Step 05's password hash at scrypt cost 2^10, not 2^15 (credentials.ts): about 2 ms a
+      // login, not 95, and the tests log in hundreds of times. A test that races a login
+      // passes SCRYPT_N: undefined: the full cost is its window.
+      SCRYPT_N: "1024",
       ...options.env,
       PORT: String(port),
     },

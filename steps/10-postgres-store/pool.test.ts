@@ -12,6 +12,9 @@ import { boundForLoad } from "../../lib/services/net.ts";
 import { needsPostgresql, usePrivatePostgres } from "../../test/harness/index.ts";
 import { createPool } from "../shared/postgres-pool.ts";
 
+// Awaited before the first test(): an await between two test() calls lets node:test run the
+// first and, finding nothing after it, the file's after() hooks, before the second exists.
+const withoutPostgresql = await needsPostgresql();
 const pools: pg.Pool[] = [];
 after(() => Promise.all(pools.map((pool) => pool.end()))); // first: before PostgreSQL stops
 const postgres = await usePrivatePostgres();
@@ -65,7 +68,7 @@ test("connect, query, release: 50 requests at once share at most 10 connections"
 });
 
 test("a forgotten release(): ten requests empty the pool, every later one waits 2 s and fails; releasing recovers", {
-  skip: await needsPostgresql(),
+  skip: withoutPostgresql,
 }, async () => {
   const leaked: pg.PoolClient[] = [];
   for (let request = 1; request <= 10; request++) {

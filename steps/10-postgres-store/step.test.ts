@@ -28,6 +28,9 @@ const PASSWORD = "correct horse battery staple";
 // The lessons on one engine: PostgreSQL where the machine has it, else the embedded PGlite
 // (test/services/pglite.test.ts runs this step on PGlite too; WORKSHOP_POSTGRES_ENGINE=pglite
 // runs all of this on it).
+// Awaited before the first test(): an await between two test() calls lets node:test run the
+// first and, finding nothing after it, the file's after() hooks, before the second exists.
+const withoutPostgresql = await needsPostgresql();
 const engine = await privateEngine();
 describe(`sessions in PostgreSQL (${engine})`, { concurrency: true }, async () => {
   const postgres = await usePrivatePostgres(engine);
@@ -238,7 +241,7 @@ describe(`sessions in PostgreSQL (${engine})`, { concurrency: true }, async () =
 // their failed creation and fail every request after it, until their process restarts.
 // session-table.ts makes the table in a migration under a lock instead (tested above).
 test("createTableIfMissing: stores that lose the race to create the table fail for good", {
-  skip: await needsPostgresql(),
+  skip: withoutPostgresql,
 }, async (t) => {
   const { default: connectPgSimple } = await import("connect-pg-simple");
   const { default: session } = await import("express-session");
@@ -308,7 +311,7 @@ test("anonymous POST /logout adds no ended_sessions row; a stored session's logo
 });
 
 test("the session table locked by another client: 503s in seconds, at most 10 backends, then served again", {
-  skip: await needsPostgresql(),
+  skip: withoutPostgresql,
 }, async (t) => {
   const own = await usePrivatePostgres(); // only this app's connections in it
   const app = await startStep(t, STEP, { env: { DATABASE_URL: own.url } });

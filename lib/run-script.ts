@@ -2,6 +2,17 @@ import { type SpawnOptions, spawn } from "node:child_process";
 import { repoRoot } from "./services/workshop-dir.ts";
 
 /**
+ * What `node` needs before a .ts file of the workshop: nothing on Node 22.18+ and 24, which
+ * strip the types themselves (tsconfig.json allows only such erasable TypeScript), else tsx
+ * (Node 20). tsx costs each process about 0.3 s of CPU; the tests start hundreds.
+ *   spawn(process.execPath, [...typeScript, "steps/01-memory-store/server.ts"])
+ */
+export const typeScript: readonly string[] = (process.features as { typescript?: unknown })
+  .typescript
+  ? []
+  : ["--import", "tsx"];
+
+/**
  * Runs PROGRAM to its end without blocking this process; resolves with its exit code and
  * everything it printed (or, when it could not start, a null code and why).
  */
@@ -32,7 +43,7 @@ export function runScript(
   args: string[] = [],
   env: Record<string, string> = {},
 ): Promise<{ code: number | null; output: string }> {
-  return runProgram(process.execPath, ["--import", "tsx", script, ...args], {
+  return runProgram(process.execPath, [...typeScript, script, ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
   });

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { typeScript } from "./run-script.ts";
 import { freePort, machineLoad } from "./services/net.ts";
 import { repoRoot } from "./services/workshop-dir.ts";
 
@@ -40,10 +41,10 @@ const START_TIMEOUT_MS = Number(process.env.STEP_START_TIMEOUT_MS ?? 90_000);
 const TEST_SECRET = randomBytes(32).toString("hex");
 
 /**
- * Spawns `steps/STEP/server.ts` with tsx, PORT set to a free port, and waits (event-driven, no
- * fixed sleep) until it prints `listening on http://localhost:PORT`. The process is killed
- * when the test ends, whatever happened. SESSION_SECRET is a random one unless ENV names it
- * (even as undefined, to test the development secret).
+ * Spawns `steps/STEP/server.ts` (through tsx on Node 20), PORT set to a free port, and waits
+ * (event-driven, no fixed sleep) until it prints `listening on http://localhost:PORT`. The
+ * process is killed when the test ends, whatever happened. SESSION_SECRET is a random one
+ * unless ENV names it (even as undefined, to test the development secret).
  */
 export async function startStep(
   t: { after(cleanup: () => unknown): void }, // a test's context, or node:test's `after`
@@ -52,7 +53,7 @@ export async function startStep(
 ): Promise<StepProcess> {
   const port = options.port ?? (await freePort());
   const entry = options.entry ?? join("steps", step, "server.ts");
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+  const child = spawn(process.execPath, [...typeScript, entry], {
     cwd: repoRoot,
     env: {
       ...process.env,

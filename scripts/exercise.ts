@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { findExercise, makeWorkingCopies } from "../lib/exercises.ts";
+import { typeScript } from "../lib/run-script.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
 
 for (const line of makeWorkingCopies()) console.log(line);
@@ -29,7 +30,7 @@ if (!existsSync(join(repoRoot, server))) {
   process.exit(2);
 }
 console.log(`Running ${server} (Ctrl-C to stop)…`);
-const child = spawn(process.execPath, ["--import", "tsx", server], {
+const child = spawn(process.execPath, [...typeScript, server], {
   cwd: repoRoot,
   stdio: "inherit",
   env: { ...process.env, PORT: process.env.PORT ?? "3000" },

@@ -1,5 +1,6 @@
 /**
- * Runs every *.test.ts of the workshop with Node's own test runner (through tsx).
+ * Runs every *.test.ts of the workshop with Node's own test runner (through tsx on Node 20;
+ * Node 24 runs the TypeScript itself).
  * `npm run test:only -- steps/03` runs only the files whose path contains "steps/03".
  * It says at once when redis-server is missing (most tests start private ones), and ends with
  * a summary per area (steps, exercises, slides, walkthroughs, conformance, structure).
@@ -8,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { typeScript } from "../lib/run-script.ts";
 import { machineLoad, which } from "../lib/services/net.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
 
@@ -55,8 +57,7 @@ console.log(`npm test: ${files.length} files, ${concurrency} at a time; ${machin
 const result = spawnSync(
   process.execPath,
   [
-    "--import",
-    "tsx",
+    ...typeScript,
     "--test",
     `--test-concurrency=${concurrency}`,
     "--test-reporter=spec",

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { test } from "node:test";
+import { typeScript } from "../lib/run-script.ts";
 import { repoRoot } from "../lib/services/workshop-dir.ts";
 import { listDecks } from "./slides-build.ts";
 
@@ -21,7 +22,7 @@ async function freePort(): Promise<number> {
 
 test("npm run slides prints the opening deck's URL, lists only decks, serves code links", async (t) => {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/slides-serve.ts"], {
+  const child = spawn(process.execPath, [...typeScript, "scripts/slides-serve.ts"], {
     cwd: repoRoot,
     env: { ...process.env, SLIDES_PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],

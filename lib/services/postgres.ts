@@ -3,7 +3,7 @@ import { chownSync, existsSync, readdirSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { runProgram } from "../run-script.ts";
+import { runProgram, typeScript } from "../run-script.ts";
 import { ServiceError } from "./errors.ts";
 import { which } from "./net.ts";
 import {
@@ -57,7 +57,7 @@ export const pglite: Service = {
   startTimeoutMs: 180_000,
   program: async (port, dir) => ({
     command: process.execPath,
-    args: ["--import", "tsx", join(repoRoot, "lib", "services", "pglite-server.ts")].concat([
+    args: [...typeScript, join(repoRoot, "lib", "services", "pglite-server.ts")].concat([
       join(dir, "data"),
       String(port),
     ]),

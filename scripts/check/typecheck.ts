@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { codeFiles } from "../../lib/exercises.ts";
+import { typeScript } from "../../lib/run-script.ts";
 import { repoRoot } from "../../lib/services/workshop-dir.ts";
 
 const CACHE = join(repoRoot, ".workshop", "typecheck.json");
@@ -25,14 +26,10 @@ export async function typecheck(dirs: readonly string[]): Promise<Map<string, st
     return cache[dir] !== hashes.get(dir);
   });
   if (todo.length === 0) return errors;
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", fileURLToPath(import.meta.url), ...todo],
-    {
-      cwd: repoRoot,
-      stdio: ["ignore", "pipe", "inherit"],
-    },
-  );
+  const child = spawn(process.execPath, [...typeScript, fileURLToPath(import.meta.url), ...todo], {
+    cwd: repoRoot,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let out = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
     out += chunk;

@@ -11,6 +11,7 @@ import { join, sep } from "node:path";
 import { stripVTControlCharacters } from "node:util";
 import { watch } from "chokidar";
 import { findExercises, makeWorkingCopies } from "../../lib/exercises.ts";
+import { typeScript } from "../../lib/run-script.ts";
 import { repoRoot } from "../../lib/services/workshop-dir.ts";
 
 export type Command = "check" | "hint" | "reset" | "diff";
@@ -24,7 +25,7 @@ export function runCommand(
 ): Promise<{ code: number; output: string }> {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", join("scripts", `${command}.ts`), ...args],
+    [...typeScript, join("scripts", `${command}.ts`), ...args],
     {
       cwd: repoRoot,
       env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined },

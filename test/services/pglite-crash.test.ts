@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import pg from "pg";
+import { typeScript } from "../../lib/run-script.ts";
 import { freePort, waitUntil } from "../../lib/services/net.ts";
 import { pglite, startPrivatePostgres } from "../../lib/services/postgres.ts";
 import { answers } from "../../lib/services/service.ts";
@@ -60,7 +61,7 @@ test(`${KILLS} SIGKILLs in the middle of writes: every committed row is there af
 function pgliteServer(data: string, port: number) {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", join(repoRoot, "lib", "services", "pglite-server.ts"), data, String(port)],
+    [...typeScript, join(repoRoot, "lib", "services", "pglite-server.ts"), data, String(port)],
     { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
   );
   after(() => child.kill("SIGKILL"));

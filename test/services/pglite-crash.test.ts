@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, test } from "node:test";
 import pg from "pg";
 import { typeScript } from "../../lib/run-script.ts";
@@ -58,11 +58,15 @@ test(`${KILLS} SIGKILLs in the middle of writes: every committed row is there af
 });
 
 /** pglite-server.ts on DATA, as the workshop runs it; resolves its output once it prints "ready". */
-function pgliteServer(data: string, port: number) {
+function pgliteServer(data: string, port: number, empty: string) {
   const child = spawn(
     process.execPath,
     [...typeScript, join(repoRoot, "lib", "services", "pglite-server.ts"), data, String(port)],
-    { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, PGLITE_EMPTY: empty },
+    },
   );
   after(() => child.kill("SIGKILL"));
   let output = "";
@@ -72,14 +76,23 @@ function pgliteServer(data: string, port: number) {
   return { child, output: () => output, exited };
 }
 
-test("killed during its very first start (initdb): the next start makes the folder anew", async () => {
+test("killed during its very first start (an initdb, then a copy of the empty database it kept): the next start makes the folder anew", async () => {
+  // The empty database is kept in a folder of this test's own: the first kill is during an
+  // initdb (none kept yet), the second during the copy of the one the first kill's restart kept.
+  const empty = join(mkdtempSync(join(tmpdir(), "workshop-pglite-empty-")), "empty");
+  after(() => rmSync(dirname(empty), { recursive: true, force: true }));
   for (let kill = 1; kill <= 2; kill++) {
+    assert.equal(
+      existsSync(empty),
+      kill === 2,
+      kill === 1 ? "no empty database kept yet" : "the empty database kept",
+    );
     const dir = mkdtempSync(join(tmpdir(), "workshop-pglite-first-"));
     after(() => rmSync(dir, { recursive: true, force: true }));
     const data = join(dir, "data");
     const port = await freePort();
-    const first = pgliteServer(data, port);
-    // Killed as the files appear: a few milliseconds later each time.
+    const first = pgliteServer(data, port, empty);
+    // Killed as the first files appear, in the new folder beside the data folder.
     await waitUntil(
       "initdb to write files",
       () => existsSync(`${data}.initdb`) || existsSync(data),
@@ -88,10 +101,11 @@ test("killed during its very first start (initdb): the next start makes the fold
         timeoutMs: 180_000,
       },
     );
-    await new Promise((resolve) => setTimeout(resolve, (kill - 1) * 20));
+    // 20 ms in: an initdb takes seconds, a copy about 100 ms.
+    await new Promise((resolve) => setTimeout(resolve, 20));
     first.child.kill("SIGKILL");
     await first.exited;
-    const second = pgliteServer(data, port);
+    const second = pgliteServer(data, port, empty);
     await waitUntil(
       "the second start to answer",
       async () => {

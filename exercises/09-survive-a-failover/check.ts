@@ -34,7 +34,7 @@ type Module = typeof import("./solution/app.ts");
  * on a busy machine, so that a healthy store always answers within it.
  */
 const deadlineMs = () =>
-  Math.round(400 * Math.max(1, (loadavg()[0] ?? 0) / availableParallelism()));
+  Math.round(200 * Math.max(1, (loadavg()[0] ?? 0) / availableParallelism()));
 const PATHS = ["/", "/about", "/logo.svg", "/health"] as const;
 type Path = (typeof PATHS)[number];
 type Action =

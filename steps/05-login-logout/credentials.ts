@@ -7,8 +7,8 @@ const MAX_PASSWORD = 128;
 /**
  * scrypt's cost. OWASP's Password Storage Cheat Sheet asks for N=2^17 (128 MiB per hash); 2^15
  * (32 MiB, tens of ms) keeps the workshop quick on a laptop. Raise N for a real deployment:
- * SCRYPT_N sets it from the environment, as the secret is set. (The exercise checks set 2^10:
- * they hash hundreds of passwords to test sessions, not hashing.)
+ * SCRYPT_N sets it from the environment, as the secret is set. (The tests and the exercise
+ * checks set 2^10: they hash hundreds of passwords to test sessions, not hashing.)
  */
 const N = scryptCost(process.env.SCRYPT_N ?? String(2 ** 15));
 // maxmem: scrypt needs 128 × N × r bytes, and refuses to run past maxmem (default 32 MiB).

@@ -101,15 +101,12 @@ async function databaseOf(admin: RedisClient): Promise<number> {
 }
 
 /**
- * A client as server.ts gives one to the app: TEMPLATE (made by createRedisClient, never
- * connected) duplicated, so with the same options, through CABLE to DATABASE. Without
- * createRedisClient's messages: the check's own outages are not worth a line of output each.
+ * A client as server.ts gives one to the app (createRedisClient's options), through CABLE to
+ * DATABASE. Without createRedisClient's messages: the check's own outages are not worth a line
+ * of output each.
  */
-async function appClient(template: RedisClient, cable: Relay, database: number) {
-  const url = new URL(template.options?.url ?? "");
-  url.port = String(cable.port);
-  url.pathname = `/${database}`;
-  const client = template.duplicate({ url: url.href });
+async function appClient(cable: Relay, database: number) {
+  const client = appRedisClient(cable.url(database));
   client.on("error", () => {});
   await client.connect();
   return client;
@@ -662,13 +659,12 @@ async function rigFor(
  */
 async function clientsOf(
   clients: RedisClient[],
-  template: RedisClient,
   cable: Relay,
   admin: RedisClient,
 ): Promise<RedisClient[]> {
   const database = await databaseOf(admin);
   for (let i = 0; i < PROCESSES; i++) {
-    if (!clients[i]?.isOpen) clients[i] = await appClient(template, cable, database);
+    if (!clients[i]?.isOpen) clients[i] = await appClient(cable, database);
   }
   return clients;
 }
@@ -686,7 +682,6 @@ async function model(
     reference: await Relay.open(redis.url, HOLD),
   };
   const clients: Record<Side["name"], RedisClient[]> = { yours: [], reference: [] };
-  const template = appRedisClient(redis.url);
   after(async () => {
     for (const client of [...clients.yours, ...clients.reference])
       if (client.isOpen) client.destroy();
@@ -695,7 +690,7 @@ async function model(
   const rig = async (side: Side, build: (client: RedisClient) => Express) => {
     const admin = sides.admin(side.name);
     const cable = cables[side.name];
-    const own = await clientsOf(clients[side.name], template, cable, admin);
+    const own = await clientsOf(clients[side.name], cable, admin);
     return rigFor(side, admin, cable, own, build);
   };
   return {

@@ -447,7 +447,6 @@ async function model(
   const sides = await RedisSides.start(redis);
   // Each side's clients, one per worker, made once for all scenarios (a client costs more to
   // make than a scenario to run); one the app closed is made again.
-  const template = appRedisClient(redis.url);
   const clients: Record<Side["name"], RedisClient[]> = { yours: [], reference: [] };
   after(() => {
     for (const client of [...clients.yours, ...clients.reference])
@@ -464,7 +463,7 @@ async function model(
       if (own[i]?.isOpen) continue;
       const url = new URL(redis.url);
       url.pathname = `/${database[side.name]}`;
-      const client = template.duplicate({ url: url.href }); // createRedisClient's options
+      const client = appRedisClient(url.href); // createRedisClient's options
       client.on("error", () => {});
       await client.connect();
       own[i] = client;

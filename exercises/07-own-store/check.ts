@@ -194,10 +194,7 @@ interface Environment {
   answers: number;
   /** Each side's state in the current scenario (a check's folders run at the same time). */
   states: Map<Side["name"], SideState>;
-  users: Record<
-    Side["name"],
-    { user: string; password: string; db: number; template: RedisClient }
-  >;
+  users: Record<Side["name"], { user: string; password: string; db: number; url: string }>;
 }
 
 /** One side during a scenario. */
@@ -220,9 +217,7 @@ async function startEnvironment(redis: CheckRedis): Promise<Environment> {
     url.password = `pw-${Math.random().toString(36).slice(2)}`;
     const db = await databaseOf(sides.admin(name));
     url.pathname = `/${db}`;
-    // Never connected: each scenario's client is a duplicate() of it.
-    const template = appRedisClient(url.href);
-    return { user: url.username, password: url.password, db, template };
+    return { user: url.username, password: url.password, db, url: url.href };
   };
   return {
     url: redis.url,
@@ -239,7 +234,7 @@ async function startEnvironment(redis: CheckRedis): Promise<Environment> {
  * client of its own (as the app's: createRedisClient), express-session over the store.
  */
 async function build(env: Environment, side: Side, Store: StoreClass) {
-  const { user, password, db, template } = env.users[side.name];
+  const { user, password, db, url } = env.users[side.name];
   const admin = env.sides.admin(side.name);
   await admin.sendCommand([
     "ACL",
@@ -258,7 +253,7 @@ async function build(env: Environment, side: Side, Store: StoreClass) {
   }
   fill.rPush("queue:mail", ["welcome", "reminder"]);
   await fill.exec();
-  const client = template.duplicate();
+  const client = appRedisClient(url);
   client.on("error", () => {}); // outages are what some scenarios are about
   await client.connect();
   side.after(() => (client.isOpen ? client.destroy() : undefined));

@@ -50,6 +50,7 @@ export async function startStep(
   t: { after(cleanup: () => unknown): void }, // a test's context, or node:test's `after`
   step: string,
   options: StartOptions = {},
+  triesLeft = 3,
 ): Promise<StepProcess> {
   const port = options.port ?? (await freePort());
   const entry = options.entry ?? join("steps", step, "server.ts");
@@ -90,6 +91,11 @@ export async function startStep(
     const first = await Promise.race([listening.then(() => "listening" as const), exited, timeout]);
     if (first !== "listening") {
       killHard(child);
+      // A free port can be taken between freePort() and the step's listen(), by another test's
+      // server or outgoing connection: a port the caller did not choose is drawn again.
+      if (options.port === undefined && output.includes("is already in use") && triesLeft > 1) {
+        return startStep(t, step, options, triesLeft - 1);
+      }
       throw new Error(
         `waited for ${entry} to print "listening on http://localhost:${port}": ${
           first === "timeout"

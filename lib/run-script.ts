@@ -3,14 +3,14 @@ import { repoRoot } from "./services/workshop-dir.ts";
 
 /**
  * What `node` needs before a .ts file of the workshop: nothing on Node 22.18+ and 24, which
- * strip the types themselves (tsconfig.json allows only such erasable TypeScript), else tsx
- * (Node 20). tsx costs each process about 0.3 s of CPU; the tests start hundreds.
+ * strip the types themselves (tsconfig.json allows only such erasable TypeScript), else
+ * lib/node20-typescript.mjs (Node 20: esbuild, as tsx, at 0.3 s less CPU a process).
  *   spawn(process.execPath, [...typeScript, "steps/01-memory-store/server.ts"])
  */
 export const typeScript: readonly string[] = (process.features as { typescript?: unknown })
   .typescript
   ? []
-  : ["--import", "tsx"];
+  : ["--import", new URL("./node20-typescript.mjs", import.meta.url).href];
 
 /**
  * Runs PROGRAM to its end without blocking this process; resolves with its exit code and

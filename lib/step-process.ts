@@ -41,7 +41,7 @@ const START_TIMEOUT_MS = Number(process.env.STEP_START_TIMEOUT_MS ?? 90_000);
 const TEST_SECRET = randomBytes(32).toString("hex");
 
 /**
- * Spawns `steps/STEP/server.ts` (through tsx on Node 20), PORT set to a free port, and waits
+ * Spawns `steps/STEP/server.ts` (lib/run-script.ts `typeScript`), PORT set to a free port, and waits
  * (event-driven, no fixed sleep) until it prints `listening on http://localhost:PORT`. The
  * process is killed when the test ends, whatever happened. SESSION_SECRET is a random one
  * unless ENV names it (even as undefined, to test the development secret).

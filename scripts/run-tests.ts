@@ -1,6 +1,6 @@
 /**
- * Runs every *.test.ts of the workshop with Node's own test runner (through tsx on Node 20;
- * Node 24 runs the TypeScript itself).
+ * Runs every *.test.ts of the workshop with Node's own test runner (Node 24 runs the TypeScript
+ * itself; Node 20 through lib/node20-typescript.mjs).
  * `npm run test:only -- steps/03` runs only the files whose path contains "steps/03".
  * It says at once when redis-server is missing (most tests start private ones), and ends with
  * a summary per area (steps, exercises, slides, walkthroughs, conformance, structure).

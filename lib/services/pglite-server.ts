@@ -1,7 +1,7 @@
 /**
  * The embedded PostgreSQL: PGlite (PostgreSQL compiled to WebAssembly, from npm) served over
  * PostgreSQL's wire protocol, so that `pg` and psql talk to it as to a real server.
- *   node --import tsx lib/services/pglite-server.ts DATA_DIR PORT
+ *   node lib/services/pglite-server.ts DATA_DIR PORT      (Node 20: node --import tsx …)
  * DATA_DIR "memory://" keeps nothing. Prints `ready on PORT` once it accepts connections.
  *
  * PGlite is ONE PostgreSQL session, and a pg Pool opens several connections. So the

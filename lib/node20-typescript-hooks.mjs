@@ -13,7 +13,10 @@ let esbuild;
 
 /** @type {import("node:module").LoadHook} */
 export async function load(url, context, nextLoad) {
-  if (!url.startsWith("file:") || !url.endsWith(".ts")) return nextLoad(url, context);
+  // A query ("app.ts?second-process") makes another instance of the same file.
+  if (!url.startsWith("file:") || !new URL(url).pathname.endsWith(".ts")) {
+    return nextLoad(url, context);
+  }
   const source = readFileSync(new URL(url), "utf8");
   const key = createHash("sha256").update(url).update("\0").update(source).digest("hex");
   const compiled = `${cache}${key}.js`;

@@ -4,7 +4,7 @@
  *   node --import ./lib/node20-typescript.mjs steps/01-memory-store/server.ts
  * It does what tsx does for the workshop's own files, at about 0.3 s less CPU a process (the
  * tests start hundreds): each .ts file becomes JavaScript with esbuild (tsx's own compiler),
- * once per content, kept in .workshop/typescript/. `npm run step:N` uses tsx (scripts/run-ts.mjs).
+ * once per content, kept in .workshop/typescript/. `npm run …` loads it too (scripts/run-ts.mjs).
  * Plain JavaScript: it runs before any TypeScript can.
  */
 import { register } from "node:module";

@@ -4,7 +4,7 @@ import { repoRoot } from "./services/workshop-dir.ts";
 /**
  * What `node` needs before a .ts file of the workshop: nothing on Node 22.18+ and 24, which
  * strip the types themselves (tsconfig.json allows only such erasable TypeScript), else
- * lib/node20-typescript.mjs (Node 20: esbuild, as tsx, at 0.3 s less CPU a process).
+ * lib/node20-typescript.mjs (Node 20: esbuild, as tsx does, at 0.3 s less CPU a process than tsx).
  *   spawn(process.execPath, [...typeScript, "steps/01-memory-store/server.ts"])
  */
 export const typeScript: readonly string[] = (process.features as { typescript?: unknown })

@@ -1,9 +1,10 @@
 /**
  * Runs a TypeScript file, as `npm run step:N` does: `node scripts/run-ts.mjs steps/NN-slug/server.ts`.
  * Node 22.18+ and 24 strip the types themselves (process.features.typescript): the file runs
- * as it is, with nothing in between. Older Node (20) loads tsx first. Either way the file runs
- * in this process, so Ctrl-C and SIGTERM reach it directly and its exit code is the command's.
- * Plain JavaScript, so that Node 20 can run it before tsx is loaded.
+ * as it is, with nothing in between. Node 20 loads lib/node20-typescript.mjs first (esbuild, as
+ * tsx does). Either way the file runs in this process, so Ctrl-C and SIGTERM reach it directly
+ * and its exit code is the command's. Every `npm run` command starts this way.
+ * Plain JavaScript, so that Node 20 can run it before any TypeScript can run.
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -14,10 +15,11 @@ if (!file) {
   process.exit(2);
 }
 if (!process.features.typescript) {
-  await import("tsx");
-  // What `node --import tsx` would leave there: a process this one forks (cluster.fork in
-  // step 06) loads tsx too.
-  process.execArgv.push("--import", "tsx");
+  const loader = new URL("../lib/node20-typescript.mjs", import.meta.url).href;
+  await import(loader);
+  // What `node --import LOADER` would leave there: a process this one forks (cluster.fork in
+  // step 06) loads it too.
+  process.execArgv.push("--import", loader);
 }
 // The file sees itself as the script Node runs (steps/shared/current-step.ts reads argv[1];
 // cluster.fork starts argv[1] again).

@@ -1,8 +1,8 @@
 /**
  * scripts/run-ts.mjs, which `npm run step:N` runs: the TypeScript file runs in the launcher's
  * own process, sees itself as argv[1] with its arguments after it, gets the signals and sets
- * the exit code. On a Node that strips types itself (22.18+, 24) tsx is not loaded at all: an
- * enum, which only tsx can run, then fails, as tsconfig.json's erasableSyntaxOnly warns.
+ * the exit code. On a Node that strips types itself (22.18+, 24) nothing else is loaded: an
+ * enum, which only a compiler can run, then fails, as tsconfig.json's erasableSyntaxOnly warns.
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -51,7 +51,7 @@ test("without a file: usage, exit code 2", () => {
   assert.match(result.stderr, /Usage: node scripts\/run-ts\.mjs FILE\.ts/);
 });
 
-test(`an enum: ${nodeStripsTypes ? "refused, Node runs the file without tsx" : "runs, through tsx (this Node cannot strip types)"}`, (t) => {
+test(`an enum: ${nodeStripsTypes ? "refused, Node runs the file as it is" : "runs, compiled by esbuild (this Node cannot strip types)"}`, (t) => {
   const dir = probeDir(t, {
     "enum.ts": 'enum Store {\n  Memory = "memory",\n}\nconsole.log(Store.Memory);\n',
   });
@@ -96,4 +96,21 @@ test("SIGTERM reaches the file's own handler", async (t) => {
   child.kill("SIGTERM");
   assert.equal(await exited, 0, output);
   assert.match(output, /closing on SIGTERM/);
+});
+
+test("lib/node20-typescript.mjs: a changed file runs as changed; an error points at its .ts line", (t) => {
+  const probe = (text: string) => {
+    const dir = probeDir(t, { "probe.ts": text });
+    return spawnSync(
+      process.execPath,
+      ["--import", "./lib/node20-typescript.mjs", join(dir, "probe.ts")],
+      { cwd: repoRoot, encoding: "utf8", env: { ...process.env, NODE_OPTIONS: undefined } },
+    );
+  };
+  assert.equal(probe("const n: number = 1;\nconsole.log(n);\n").stdout.trim(), "1");
+  // The same path, another content: compiled again, not the first one's JavaScript.
+  assert.equal(probe("const n: number = 2;\nconsole.log(n);\n").stdout.trim(), "2");
+  const failed = probe("type N = number;\n\nconst n: N = 3;\nthrow new Error(String(n));\n");
+  assert.notEqual(failed.status, 0);
+  assert.match(failed.stderr, /probe\.ts:4\b/, `the stack trace names line 4:\n${failed.stderr}`);
 });

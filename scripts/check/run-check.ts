@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Exercise } from "../../lib/exercises.ts";
+import { typeScript } from "../../lib/run-script.ts";
 import { repoRoot } from "../../lib/services/workshop-dir.ts";
 import { LINE_PREFIX, type ReportLine, runnerArgs } from "./protocol.ts";
 
@@ -40,7 +41,9 @@ const timeoutFor = (folders: number) => 60_000 + 15_000 * folders;
 /**
  * Checks TARGETS in one child process (test/checks/run.ts), which starts the servers they
  * need once and runs their cases; results in the order of TARGETS.
- *   node --import tsx test/checks/run.ts --target 01-reset-and-greet=exercises/01-…/yours …
+ *   node test/checks/run.ts --target 01-reset-and-greet=exercises/01-…/yours …
+ * The learner's code runs as `npm run step:N` runs a step: its types stripped by Node (24), so
+ * the TypeScript that tsconfig.json allows, and nothing else.
  */
 export function runChecks(
   targets: readonly CheckTarget[],
@@ -62,8 +65,7 @@ export function runChecks(
   const child = spawn(
     process.execPath,
     [
-      "--import",
-      "tsx",
+      ...typeScript,
       RUNNER,
       "--concurrency",
       String(concurrency),

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { chownSync, existsSync, readdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chownSync, existsSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -14,7 +15,7 @@ import {
   type Service,
   startPrivate,
 } from "./service.ts";
-import { repoRoot } from "./workshop-dir.ts";
+import { repoRoot, workshopDir } from "./workshop-dir.ts";
 
 /**
  * PostgreSQL for the workshop, two engines:
@@ -82,16 +83,7 @@ const postgresql: Service = {
     }
     const owner = runAs(dir);
     const data = join(dir, "data");
-    // initdb takes seconds: run it without blocking this process (a check runner serves other
-    // folders' requests meanwhile, and their timeouts must not fire for our wait).
-    const init = await runProgram(
-      join(bin, "initdb"),
-      ["-D", data, "-U", "workshop", "-A", "trust", "-E", "UTF8", "--no-sync"],
-      { ...owner, timeout: 120_000 },
-    );
-    if (init.code !== 0) {
-      throw new ServiceError("PostgreSQL", `PostgreSQL: initdb failed: ${init.output}`);
-    }
+    await newDataFolder(bin, data, owner);
     return {
       command: join(bin, "postgres"),
       args: ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1"]
@@ -103,6 +95,45 @@ const postgresql: Service = {
     };
   },
 };
+
+const INITDB = ["-U", "workshop", "-A", "trust", "-E", "UTF8", "--no-sync"];
+
+/**
+ * A new data folder at DATA: a copy of the empty one the first initdb left in
+ * .workshop/postgresql/ (one per PostgreSQL version and set of initdb options), 0.05 s, instead
+ * of an initdb, 0.6 s of CPU (the tests start dozens). `cp -a`, run as the server's user like
+ * initdb, keeps owner and modes; the kept copy is renamed into place: all or nothing.
+ */
+async function newDataFolder(bin: string, data: string, owner: { uid?: number; gid?: number }) {
+  // "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)": 15.18
+  const { output } = await runProgram(join(bin, "postgres"), ["-V"]);
+  const version = /\d+(\.\d+)*/.exec(output)?.[0] ?? "unknown";
+  const options = createHash("sha256").update(INITDB.join(" ")).digest("hex").slice(0, 8);
+  const kept = workshopDir("postgresql");
+  if (owner.uid !== undefined) chownSync(kept, owner.uid, owner.gid ?? owner.uid);
+  const empty = join(kept, `empty-${version}-${options}`);
+  if (existsSync(join(empty, "PG_VERSION"))) {
+    if ((await runProgram("cp", ["-a", empty, data], owner)).code === 0) return;
+    rmSync(data, { recursive: true, force: true }); // a failed copy: initdb, as without one
+  }
+  // initdb takes seconds: run it without blocking this process (a check runner serves other
+  // folders' requests meanwhile, and their timeouts must not fire for our wait).
+  const init = await runProgram(join(bin, "initdb"), ["-D", data, ...INITDB], {
+    ...owner,
+    timeout: 120_000,
+  });
+  if (init.code !== 0) {
+    throw new ServiceError("PostgreSQL", `PostgreSQL: initdb failed: ${init.output}`);
+  }
+  const copy = `${empty}.${process.pid}`;
+  if ((await runProgram("cp", ["-a", data, copy], owner)).code === 0) {
+    try {
+      renameSync(copy, empty);
+    } catch {
+      rmSync(copy, { recursive: true, force: true }); // another start kept one first
+    }
+  }
+}
 
 /** Answers whether a PostgreSQL at URL replies to `SELECT 1` within timeoutMs; never throws. */
 export function pingPostgres(url: string, timeoutMs = 2000): Promise<Ping> {

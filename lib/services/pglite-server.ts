@@ -1,7 +1,7 @@
 /**
  * The embedded PostgreSQL: PGlite (PostgreSQL compiled to WebAssembly, from npm) served over
  * PostgreSQL's wire protocol, so that `pg` and psql talk to it as to a real server.
- *   node lib/services/pglite-server.ts DATA_DIR PORT      (Node 20: node --import tsx …)
+ *   node lib/services/pglite-server.ts DATA_DIR PORT   (on Node 20, lib/run-script.ts `typeScript` first)
  * DATA_DIR "memory://" keeps nothing. Prints `ready on PORT` once it accepts connections.
  *
  * PGlite is ONE PostgreSQL session, and a pg Pool opens several connections. So the
@@ -24,7 +24,7 @@ import { cpSync, existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { join, relative } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { repoRoot, workshopDir } from "./workshop-dir.ts";
+import { cacheDir, repoRoot } from "./workshop-dir.ts";
 
 const TERMINATE = "X".charCodeAt(0);
 const READY_FOR_QUERY = "Z".charCodeAt(0);
@@ -56,7 +56,7 @@ const [dataDir = "memory://", port = "5432"] = process.argv.slice(2);
 const { version } = JSON.parse(
   readFileSync(join(repoRoot, "node_modules", "@electric-sql", "pglite", "package.json"), "utf8"),
 ) as { version: string };
-const EMPTY = process.env.PGLITE_EMPTY ?? join(workshopDir("pglite"), `empty-${version}`);
+const EMPTY = process.env.PGLITE_EMPTY ?? join(cacheDir("pglite"), `empty-${version}`);
 
 const db = await open(dataDir);
 

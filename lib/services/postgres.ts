@@ -15,7 +15,7 @@ import {
   type Service,
   startPrivate,
 } from "./service.ts";
-import { repoRoot, workshopDir } from "./workshop-dir.ts";
+import { cacheDir, repoRoot } from "./workshop-dir.ts";
 
 /**
  * PostgreSQL for the workshop, two engines:
@@ -109,7 +109,7 @@ async function newDataFolder(bin: string, data: string, owner: { uid?: number; g
   const { output } = await runProgram(join(bin, "postgres"), ["-V"]);
   const version = /\d+(\.\d+)*/.exec(output)?.[0] ?? "unknown";
   const options = createHash("sha256").update(INITDB.join(" ")).digest("hex").slice(0, 8);
-  const kept = workshopDir("postgresql");
+  const kept = cacheDir("postgresql");
   if (owner.uid !== undefined) chownSync(kept, owner.uid, owner.gid ?? owner.uid);
   const empty = join(kept, `empty-${version}-${options}`);
   if (existsSync(join(empty, "PG_VERSION"))) {

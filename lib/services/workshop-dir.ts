@@ -15,3 +15,13 @@ export function workshopDir(name: string): string {
   mkdirSync(dir, { recursive: true });
   return dir;
 }
+
+/**
+ * `.workshop/NAME` of this checkout, wherever WORKSHOP_DIR points: for what is made once and
+ * only read after (the empty databases that new data folders start from), not for data.
+ */
+export function cacheDir(name: string): string {
+  const dir = join(repoRoot, ".workshop", name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}

@@ -1,6 +1,6 @@
 /**
  * Type-checks the learner's files, as `npm run typecheck` does the workshop's, and says where a
- * type error is (file:line). It runs `tsc` (TypeScript 7, a native program: about a second)
+ * type error is (file:line). It runs `tsc` (TypeScript 7, a native program: 2.5 s on 2 cores)
  * beside the checks, on a tsconfig of its own that extends the workshop's and lists only the
  * learner's files, and remembers folders whose files have not changed since they last
  * type-checked clean (.workshop/typecheck.json).

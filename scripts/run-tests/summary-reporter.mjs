@@ -3,7 +3,7 @@
  * (steps, exercises, slides, walkthroughs, conformance, services, structure…) with its passed and failed
  * tests, the names of the failures, and the total: the verdict at the bottom, in a few lines,
  * instead of somewhere in 800. Used by scripts/run-tests.ts next to the usual spec reporter.
- * Plain JavaScript: node:test loads reporters before tsx can compile TypeScript.
+ * Plain JavaScript: node:test loads reporters before any TypeScript can run.
  */
 import { relative } from "node:path";
 

@@ -1,7 +1,7 @@
 /**
  * `npm run check` type-checks the learner's files beside the checks (scripts/check/typecheck.ts):
- * an error in them is reported as file:line, an error elsewhere is not theirs, and a folder is
- * remembered as clean only while its files stay as they were.
+ * an error in them is reported as file:line, and a folder is remembered as clean only while its
+ * files stay as they were.
  */
 import assert from "node:assert/strict";
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";

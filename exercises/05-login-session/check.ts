@@ -615,7 +615,8 @@ const clientActions: [fc.Arbitrary<Action>, number][] = [
   ],
   [fc.record({ do: fc.constant("account" as const), who }), 4],
   [fc.record({ do: fc.constant("login" as const), who, as: fc.constantFrom(0, 0, 1) }), 3],
-  [fc.record({ do: fc.constant("wait" as const), minutes: fc.constantFrom(4, 2) }), 3],
+  // Any whole minute up to five, the fifth itself too: the end of a confirmation is exact.
+  [fc.record({ do: fc.constant("wait" as const), minutes: fc.constantFrom(4, 2, 5, 1, 3) }), 3],
   [fc.record({ do: fc.constant("visit" as const), who }), 2],
   [fc.record({ do: fc.constant("copy" as const), who, of: who }), 2],
   [fc.record({ do: fc.constant("me" as const), who }), 1],
@@ -695,6 +696,18 @@ export default defineCheck<Module>({
             [login(A), visit(A), confirm(A), visit(A)],
             // Five minutes from the password, however much the page is used.
             [login(A), confirm(A), wait(4), account(A), wait(2), account(A)],
+            [login(A), confirm(A), wait(5), account(A)],
+            // Confirmed again while confirmed: a new id, and five minutes from the new password.
+            [
+              login(A),
+              confirm(A),
+              wait(2),
+              { do: "copy", who: B, of: A },
+              confirm(A),
+              wait(4),
+              account(A),
+              account(B),
+            ],
             // The store fails to delete the old session, or to save the new one.
             [login(A), failing("destroy"), confirm(A), { do: "me", who: A }],
             [login(A), failing("set"), confirm(A), account(A)],

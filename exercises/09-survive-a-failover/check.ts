@@ -35,8 +35,11 @@ type Module = typeof import("./solution/app.ts");
  */
 const deadlineMs = () =>
   Math.round(200 * Math.max(1, (loadavg()[0] ?? 0) / availableParallelism()));
-const PATHS = ["/", "/about", "/logo.svg", "/health"] as const;
+// "/?ref=newsletter": the visits page, reached from a link that carries a query string.
+const PATHS = ["/", "/about", "/logo.svg", "/health", "/?ref=newsletter"] as const;
 type Path = (typeof PATHS)[number];
+/** Whether A asks for the visits page, with or without a query string. */
+const visitsPage = (a: Action) => a.do === "request" && a.path.split("?")[0] === "/";
 type Action =
   | { do: "request"; who: number; method: "GET" | "HEAD"; path: Path }
   | { do: "failover"; state: RelayState }
@@ -93,7 +96,7 @@ function body(a: Action, answer: Answer, side: Side): unknown {
   }
   if (a.method === "HEAD") return "";
   if (a.path === "/health") return "(a health answer)"; // what it says beyond 200 is yours
-  if (a.path !== "/") return answer.text;
+  if (!visitsPage(a)) return answer.text;
   const json = JSON.parse(answer.text) as { visits: number; sessionId: string };
   return { visits: json.visits, session: side.labels.get(json.sessionId) ?? "(not in Redis)" };
 }
@@ -137,7 +140,7 @@ function retryRule({ action: a, yours: y, reference: r }: S) {
 
 function trafficRule(s: S) {
   const { action: a, yours: y, reference: r } = s;
-  if (a.do !== "request" || a.path === "/") return undefined;
+  if (a.do !== "request" || visitsPage(a)) return undefined;
   const calls = (t: Record<string, number>) =>
     Object.entries(t).filter(([op]) => op === op.toLowerCase());
   const commands = (t: Record<string, number>) =>
@@ -164,7 +167,7 @@ function sessionRule({ action: a, yours: y, reference: r }: S) {
     JSON.stringify(y.store) === JSON.stringify(r.store)
   )
     return undefined;
-  if (a.do === "request" && a.path === "/" && y.status === 200 && r.status === 200) {
+  if (visitsPage(a) && y.status === 200 && r.status === 200) {
     return `${where(a)} answered ${JSON.stringify(y.body)} where ${JSON.stringify(r.body)} was expected (the count goes on in the same session after a failover, never a fresh one)`;
   }
   return `after ${where(a)}, Redis holds ${JSON.stringify(y.store)} where ${JSON.stringify(r.store)} was expected`;

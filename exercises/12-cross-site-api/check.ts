@@ -39,7 +39,8 @@ const OWN = "own";
 const SIBLING = "sibling";
 /** Where a page comes from: an origin, OWN or SIBLING. */
 type Page = string;
-/** Pages not drawn: front.example, its look-alikes, partners.example itself, an empty label, null. */
+/** Pages not drawn: front.example, its look-alikes, partners.example itself, an empty label, the
+ * API's own host over HTTP, null. */
 const FIXED_PAGES: Page[] = [
   FRONT,
   "https://partners.example",
@@ -50,6 +51,8 @@ const FIXED_PAGES: Page[] = [
   "https://front.example:8443",
   "https://sub.front.example",
   "https://front-example.com",
+  // The API's own host over plain HTTP: another origin, whatever its host.
+  "http://api.shop.example",
   "null",
   SIBLING,
   OWN,
@@ -493,6 +496,11 @@ const EXAMPLES: Action[][] = [
     fetchFrom(OWN, "empty"),
     form(OWN, "no Origin"),
     { do: "script", call: "add" },
+  ],
+  [
+    fetchFrom(OWN, "add"),
+    form("http://api.shop.example"),
+    fetchFrom("http://api.shop.example", "empty"),
   ],
   [{ do: "script", call: "add" }, { do: "typed" }, fetchFrom(FRONT, "read")],
 ];

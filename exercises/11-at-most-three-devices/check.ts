@@ -5,14 +5,18 @@
  *
  * A differential check (test/checks/differential.ts, test/checks/redis-probe.ts): scenarios of
  * six browsers (A to E are ada, F is eve), drawn at random, run on your app and on the
- * reference side by side, each in a Redis database of its own. Logins one at a time, or two or
+ * reference side by side, each in a Redis database of its own and as two processes that take
+ * requests in turn (twoProcesses). Logins one at a time, or two or
  * three of ada's sent at once; visits (GET /me) between them, which change who was seen last;
  * logouts; a store whose destroy() fails. After every step the check compares the answers, the
  * sessions in Redis (which live, so which browsers are still logged in), each user's index
  * (user-sessions:<user>), the tombstones of ended sessions (step 05's ended:<id>: a late write
  * cannot bring them back), and the commands sent (no SCAN or KEYS over every session).
  */
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import express, { type Express } from "express";
+import type session from "express-session";
 import fc from "fast-check";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 import {
@@ -86,12 +90,12 @@ function label(side: Side, who: number[]): void {
 /**
  * The fault: while SIDE's store is broken, destroy() fails for a session that is stored. A
  * login's own regenerate() (which destroys the new browser's id, never stored) still works, so
- * the login gets as far as ending others. Wrapped on the store instance of this scenario only.
+ * the login gets as far as ending others. Wrapped on each store instance of this scenario (one
+ * per process), as the app hands it to a request.
  */
 const breakable = new WeakSet<object>();
-function makeBreakable(side: Side, sides: RedisSides): void {
-  const store = side.probe.store;
-  if (!store || breakable.has(store)) return;
+function makeBreakable(store: session.Store, side: Side, sides: RedisSides): void {
+  if (breakable.has(store)) return;
   breakable.add(store);
   const destroy = store.destroy.bind(store);
   store.destroy = (id, callback) => {
@@ -112,13 +116,46 @@ function makeBreakable(side: Side, sides: RedisSides): void {
 }
 
 /**
+ * Two processes of the app behind one balancer, as step 06 runs it: two instances of its
+ * module (a second import is a second instance, with module state of its own), each with a
+ * Redis client of its own, taking requests in turn. Logins sent at once reach both, so what an
+ * app keeps in its own memory (a lock, a queue, a count) orders nothing, as in a cluster.
+ */
+async function twoProcesses(modules: [Module, Module], side: Side, sides: RedisSides) {
+  const apps = await Promise.all(
+    modules.map(async (module) => module.createApp(await sides.client(side))),
+  );
+  let turn = 0;
+  const balancer = express();
+  balancer.use((req, res, next) => apps[turn++ % apps.length]?.(req, res, next));
+  return watched(balancer, side, sides);
+}
+
+/** The module in FILE, imported again: another instance, as another process would load it. */
+const again = async (file: string) =>
+  (await import(`${pathToFileURL(file).href}?second-process`)) as Module;
+const references: Promise<[Module, Module]> = again(
+  join(import.meta.dirname, "solution", "app.ts"),
+).then((second) => [reference, second]);
+
+/**
  * APP, watched: whether an answer's headers went out while a destroy() was under way (a
  * session beyond the limit not yet ended). express-session's own save at the end of a login
- * may still be under way then: only destroy() is judged.
+ * may still be under way then: only destroy() is judged. Each store it hands a request can be
+ * broken (makeBreakable).
  */
-function watched(app: Express, side: Side): Express {
+function watched(app: Express, side: Side, sides: RedisSides): Express {
   const outer = express();
-  outer.use((_req, res, next) => {
+  outer.use((req, res, next) => {
+    const handed = Object.getOwnPropertyDescriptor(req, "sessionStore");
+    Object.defineProperty(req, "sessionStore", {
+      configurable: true,
+      get: handed?.get,
+      set(store: session.Store) {
+        handed?.set?.call(req, store);
+        makeBreakable(store, side, sides);
+      },
+    });
     const writeHead = res.writeHead;
     res.writeHead = function (this: typeof res, ...args: unknown[]) {
       if (Number(side.notes.pending ?? 0) > 0) side.notes.early = true;
@@ -131,7 +168,7 @@ function watched(app: Express, side: Side): Express {
 }
 
 function model(
-  module: Module,
+  modules: [Module, Module],
   sides: RedisSides,
   extra: fc.Arbitrary<Action>[],
   examples: Action[][],
@@ -156,7 +193,6 @@ function model(
       side.notes.broken = a.on;
       return undefined;
     }
-    makeBreakable(side, sides);
     await later(side);
     side.notes.early = false;
     const browsers = a.do === "together" ? a.who : [a.who];
@@ -253,8 +289,8 @@ function model(
     ],
     rules: [statusRule, storeRule, indexRule, trafficRule],
     probe: (side) => sides.probe(side),
-    createApp: async (side) => watched(module.createApp(await sides.client(side)), side),
-    createReference: async (side) => watched(reference.createApp(await sides.client(side)), side),
+    createApp: (side) => twoProcesses(modules, side, sides),
+    createReference: async (side) => twoProcesses(await references, side, sides),
   };
 }
 
@@ -386,11 +422,11 @@ export default defineCheck<Module>({
     {
       name: "a login beyond three sessions ends the least recently seen others, and only those",
       timeoutMs: 30_000,
-      run: async ({ module, redis }) => {
+      run: async ({ module, dir, redis }) => {
         const sides = await RedisSides.start(await redis());
         await differential(
           model(
-            module,
+            [module, await again(join(dir, "app.ts"))],
             sides,
             [],
             [
@@ -409,14 +445,14 @@ export default defineCheck<Module>({
     {
       name: "a login is not a success while a session beyond the limit could not be ended",
       timeoutMs: 30_000,
-      run: async ({ module, redis }) => {
+      run: async ({ module, dir, redis }) => {
         const sides = await RedisSides.start(await redis());
         const fault = fc.record({ do: fc.constant("fail" as const), on: fc.boolean() });
         const broken: Action = { do: "fail", on: true };
         const fixed: Action = { do: "fail", on: false };
         await differential(
           model(
-            module,
+            [module, await again(join(dir, "app.ts"))],
             sides,
             [fault],
             [[login(A), login(B), login(C), broken, login(D), visit(A), fixed, login(E), visit(B)]],

@@ -1,7 +1,7 @@
 /**
  * Runs exercise checks in this one process, started by `npm run check` (scripts/check/run-check.ts)
  * and by test/exercises.test.ts:
- *   node --import tsx test/checks/run.ts --target 05-login-session=exercises/05-login-session/yours …
+ *   node scripts/run-ts.mjs test/checks/run.ts --target 05-login-session=exercises/05-login-session/yours …
  * Each folder gets its check's cases, in order, with a Redis of its own when a case asks for
  * one; a MongoDB is started once for all. Folders run a few at a time. What happens is written
  * as JSON lines (scripts/check/protocol.ts).

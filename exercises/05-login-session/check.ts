@@ -196,7 +196,8 @@ const idIn = (value: string | undefined) =>
 // ---- What visitors do.
 
 const VISITORS = 3;
-type Password = "own" | "wrong" | "none";
+// "another's": another user's name and password in the body, as a login form would send them.
+type Password = "own" | "wrong" | "none" | "another's";
 type Action =
   | { do: "login"; who: number; as: number }
   | { do: "visit"; who: number }
@@ -230,6 +231,7 @@ function describe(a: Action): string {
         own: "{password: <the password of whom they logged in as>}",
         wrong: "{password: <a wrong one>}",
         none: "{}",
+        "another's": "{username: <another user>, password: <that user's password>}",
       }[a.password];
       return `${name(a.who)}: POST /confirm ${body}`;
     }
@@ -297,12 +299,14 @@ async function perform(a: Action, side: Side, w: World): Promise<Answer | undefi
     case "confirm": {
       const known = USERS[state.knows[a.who] ?? -1]?.password ?? WRONG_PASSWORD;
       const password = a.password === "own" ? known : WRONG_PASSWORD;
-      const answer = await visitor.send(
-        "POST",
-        "/confirm",
-        headers(state),
-        a.password === "none" ? {} : { password },
-      );
+      const another = USERS.find((_, i) => i !== state.knows[a.who]) ?? USERS[0];
+      const body =
+        a.password === "none"
+          ? {}
+          : a.password === "another's"
+            ? { username: another?.username, password: another?.password }
+            : { password };
+      const answer = await visitor.send("POST", "/confirm", headers(state), body);
       if (answer.status === 200) state.confirmedAt[a.who] = state.minutes;
       return answer;
     }
@@ -428,6 +432,9 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
       return `still open after 5 minutes: GET /account answered 200 ${state.minutes - at} minutes after ${actor(a)} confirmed the password (the reference: 403); a confirmation lasts 5 minutes from the moment the password was typed, by the app's clock (now()), however much the page is used`;
     }
     return `GET /account opened for a session in which the password was not confirmed (the reference: 403): a confirmation belongs to the session where the password was typed, kept in it (not in the process, nor in a cookie of its own)`;
+  }
+  if (a.do === "confirm" && a.password === "another's" && r.status === 401 && y.status === 200) {
+    return `confirmed with another user's password: POST /confirm with another user's name and password answered 200 (the reference: 401); the password to check is the logged-in user's (the session says who), never a name the request sends`;
   }
   if (a.do === "account" && r.status === 200 && y.status === 403) {
     return "GET /account did not open right after the password was confirmed (the reference: 200)";
@@ -609,7 +616,7 @@ const clientActions: [fc.Arbitrary<Action>, number][] = [
     fc.record({
       do: fc.constant("confirm" as const),
       who,
-      password: fc.constantFrom<Password>("own", "own", "own", "wrong", "none"),
+      password: fc.constantFrom<Password>("own", "own", "own", "wrong", "none", "another's"),
     }),
     5,
   ],
@@ -714,6 +721,8 @@ export default defineCheck<Module>({
             // Another device of the same user; a wrong password, none.
             [login(A), login(C), confirm(A), account(C), account(A)],
             [login(A, 1), confirm(A, "wrong"), account(A), confirm(A, "none"), account(A)],
+            // Another user's name and password: the password must be the logged-in user's.
+            [login(A), confirm(A, "another's"), account(A)],
             // A browser that holds other cookies too; a logout after the confirmation.
             [login(A), { do: "other-cookie", who: A }, confirm(A), account(A)],
             [login(A), confirm(A), { do: "logout", who: A }, account(A)],

@@ -56,6 +56,8 @@ interface Through {
   edge: number;
   /** What the visitor wrote in X-Forwarded-For themselves. */
   spoofed: string[];
+  /** What the visitor wrote in X-Real-IP (the proxies pass it on untouched), if anything. */
+  realIp?: string | undefined;
   proto: "https" | "http";
 }
 type Action =
@@ -94,6 +96,10 @@ const through = {
   address: fc.constantFrom(...ADDRESSES),
   edge: fc.integer({ min: 1, max: 254 }),
   spoofed: fc.array(fc.constantFrom(...SPOOFS), { maxLength: 3 }),
+  realIp: fc.oneof(
+    { arbitrary: fc.constant(undefined), weight: 2 },
+    { arbitrary: fc.constantFrom(...SPOOFS), weight: 1 },
+  ),
   proto: fc.constantFrom("https", "https", "https", "http"),
 } as const;
 const actions: fc.Arbitrary<Action> = fc.oneof(
@@ -113,8 +119,12 @@ function forwarded(t: Through): Record<string, string> {
   return {
     "x-forwarded-for": [...t.spoofed, t.address, edgeOf(t)].join(", "),
     "x-forwarded-proto": t.proto,
+    ...(t.realIp === undefined ? {} : { "x-real-ip": t.realIp }),
   };
 }
+/** Whether the visitor wrote ADDRESS themselves, in X-Forwarded-For or X-Real-IP. */
+const wroteIt = (a: Through, address: unknown) =>
+  a.spoofed.includes(String(address)) || a.realIp === address;
 
 function describe(a: Action): string {
   switch (a.do) {
@@ -125,7 +135,8 @@ function describe(a: Action): string {
     default: {
       const route = a.do === "whoami" ? "GET /whoami" : `GET / ${a.page ? "(the page)" : "(JSON)"}`;
       const headers = forwarded(a);
-      return `${name(a.who)} (at ${a.address}, over ${a.proto}): ${route}, delivered with X-Forwarded-For: ${headers["x-forwarded-for"]}, X-Forwarded-Proto: ${a.proto}`;
+      const realIp = a.realIp === undefined ? "" : `, X-Real-IP: ${a.realIp} (the visitor's own)`;
+      return `${name(a.who)} (at ${a.address}, over ${a.proto}): ${route}, delivered with X-Forwarded-For: ${headers["x-forwarded-for"]}, X-Forwarded-Proto: ${a.proto}${realIp}`;
     }
   }
 }
@@ -253,8 +264,8 @@ function whose(address: unknown, a: Action): string {
   if (address === a.address) return `${address}, the visitor's own address`;
   if (address === edgeOf(a)) return `${address}, the CDN edge server's`;
   if (address === BALANCER) return `${address}, the load balancer's`;
-  if (a.spoofed.includes(String(address))) {
-    return `${String(address)}, which the visitor wrote in X-Forwarded-For themselves`;
+  if (wroteIt(a, address)) {
+    return `${String(address)}, which the visitor wrote in ${a.spoofed.includes(String(address)) ? "X-Forwarded-For" : "X-Real-IP"} themselves`;
   }
   return String(address);
 }
@@ -277,7 +288,7 @@ function addressRule({ action: a, yours: y, reference: r }: S) {
       said.push(
         `${head} ${String(ip)} for the balancer's own health check, which came from ${BALANCER} with no X-Forwarded-For`,
       );
-    } else if (a.spoofed.includes(String(ip))) {
+    } else if (wroteIt(a, ip)) {
       said.push(
         `the app believes an address the visitor wrote: ${head} ${whose(ip, a)}; only the entries the CDN and the balancer added can be believed`,
       );
@@ -530,6 +541,7 @@ const EXAMPLES: Action[][] = [
   [visit(from(A), true)],
   [visit(from(A, { proto: "http" }))],
   [whoami(from(B, { address: "192.0.20.9", spoofed: ["6.6.6.6", "192.0.2.66"] }))],
+  [whoami(from(A, { realIp: "6.6.6.6" }))],
   [
     whoami(from(A, { address: "2001:db8::7", spoofed: ["127.0.0.1", "6.6.6.6"] })),
     { do: "health" },

@@ -39,16 +39,16 @@ type StoreClass = Module["PagedSessionStore"];
 type Store = InstanceType<StoreClass>;
 
 /**
- * Prefixes an operator may configure. `[eu]` and `*` are wildcards to SCAN's MATCH, and `\`
+ * Prefixes an operator may configure. `[eu]`, `*` and `?` are wildcards to SCAN's MATCH, and `\`
  * escapes the character after it (`eu\west:` matches "euwest:").
  */
-const PREFIXES = ["sess:", "shop[eu]:sess:", "v2*:sess:", "eu\\west:sess:"] as const;
+const PREFIXES = ["sess:", "shop[eu]:sess:", "v2*:sess:", "eu\\west:sess:", "app?:sess:"] as const;
 /** The app's own prefix: the visitors' sessions. */
 const APP_PREFIX = PREFIXES[0];
 /**
  * Other apps' keys in the same database, several that look like sessions: what MATCH sess*,
- * *sess:*, shop[eu]:sess:*, v2*:sess:* or eu\west:sess:* would catch, and none that starts with a
- * prefix above.
+ * *sess:*, shop[eu]:sess:*, v2*:sess:*, eu\west:sess:* or app?:sess:* would catch, and none
+ * that starts with a prefix above.
  * (And a list, "queue:mail", written beside them.)
  */
 const OTHERS: { key: string; value: string; ttl?: number }[] = [
@@ -61,6 +61,7 @@ const OTHERS: { key: string; value: string; ttl?: number }[] = [
   { key: "v2-beta:sess:1", value: '{"cookie":{},"beta":true}' },
   { key: "jobs:sess:cleanup", value: "scheduled" },
   { key: "euwest:sess:3", value: '{"cookie":{},"region":"eu"}' },
+  { key: "appX:sess:4", value: '{"cookie":{},"app":"x"}' },
 ];
 /** Sessions written under one prefix at once: enough that a walk needs several pages. */
 const MANY = 300;
@@ -843,7 +844,7 @@ function visitRule({ action: a, yours: y, reference: r }: S) {
 
 const who = fc.constantFrom(0, 0, 1, 2);
 // Listed first, drawn most often and shrunk towards: a prefix with wildcards in it.
-const prefix = fc.constantFrom(1, 0, 2, 3);
+const prefix = fc.constantFrom(1, 0, 2, 3, 4);
 const actions: fc.Arbitrary<Action>[] = [
   fc.record({ do: fc.constant("visit" as const), who }),
   fc.record({ do: fc.constant("sessions" as const), prefix, count: fc.constantFrom(MANY, 3, 40) }),
@@ -946,7 +947,7 @@ function model(module: Module, env: Environment, examples: Action[][]): Model<Ac
 
 const A = 0;
 const B = 1;
-const [SESS, SHOP, V2, EU] = [0, 1, 2, 3];
+const [SESS, SHOP, V2, EU, APP] = [0, 1, 2, 3, 4];
 const visit = (who: number): Action => ({ do: "visit", who });
 const sessions = (prefix: number, count = MANY): Action => ({ do: "sessions", prefix, count });
 const length = (prefix: number, via: "callback" | "await" = "callback"): Action => ({
@@ -992,6 +993,7 @@ export default defineCheck<Module>({
             [sessions(SHOP, 40), length(SHOP), all(SHOP, "await"), clear(SHOP, "await")],
             [sessions(V2, 40), clear(V2), length(V2, "await")],
             [sessions(EU, 40), all(EU, "await"), clear(EU), length(EU)],
+            [sessions(APP, 40), length(APP, "await"), all(APP), clear(APP, "await")],
             [sessions(SHOP), sessions(SESS, 3), all(SHOP), clear(SESS), length(SHOP, "await")],
             [sessions(SESS), fault("down"), all(SESS, "await"), length(SESS)],
             // A key under the prefix that holds no session.

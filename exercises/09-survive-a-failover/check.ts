@@ -35,8 +35,9 @@ type Module = typeof import("./solution/app.ts");
  */
 const deadlineMs = () =>
   Math.round(200 * Math.max(1, (loadavg()[0] ?? 0) / availableParallelism()));
-// "/?ref=newsletter": the visits page, reached from a link that carries a query string.
-const PATHS = ["/", "/about", "/logo.svg", "/health", "/?ref=newsletter"] as const;
+// "/?ref=newsletter": the visits page, reached from a link that carries a query string;
+// "/favicon.ico": a path the app does not serve (a 404, no session either).
+const PATHS = ["/", "/about", "/logo.svg", "/health", "/?ref=newsletter", "/favicon.ico"] as const;
 type Path = (typeof PATHS)[number];
 /** Whether A asks for the visits page, with or without a query string. */
 const visitsPage = (a: Action) => a.do === "request" && a.path.split("?")[0] === "/";

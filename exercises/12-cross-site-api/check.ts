@@ -488,6 +488,7 @@ const EXAMPLES: Action[][] = [
   [fetchFrom(FRONT, "add"), ...reads("http://front.example", "https://front.example:8443")],
   [fetchFrom(FRONT, "add"), ...reads("https://sub.front.example", "https://front-example.com")],
   [fetchFrom(FRONT, "add"), fetchFrom("null", "read"), form("null")],
+  [fetchFrom(FRONT, "add"), form("null", "no Sec-Fetch-Site")],
   [fetchFrom(FRONT, "add"), form("https://evil-front.example", "no Sec-Fetch-Site")],
   [fetchFrom(FRONT, "add"), form(SIBLING)],
   [fetchFrom(FRONT, "add"), form(SIBLING, "no Origin"), form(`${PARTNER}.evil.com`, "no Origin")],

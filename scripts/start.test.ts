@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -64,6 +64,7 @@ test("npm start: step 3 in the page, its cookie, key, SET, freeze and expiry see
   timeout: 8 * WAIT_MS,
 }, async (t) => {
   const started = Date.now();
+  const workshopDir = mkdtempSync(join(tmpdir(), "workshop-start-"));
   const server = spawn(
     process.execPath,
     [join("scripts", "run-ts.mjs"), join("scripts", "start", "server.ts")],
@@ -73,7 +74,7 @@ test("npm start: step 3 in the page, its cookie, key, SET, freeze and expiry see
         ...process.env,
         PORT: "0",
         SESSION_SECRET: randomBytes(32).toString("hex"),
-        WORKSHOP_DIR: mkdtempSync(join(tmpdir(), "workshop-start-")),
+        WORKSHOP_DIR: workshopDir,
       },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true, // its own process group: the test can tell when all of it is gone
@@ -81,6 +82,7 @@ test("npm start: step 3 in the page, its cookie, key, SET, freeze and expiry see
   );
   const pid = server.pid as number;
   after(() => groupGone(pid) || process.kill(-pid, "SIGKILL"));
+  after(() => rmSync(workshopDir, { recursive: true, force: true }));
   let output = "";
   server.stdout.on("data", (chunk) => (output += chunk));
   server.stderr.on("data", (chunk) => (output += chunk));

@@ -5,12 +5,12 @@
  * learner's files, and remembers folders whose files have not changed since they last
  * type-checked clean (.workshop/typecheck.json).
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { codeFiles } from "../../lib/exercises.ts";
+import { runProgram } from "../../lib/run-script.ts";
 import { repoRoot } from "../../lib/services/workshop-dir.ts";
 
 const WORKSHOP = join(repoRoot, ".workshop");
@@ -56,23 +56,15 @@ async function tsc(dirs: string[]): Promise<Map<string, string[]> | undefined> {
   const config = { extends: join(repoRoot, "tsconfig.json"), include: [], files };
   writeFileSync(join(configDir, "tsconfig.json"), JSON.stringify(config));
   try {
-    const child = spawn(
+    const { code, output } = await runProgram(
       process.execPath,
       [TSC, "-p", configDir, "--pretty", "false", "--singleThreaded"],
-      { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] },
+      { cwd: repoRoot },
     );
-    let out = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk;
-    });
-    const code = await new Promise<number | null>((resolve) => {
-      child.once("error", () => resolve(null));
-      child.once("close", resolve);
-    });
     if (code === null) return undefined;
     const found = new Map<string, string[]>(dirs.map((dir) => [dir, []]));
     // One error per line, "path(line,col): error TS1234: message"; its details follow, indented.
-    const reported = [...out.matchAll(/^(\S[^(\n]*)\((\d+),\d+\): error TS\d+: (.*)$/gm)];
+    const reported = [...output.matchAll(/^(\S[^(\n]*)\((\d+),\d+\): error TS\d+: (.*)$/gm)];
     // Errors, but none in a file: tsc could not check (its own config, say), not "no error".
     if (code !== 0 && reported.length === 0) return undefined;
     for (const [, file = "", line, message] of reported) {

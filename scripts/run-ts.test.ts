@@ -65,6 +65,31 @@ test(`an enum: ${nodeStripsTypes ? "refused, Node runs the file as it is" : "run
   }
 });
 
+// module.enableCompileCache: Node 22.1 and later; absent on Node 20.
+const nodeKeepsCompiledCode = "enableCompileCache" in (await import("node:module")).default;
+
+test(`compiled code: ${nodeKeepsCompiledCode ? "kept in .workshop/node-compile-cache, for this process and the ones it starts" : "not kept (this Node has no compile cache)"}`, (t) => {
+  const dir = probeDir(t, {
+    "cache.ts": [
+      'import module from "node:module";',
+      "const kept = { here: module.getCompileCacheDir?.() ?? null, env: process.env.NODE_COMPILE_CACHE };",
+      "console.log(JSON.stringify(kept));",
+    ].join("\n"),
+  });
+  const result = spawnSync(process.execPath, ["scripts/run-ts.mjs", join(dir, "cache.ts")], {
+    cwd: repoRoot,
+    encoding: "utf8",
+    env: { ...process.env, NODE_OPTIONS: undefined, NODE_COMPILE_CACHE: undefined },
+  });
+  assert.equal(result.status, 0, result.stderr);
+  const kept = JSON.parse(result.stdout) as { here: string | null; env: string };
+  const folder = join(repoRoot, ".workshop", "node-compile-cache");
+  assert.equal(kept.env, folder, "the processes it starts are told the folder");
+  if (!nodeKeepsCompiledCode) assert.equal(kept.here, null);
+  // A folder per Node version inside it: v24.11.1-x64-…
+  else assert.ok(kept.here?.startsWith(`${folder}/`), `compile cache in ${kept.here}`);
+});
+
 test("SIGTERM reaches the file's own handler", async (t) => {
   const dir = probeDir(t, {
     "server.ts": [

@@ -1,13 +1,28 @@
 import { createServer, Socket } from "node:net";
 import { availableParallelism, loadavg } from "node:os";
 
-/** A TCP port on 127.0.0.1 that nobody listens on right now. */
-export function freePort(): Promise<number> {
+/**
+ * A TCP port on 127.0.0.1 that nobody listens on right now, drawn from 16384–32767: below the
+ * ports the system hands to outgoing connections (32768 and up on Linux, 49152 on macOS). A
+ * port from that range, once free, can be taken by some client's connection before the server
+ * that asked for it listens; a server whose start takes seconds (PGlite's initdb) then fails
+ * with EADDRINUSE, as one did in a full `npm test`.
+ */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 20; tries++) {
+    const port = 16384 + Math.floor(Math.random() * 16384);
+    if ((await listenOnce(port).catch(() => 0)) === port) return port;
+  }
+  return listenOnce(0); // every draw taken: any port the system picks
+}
+
+/** Listens on PORT of 127.0.0.1 (0: one the system picks) and closes again; the port it had. */
+function listenOnce(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
     server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
+    server.listen(port, "127.0.0.1", () => {
       const address = server.address();
       server.close(() => {
         if (address && typeof address === "object") resolve(address.port);

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { MongoClient } from "mongodb";
 import { ServiceError } from "./errors.ts";
 import { which } from "./net.ts";
 import {
@@ -28,6 +27,9 @@ export const mongo: Service = {
   defaultPort: 27017,
   url: (port) => `mongodb://127.0.0.1:${port}/workshop`,
   ping: async (url, timeoutMs) => {
+    // The driver is loaded here, at the first ping: a test that never looks for a MongoDB
+    // (most of them import this file) does not load it (0.13 CPU-s).
+    const { MongoClient } = await import("mongodb");
     const client = new MongoClient(url, {
       serverSelectionTimeoutMS: timeoutMs,
       connectTimeoutMS: timeoutMs,

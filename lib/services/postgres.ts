@@ -3,7 +3,6 @@ import { createHash } from "node:crypto";
 import { chownSync, existsSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
 import { runProgram, typeScript } from "../run-script.ts";
 import { ServiceError } from "./errors.ts";
 import { which } from "./net.ts";
@@ -39,6 +38,8 @@ export const pglite: Service = {
   defaultPort: 5432,
   url: (port) => `postgres://${USER}@127.0.0.1:${port}/postgres`,
   ping: async (url, timeoutMs) => {
+    // Loaded at the first ping, as MongoDB's driver (mongo.ts): most tests never ask.
+    const { default: pg } = await import("pg");
     const client = new pg.Client({
       connectionString: url,
       connectionTimeoutMillis: timeoutMs,

@@ -42,22 +42,21 @@ const FORGED = ".not-the-servers-signature";
 const idIn = (value: string | undefined) =>
   /^s:([^.]+)\./.exec(decodeURIComponent(value ?? ""))?.[1];
 
-const WORDS = [
-  "zero",
-  "one|once",
-  "two|twice",
-  "three|thrice",
-  "four",
-  "five",
-  "six",
-  "seven",
-  "eight",
-  "nine",
-  "ten",
-];
-/** Whether MESSAGE says N visits: "3", "three", "twice"… */
+const ONES = (
+  "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen " +
+  "fifteen sixteen seventeen eighteen nineteen"
+).split(" ");
+const TENS = " . twenty thirty forty fifty sixty seventy eighty ninety".split(" ");
+/** N (under 100) in words, as a pattern: "three", "twenty[- ]one", and "once", "twice", "thrice". */
+function inWords(n: number): string {
+  const word =
+    n < 20 ? ONES[n] : `${TENS[Math.floor(n / 10)]}${n % 10 ? `[- ]${ONES[n % 10]}` : ""}`;
+  const times = ["", "once", "twice", "thrice"][n];
+  return times ? `${word}|${times}` : `${word}`;
+}
+/** Whether MESSAGE says N visits: "3", "three", "twice", "twenty-one"… */
 const says = (message: string, n: number) =>
-  new RegExp(`\\b(${n}|${WORDS[n] ?? n})\\b`, "i").test(message);
+  new RegExp(`\\b(${n}${n < 100 ? `|${inWords(n)}` : ""})\\b`, "i").test(message);
 
 // Mostly A, so that one visitor's requests follow each other; B and C to tell visitors apart.
 const who = fc.constantFrom(0, 0, 0, 1, 1, 2);
@@ -155,7 +154,24 @@ async function visitsOf(reference: Side, who: number): Promise<number | undefine
   return id ? (sessions[id] as { visits?: number } | undefined)?.visits : undefined;
 }
 
+/**
+ * Whether ANSWER may be kept by a shared cache (a CDN, a proxy) and shown to others:
+ * Cache-Control public, s-maxage, or a max-age without private or no-store.
+ */
+function sharedCacheMayKeep(answer: Answer): boolean {
+  const directives = (answer.header("cache-control") ?? "").toLowerCase();
+  const has = (name: string) => new RegExp(`(^|[,\\s])${name}\\b`).test(directives);
+  if (has("private") || has("no-store")) return false;
+  return has("public") || has("s-maxage") || /(^|[,\s])max-age=\s*[1-9]/.test(directives);
+}
+
 async function body(a: Action, answer: Answer, side: Side, reference: Side) {
+  if (answer.status < 400 && sharedCacheMayKeep(answer))
+    return { sharedCache: answer.header("cache-control") };
+  return personalBody(a, answer, side, reference);
+}
+
+async function personalBody(a: Action, answer: Answer, side: Side, reference: Side) {
   const text = answer.text;
   if (answer.status >= 400) return "(an error)";
   if (a.do === "visit") {
@@ -188,12 +204,14 @@ function cookie(line: string) {
   const maxAge = attributes.get("max-age");
   const expires = attributes.get("expires");
   const path = attributes.get("path") ?? "(none)";
-  // A cleared cookie's other attributes do not matter: the browser drops it.
+  // A cleared cookie replaces the session cookie when its name, path and domain are the same,
+  // and when the browser takes it at all: over http, it drops one marked Secure.
   if (
     (maxAge !== undefined && Number(maxAge) <= 0) ||
     (expires && Date.parse(expires) < Date.now())
   ) {
-    return { name: cookieName, cleared: true, path };
+    const domain = attributes.get("domain") ?? "(none)";
+    return { name: cookieName, cleared: true, path, domain, secure: attributes.has("secure") };
   }
   return {
     name: cookieName,
@@ -225,6 +243,9 @@ function statusRule({ action: a, yours: y, reference: r }: S) {
   }
   if (r.status >= 500 && y.status < 400) {
     return `claimed success though the store failed: ${route(a)} answered ${y.status} while the store could not forget the session; the visitor must learn it did not work (pass the error on)`;
+  }
+  if (r.status >= 500 && y.status < 500) {
+    return `${route(a)} answered ${y.status} while the store failed: the error was not passed on (next(error)), so the visitor is told something else went wrong`;
   }
   if (a.do === "reset")
     return `POST /reset does not answer 204 No Content (it answered ${y.status})`;
@@ -280,7 +301,7 @@ function storeRule({ action: a, yours: y, reference: r, before, owners }: S) {
 
 function cookieRule({ action: a, yours: y, reference: r }: S) {
   if (same(y.cookies, r.cookies) || (a.do === "reset" && a.method === "GET")) return undefined;
-  type C = { name: string; cleared?: boolean; path: string };
+  type C = { name: string; cleared?: boolean; path: string; domain?: string; secure?: boolean };
   const mine = (y.cookies as C[]).filter((c) => c.name === COOKIE_NAME);
   const theirs = (r.cookies as C[]).filter((c) => c.name === COOKIE_NAME);
   if (a.do === "hello" && mine.length > theirs.length) {
@@ -296,6 +317,12 @@ function cookieRule({ action: a, yours: y, reference: r }: S) {
     if (last.path !== cleared.path) {
       return `the session cookie is not cleared: the path is not the cookie's (Path=${last.path}, the session cookie has Path=${cleared.path}; a cookie is only replaced by one with the same name and path)`;
     }
+    if (last.domain !== cleared.domain) {
+      return `the session cookie is not cleared: the domain is not the cookie's (Domain=${last.domain}, the session cookie has ${cleared.domain === "(none)" ? "none" : `Domain=${cleared.domain}`}; a cookie is only replaced by one with the same name, path and domain)`;
+    }
+    if (last.secure && !cleared.secure) {
+      return 'the session cookie is not cleared over http: the clearing cookie is marked Secure, and a browser drops a Secure cookie that comes over plain http (the session cookie is secure: "auto", Secure only over HTTPS); clear it as it was set';
+    }
   }
   return `${route(a)} sets cookies differently: ${JSON.stringify(y.cookies)} where ${JSON.stringify(r.cookies)} was expected`;
 }
@@ -304,6 +331,8 @@ function bodyRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   if (same(y.body, r.body) || y.status !== r.status) return undefined;
   const mine = y.body as Record<string, unknown>;
   const theirs = r.body as Record<string, unknown>;
+  if (typeof mine === "object" && mine !== null && "sharedCache" in mine)
+    return `${route(a)} lets shared caches keep a visitor's own answer (Cache-Control: ${String(mine.sharedCache)}): a CDN or proxy would show it to other visitors; an answer about the session is private`;
   if (a.do === "hello" && typeof mine === "object" && typeof theirs === "object") {
     if (mine.json === false)
       return `GET /hello does not answer JSON to a client that sends Accept: ${ACCEPT[a.accept]} (it answered ${JSON.stringify(mine.text)})`;

@@ -5,7 +5,7 @@
  * 10 minutes after the last write, no less, no more).
  *
  * A differential check (test/checks/differential.ts): scenarios of three visitors (pages, the
- * images and scripts that come with them, time passing), drawn at random, run on your app and
+ * images and scripts that come with them, time passing, a MongoDB that refuses writes), drawn at random, run on your app and
  * on the reference side by side, each with a MongoDB database of its own. After every step the
  * two must look the same to a visitor (status, visit count, the cookie's expiry, the page's
  * inspector) and to an operator (the documents in the database: where, what, when each
@@ -19,9 +19,10 @@
  *
  * 15 scenarios of up to 7 steps (CHECK_RUNS, CHECK_DRAW to draw others), classic ones first.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Express } from "express";
 import fc from "fast-check";
-import { type CommandStartedEvent, type Db, type Document, MongoClient } from "mongodb";
+import { Collection, type CommandStartedEvent, type Db, type Document, MongoClient } from "mongodb";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 import {
   type Answer,
@@ -53,7 +54,8 @@ const ASSETS = ["/favicon.ico", "/style.css", "/app.js"];
 type Action =
   | { do: "visit"; who: number; page: boolean }
   | { do: "assets"; who: number; count: number }
-  | { do: "wait"; minutes: number };
+  | { do: "wait"; minutes: number }
+  | { do: "refuse-writes"; on: boolean };
 
 /** Commands a driver sends for itself, or a store once when it starts: not a request's work. */
 const IGNORED = new Set([
@@ -87,6 +89,12 @@ interface SideClock {
   cookieExpires: (number | undefined)[];
   /** Minutes since the acting visitor's session was last written, before this step. */
   sinceWrite: number | undefined;
+  /**
+   * What deletes an ended session's document: a TTL index on `expires` (the app asked MongoDB
+   * for one), or a timer of the app's (connect-mongo's autoRemove "interval").
+   */
+  ttlIndex: boolean;
+  intervals: number;
 }
 
 const clocks = new WeakMap<StoreProbe, SideClock>();
@@ -124,6 +132,10 @@ function onClockBehind<T>(fn: () => T): T {
 function heard(event: CommandStartedEvent, probe: StoreProbe, clock: SideClock): void {
   const command = event.command as Document;
   const kind = event.commandName;
+  const indexes = kind === "createIndexes" ? (command.indexes as Document[] | undefined) : [];
+  // An index's key is a Map (the driver keeps the fields' order).
+  const keyed = (i: Document) => (i.key instanceof Map ? i.key.has("expires") : "expires" in i.key);
+  if (indexes?.some((i) => i.expireAfterSeconds !== undefined && keyed(i))) clock.ttlIndex = true;
   if (IGNORED.has(kind)) return;
   if (kind === "update") {
     for (const { q, u } of (command.updates ?? []) as { q?: Document; u?: Document }[]) {
@@ -173,7 +185,24 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     }),
     weight: 4,
   },
+  {
+    arbitrary: fc.record({ do: fc.constant("refuse-writes" as const), on: fc.boolean() }),
+    weight: 1,
+  },
 );
+
+/**
+ * The fault: the databases whose writes MongoDB refuses now, one per side. connect-mongo writes
+ * a session (set) and its expiry (touch) with updateOne: refused in the collection's class,
+ * however the store holds it.
+ */
+const refusing = new Set<string>();
+const updateOne = Collection.prototype.updateOne;
+Collection.prototype.updateOne = function (this: Collection, ...args: unknown[]) {
+  if (refusing.has(this.dbName))
+    return Promise.reject(new Error("MongoDB refused the write (a fault the check injected)"));
+  return (updateOne as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof updateOne;
 
 function describe(a: Action): string {
   switch (a.do) {
@@ -185,6 +214,10 @@ function describe(a: Action): string {
         .join(", ")} (requests that change nothing)`;
     case "wait":
       return `${minutes(a.minutes)} pass`;
+    case "refuse-writes":
+      return a.on
+        ? "MongoDB starts refusing writes (a failing store)"
+        : "MongoDB accepts writes again";
   }
 }
 
@@ -238,6 +271,11 @@ function tryJson(text: string): unknown {
 
 async function perform(a: Action, side: Side, admin: MongoClient): Promise<Answer | undefined> {
   const clock = clockOf(side);
+  if (a.do === "refuse-writes") {
+    if (a.on) refusing.add(clock.db);
+    else refusing.delete(clock.db);
+    return undefined;
+  }
   if (a.do === "wait") {
     clock.sinceWrite = undefined;
     await age(admin, side, a.minutes * MINUTE);
@@ -255,6 +293,7 @@ async function perform(a: Action, side: Side, admin: MongoClient): Promise<Answe
     for (const path of ASSETS.slice(0, a.count)) answer = await visitor.send("GET", path);
   }
   const after = idIn(visitor.cookie(COOKIE_NAME)) ?? before;
+  side.notes.renewal = before !== undefined && after === before;
   if (after) clock.lastRequest.set(after, clock.now);
   for (const line of answer?.setCookies ?? []) {
     const cookie = cookieView(line);
@@ -305,6 +344,19 @@ function cookieView(line: string) {
   };
 }
 
+const NEVER_DELETED = "(ended, and nothing will ever delete it)";
+/**
+ * The clock of the side whose app is starting, through all its start-up sets off: the timers
+ * it sets are counted there (they run as usual). connect-mongo sets its "interval" timer once
+ * the client answers, after createApp has returned.
+ */
+const starting = new AsyncLocalStorage<SideClock>();
+const realInterval = globalThis.setInterval;
+globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
+  const clock = starting.getStore();
+  if (clock) clock.intervals++;
+  return realInterval(...args);
+}) as typeof setInterval;
 /** A session document as compared: where it is, its visits, how far its expiry lags. */
 interface DocumentView {
   collection: string;
@@ -321,8 +373,13 @@ async function documents(admin: MongoClient, clock: SideClock) {
     for (const document of await db.collection(collection).find({}).toArray()) {
       const id = String(document._id);
       const expires = document.expires instanceof Date ? document.expires.getTime() : undefined;
-      // Expired: MongoDB deletes it within a minute or so, and no store serves it.
-      if (expires !== undefined && expires <= Date.now()) continue;
+      // Expired: MongoDB deletes it within a minute or so (or the app's timer does), and no
+      // store serves it. With neither, it stays for ever: an operator sees it.
+      if (expires !== undefined && expires <= Date.now()) {
+        if (clock.ttlIndex || clock.intervals > 0) continue;
+        views[String(document._id)] = { collection, visits: undefined, lag: NEVER_DELETED };
+        continue;
+      }
       const session =
         typeof document.session === "string" ? tryJson(document.session) : document.session;
       const last = clock.lastRequest.get(id);
@@ -350,6 +407,8 @@ const count = (o: Observation, op: string) => o.traffic[op] ?? 0;
 
 function statusRule({ action: a, yours: y, reference: r }: S) {
   if (y.status === r.status) return undefined;
+  if (r.status >= 500 && y.status < 400)
+    return `claimed success though MongoDB refused the write: ${describe(a)} answered ${y.status} while the session could not be saved; the visitor must learn it did not work (pass the store's error on)`;
   return `${describe(a)} answered ${y.status} where ${r.status} was expected`;
 }
 
@@ -358,14 +417,14 @@ function cookieRule({ yours: y, reference: r }: S) {
   type C = ReturnType<typeof cookieView>;
   const mine = (y.cookies as C[]).find((c) => c.name === COOKIE_NAME);
   const theirs = (r.cookies as C[]).find((c) => c.name === COOKIE_NAME);
-  if (mine && theirs && mine.expiresIn !== theirs.expiresIn) {
+  if (mine && mine.expiresIn !== (theirs?.expiresIn ?? LIFETIME)) {
     return `the cookie does not live 2 hours: ${typeof mine.expiresIn === "number" ? `it expires ${minutes(mine.expiresIn)} after the visit` : `it has ${mine.expiresIn}`} (the policy: the session ends ${LIFETIME} minutes after the last request)`;
   }
   return `sets cookies differently: ${JSON.stringify(y.cookies)} where ${JSON.stringify(r.cookies)} was expected`;
 }
 
 function bodyRule({ action: a, yours: y, reference: r }: S) {
-  if (a.do === "wait" || same(y.body, r.body) || y.status !== r.status) return undefined;
+  if (!("who" in a) || same(y.body, r.body) || y.status !== r.status) return undefined;
   if (!same(y.store, r.store)) return undefined; // the store rule says why
   if (a.do === "visit" && a.page) {
     return `the page's inspector does not show the session's document: it reads another collection than the store writes`;
@@ -412,6 +471,12 @@ function storeRule({ yours: y, reference: r, owners }: S) {
   }
   for (const label of Object.keys(mine)) {
     if (label in theirs) continue;
+    if (mine[label]?.lag === NEVER_DELETED) {
+      said.push(
+        `ended sessions are never deleted: the document of ${whose(label)} is still in MongoDB after its session ended, with no TTL index on expires (autoRemove "native") and no timer of the app's to delete it; the collection only grows`,
+      );
+      continue;
+    }
     said.push(
       `your database holds a live document the reference does not: ${whose(label)} (${JSON.stringify(mine[label])})`,
     );
@@ -555,8 +620,11 @@ function model(module: Module, mongo: Databases, examples: Action[][]): Model<Ac
       lastRequest: new Map(),
       cookieExpires: [],
       sinceWrite: undefined,
+      ttlIndex: false,
+      intervals: 0,
     };
     mongo.current[sideName] = undefined; // the last scenario's stragglers count nowhere
+    refusing.delete(clock.db);
     await emptied(mongo.admin.db(clock.db), clock.collections);
     const storeProbe = new StoreProbe(() => documents(mongo.admin, clock));
     clocks.set(storeProbe, clock);
@@ -565,7 +633,7 @@ function model(module: Module, mongo: Databases, examples: Action[][]): Model<Ac
   };
   const start = (side: Side, create: (client: MongoClient) => Express) => {
     if (side.name === "yours") memo.clock = clockOf(side);
-    return onClockBehind(() => create(mongo.clients[side.name]));
+    return starting.run(clockOf(side), () => onClockBehind(() => create(mongo.clients[side.name])));
   };
   return {
     visitors: VISITORS,
@@ -578,6 +646,19 @@ function model(module: Module, mongo: Databases, examples: Action[][]): Model<Ac
     cookie: cookieView,
     session: (view) => view,
     allowed: [
+      {
+        // rolling: true sends it at every request; the reference, when the session changed.
+        name: `the same session's cookie sent again for ${LIFETIME} minutes, or not`,
+        apply: (o, _a, side) =>
+          side.notes.renewal
+            ? {
+                ...o,
+                cookies: (o.cookies as ReturnType<typeof cookieView>[]).filter(
+                  (c) => c.name !== COOKIE_NAME || c.expiresIn !== LIFETIME,
+                ),
+              }
+            : o,
+      },
       {
         name: `a stored expiry from on time to ${EARLY} minutes early`,
         apply: (o) => ({
@@ -647,6 +728,14 @@ export default defineCheck<Module>({
             [visit(A, true), visit(B), assets(B), wait(12), assets(A), assets(B)],
             // A session over: 2 hours and more without a request.
             [visit(A), wait(125), visit(A)],
+            // A store that fails: the visit is not kept, and the visitor must learn it.
+            [
+              visit(A),
+              { do: "refuse-writes", on: true },
+              visit(A),
+              { do: "refuse-writes", on: false },
+              visit(A),
+            ],
           ]),
           { runs: 15, maxActions: 7, shrinkTries: 30 },
         ),

@@ -437,6 +437,9 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
     return `confirmed with another user's password: POST /confirm with another user's name and password answered 200 (the reference: 401); the password to check is the logged-in user's (the session says who), never a name the request sends`;
   }
   if (a.do === "account" && r.status === 200 && y.status === 403) {
+    const ago = state.minutes - (state.confirmedAt[a.who] ?? state.minutes);
+    if (ago > 0)
+      return `closed too early: GET /account answered 403 ${ago} minutes after ${actor(a)} confirmed the password (the reference: 200); the confirmation lasts 5 full minutes (now() - confirmedAt < 5 minutes, in milliseconds, not rounded)`;
     return "GET /account did not open right after the password was confirmed (the reference: 200)";
   }
   if (r.status === 401 && y.status === 200) {
@@ -623,7 +626,13 @@ const clientActions: [fc.Arbitrary<Action>, number][] = [
   [fc.record({ do: fc.constant("account" as const), who }), 4],
   [fc.record({ do: fc.constant("login" as const), who, as: fc.constantFrom(0, 0, 1) }), 3],
   // Any whole minute up to five, the fifth itself too: the end of a confirmation is exact.
-  [fc.record({ do: fc.constant("wait" as const), minutes: fc.constantFrom(4, 2, 5, 1, 3) }), 3],
+  [
+    fc.record({
+      do: fc.constant("wait" as const),
+      minutes: fc.constantFrom(4, 2, 5, 1, 3, 4.5, 0.5),
+    }),
+    3,
+  ],
   [fc.record({ do: fc.constant("visit" as const), who }), 2],
   [fc.record({ do: fc.constant("copy" as const), who, of: who }), 2],
   [fc.record({ do: fc.constant("me" as const), who }), 1],
@@ -704,6 +713,8 @@ export default defineCheck<Module>({
             // Five minutes from the password, however much the page is used.
             [login(A), confirm(A), wait(4), account(A), wait(2), account(A)],
             [login(A), confirm(A), wait(5), account(A)],
+            // Open until the fifth minute is over, not until it is half gone.
+            [login(A), confirm(A), wait(4.5), account(A), wait(0.5), account(A)],
             // Confirmed again while confirmed: a new id, and five minutes from the new password.
             [
               login(A),

@@ -42,7 +42,15 @@ type Store = InstanceType<StoreClass>;
  * Prefixes an operator may configure. `[eu]`, `*` and `?` are wildcards to SCAN's MATCH, and `\`
  * escapes the character after it (`eu\west:` matches "euwest:").
  */
-const PREFIXES = ["sess:", "shop[eu]:sess:", "v2*:sess:", "eu\\west:sess:", "app?:sess:"] as const;
+const PREFIXES = [
+  "sess:",
+  "shop[eu]:sess:",
+  "v2*:sess:",
+  "eu\\west:sess:",
+  "app?:sess:",
+  // Without a colon: the id is what follows the prefix, not what follows its last ':'.
+  "sess-",
+] as const;
 /** The app's own prefix: the visitors' sessions. */
 const APP_PREFIX = PREFIXES[0];
 /**
@@ -844,7 +852,7 @@ function visitRule({ action: a, yours: y, reference: r }: S) {
 
 const who = fc.constantFrom(0, 0, 1, 2);
 // Listed first, drawn most often and shrunk towards: a prefix with wildcards in it.
-const prefix = fc.constantFrom(1, 0, 2, 3, 4);
+const prefix = fc.constantFrom(1, 0, 2, 3, 4, 5);
 const actions: fc.Arbitrary<Action>[] = [
   fc.record({ do: fc.constant("visit" as const), who }),
   fc.record({ do: fc.constant("sessions" as const), prefix, count: fc.constantFrom(MANY, 3, 40) }),
@@ -947,7 +955,7 @@ function model(module: Module, env: Environment, examples: Action[][]): Model<Ac
 
 const A = 0;
 const B = 1;
-const [SESS, SHOP, V2, EU, APP] = [0, 1, 2, 3, 4];
+const [SESS, SHOP, V2, EU, APP, DASH] = [0, 1, 2, 3, 4, 5];
 const visit = (who: number): Action => ({ do: "visit", who });
 const sessions = (prefix: number, count = MANY): Action => ({ do: "sessions", prefix, count });
 const length = (prefix: number, via: "callback" | "await" = "callback"): Action => ({
@@ -994,6 +1002,7 @@ export default defineCheck<Module>({
             [sessions(V2, 40), clear(V2), length(V2, "await")],
             [sessions(EU, 40), all(EU, "await"), clear(EU), length(EU)],
             [sessions(APP, 40), length(APP, "await"), all(APP), clear(APP, "await")],
+            [sessions(DASH, 3), all(DASH), clear(DASH, "await"), length(DASH)],
             [sessions(SHOP), sessions(SESS, 3), all(SHOP), clear(SESS), length(SHOP, "await")],
             [sessions(SESS), fault("down"), all(SESS, "await"), length(SESS)],
             // A key under the prefix that holds no session.

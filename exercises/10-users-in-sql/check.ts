@@ -133,6 +133,7 @@ function watch(db: Db, client: pg.PoolClient): void {
       typeof first === "string" ? first : String((first as { text?: unknown })?.text ?? "");
     const sql = text.trim().replace(/^(\s*--[^\n]*\n)+/, "");
     if (pasted(db, text)) db.probe.count("values pasted into the SQL text");
+    if (/^LOCK\b/i.test(sql)) db.probe.count("whole tables locked");
     if (/^(BEGIN|START\s+TRANSACTION)\b/i.test(sql)) {
       state.open = true;
       state.wrote = false;
@@ -149,6 +150,13 @@ function watch(db: Db, client: pg.PoolClient): void {
         );
       return begun;
     } else if (/^(COMMIT|END|ROLLBACK|ABORT)\b/i.test(sql)) {
+      if (/^(COMMIT|END)\b/i.test(sql) && state.wrote && db.failNth > db.writes) {
+        // Fewer writes than the fault's number (the change in one statement, WITH … of
+        // several): PostgreSQL refuses the COMMIT instead, so the fault strikes every change.
+        args[0] = FAILING_SQL;
+        if (Array.isArray(args[1])) args.splice(1, 1);
+        db.writes = db.failNth;
+      }
       if (state.open && state.wrote) db.probe.count("transactions that wrote");
       state.open = false;
     } else if (isWrite(sql)) {
@@ -774,6 +782,10 @@ function trafficRule({ action: a, yours: y, reference: r }: S) {
   if (n(y, "clients given back inside a transaction") > 0)
     said.push(
       `a client went back to the pool inside a transaction (${route(a)}): without COMMIT or ROLLBACK, the next query on it runs in that transaction`,
+    );
+  if (n(y, "whole tables locked") > n(r, "whole tables locked"))
+    said.push(
+      `a whole table was locked (${route(a)}: LOCK TABLE): every login and every other user's change waits while this one hashes; lock the one user's row (SELECT … FOR UPDATE)`,
     );
   const tx = "transactions that wrote";
   if (n(y, tx) > n(r, tx))

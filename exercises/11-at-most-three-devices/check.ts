@@ -18,6 +18,7 @@ import { pathToFileURL } from "node:url";
 import express, { type Express } from "express";
 import type session from "express-session";
 import fc from "fast-check";
+import { FinalLogoutStore } from "../../steps/05-login-logout/final-logout.ts";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 import {
   type Answer,
@@ -90,29 +91,45 @@ function label(side: Side, who: number[]): void {
 /**
  * The fault: while SIDE's store is broken, destroy() fails for a session that is stored. A
  * login's own regenerate() (which destroys the new browser's id, never stored) still works, so
- * the login gets as far as ending others. Wrapped on each store instance of this scenario (one
- * per process), as the app hands it to a request.
+ * the login gets as far as ending others. Each store instance of this scenario (one per
+ * process) is known from the first request it is handed to (watched). Step 05's store is broken
+ * in its class, so that a destroy taken from it early (`store.destroy.bind(store)` in
+ * createApp) fails too; a store of another class, on the instance.
  */
-const breakable = new WeakSet<object>();
+const breakable = new WeakMap<object, { side: Side; sides: RedisSides }>();
+function breakableDestroy(
+  this: session.Store,
+  destroy: session.Store["destroy"],
+  id: string,
+  callback?: (error?: unknown) => void,
+): void {
+  const at = breakable.get(this);
+  if (!at) return destroy.call(this, id, callback);
+  const { side, sides } = at;
+  side.notes.pending = Number(side.notes.pending ?? 0) + 1;
+  const done = (error?: unknown) => {
+    side.notes.pending = Number(side.notes.pending) - 1;
+    callback?.(error);
+  };
+  if (!side.notes.broken) return destroy.call(this, id, done);
+  sides
+    .admin(side.name)
+    .exists(`sess:${id}`)
+    .then((stored) => {
+      if (!stored) return destroy.call(this, id, done);
+      done(new Error("the session store failed to destroy (a fault the check injected)"));
+    }, done);
+}
+const finalDestroy = FinalLogoutStore.prototype.destroy;
+FinalLogoutStore.prototype.destroy = function (this: FinalLogoutStore, id, callback) {
+  breakableDestroy.call(this, finalDestroy, id, callback);
+};
 function makeBreakable(store: session.Store, side: Side, sides: RedisSides): void {
   if (breakable.has(store)) return;
-  breakable.add(store);
-  const destroy = store.destroy.bind(store);
-  store.destroy = (id, callback) => {
-    side.notes.pending = Number(side.notes.pending ?? 0) + 1;
-    const done = (error?: unknown) => {
-      side.notes.pending = Number(side.notes.pending) - 1;
-      callback?.(error);
-    };
-    if (!side.notes.broken) return destroy(id, done);
-    sides
-      .admin(side.name)
-      .exists(`sess:${id}`)
-      .then((stored) => {
-        if (!stored) return destroy(id, done);
-        done(new Error("the session store failed to destroy (a fault the check injected)"));
-      }, done);
-  };
+  breakable.set(store, { side, sides });
+  if (store instanceof FinalLogoutStore) return;
+  const destroy = store.destroy;
+  store.destroy = (id, callback) => breakableDestroy.call(store, destroy, id, callback);
 }
 
 /**

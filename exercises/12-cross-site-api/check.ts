@@ -34,6 +34,11 @@ type Module = typeof import("./solution/app.ts");
 const FRONTENDS = ["https://front.example", "https://*.partners.example"];
 const FRONT = "https://front.example";
 const PARTNER = "https://acme.partners.example";
+/**
+ * The API's host: every request names it (Host), as the proxy passes it on. On a port of its
+ * own: its origin is https://api.shop.example:8443, which a hostname without the port misses.
+ */
+const HOST = "api.shop.example:8443";
 /** The API's own origin, and another origin of its own site. */
 const OWN = "own";
 const SIBLING = "sibling";
@@ -52,13 +57,13 @@ const FIXED_PAGES: Page[] = [
   "https://sub.front.example",
   "https://front-example.com",
   // The API's own host over plain HTTP: another origin, whatever its host.
-  "http://api.shop.example",
+  `http://${HOST}`,
   "null",
   SIBLING,
   OWN,
 ];
-/** A partner's label: acme, shop-2… (lowercase, as browsers write a host; never xn--). */
-const LABEL = fc.stringMatching(/^[a-z][a-z0-9]{0,7}(-[a-z0-9]{1,4})?$/);
+/** A partner's label: acme, shop-2, 7eleven… (lowercase, as browsers write a host; never xn--). */
+const LABEL = fc.stringMatching(/^[a-z0-9][a-z0-9]{0,7}(-[a-z0-9]{1,4})?$/);
 const partner = (label: string) => `https://${label}.partners.example`;
 /** Look-alikes of a partner's site: each a way a match goes wrong. */
 const LOOK_ALIKES: ((label: string) => Page)[] = [
@@ -99,8 +104,6 @@ const ROUTE: Record<Call, { method: string; json: boolean }> = {
   empty: { method: "DELETE", json: false },
 };
 
-/** The API's host: every request names it (Host), as the proxy passes it on. */
-const HOST = "api.shop.example";
 /** The proxy in front: HTTPS, and the API's name. */
 const PROXY = { "x-forwarded-proto": "https", host: HOST };
 function originOf(page: Page): string {
@@ -498,12 +501,10 @@ const EXAMPLES: Action[][] = [
     form(OWN, "no Origin"),
     { do: "script", call: "add" },
   ],
-  [
-    fetchFrom(OWN, "add"),
-    form("http://api.shop.example"),
-    fetchFrom("http://api.shop.example", "empty"),
-  ],
+  [fetchFrom(OWN, "add"), form(`http://${HOST}`), fetchFrom(`http://${HOST}`, "empty")],
   [{ do: "script", call: "add" }, { do: "typed" }, fetchFrom(FRONT, "read")],
+  // A label may start with a digit (RFC 1123): 7eleven is a partner as acme is.
+  [fetchFrom(partner("7eleven"), "add"), fetchFrom(partner("7eleven"), "read")],
 ];
 
 export default defineCheck<Module>({

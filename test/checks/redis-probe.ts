@@ -16,8 +16,12 @@ import { appRedisClient, type CheckRedis } from "./kit.ts";
 import { StoreProbe } from "./store-probe.ts";
 
 const DATABASE = { yours: 1, reference: 2 } as const;
-/** A client's own bookkeeping, not the app's work: left out of the traffic. */
-const IGNORED = new Set(["HELLO", "CLIENT", "SELECT", "AUTH", "PING", "QUIT", "ECHO", "INFO"]);
+/**
+ * A client's own bookkeeping, not the app's work: left out of the traffic. PING too, unless the
+ * check says the app's client sends none by itself (the workshop's client sends one every
+ * 0.5 s: steps/shared/redis-client.ts).
+ */
+const IGNORED = new Set(["HELLO", "CLIENT", "SELECT", "AUTH", "QUIT", "ECHO", "INFO"]);
 
 /** One line of MONITOR: `1712345678.123456 [1 127.0.0.1:50000] "SET" "sess:x" "…"`. */
 const LINE = /^\S+ \[(\d+) ([^\]]+)\] (.*)$/;
@@ -39,6 +43,7 @@ export class RedisSides {
   private readonly probes = new Map<number, StoreProbe>();
   private readonly waiting = new Map<string, () => void>();
   private markers = 0;
+  private countPings = false;
 
   private constructor(url: string, admins: Record<Side["name"], RedisClient>, marker: RedisClient) {
     this.serverUrl = url;
@@ -46,8 +51,11 @@ export class RedisSides {
     this.marker = marker;
   }
 
-  /** Starts watching REDIS (the folder's own redis-server, from the check's context). */
-  static async start(redis: CheckRedis): Promise<RedisSides> {
+  /**
+   * Starts watching REDIS (the folder's own redis-server, from the check's context). PINGS:
+   * count each PING as the app's traffic (its client, made by the check, sends none by itself).
+   */
+  static async start(redis: CheckRedis, { pings = false } = {}): Promise<RedisSides> {
     const [yours, reference, marker, monitor] = await Promise.all([
       redis.client(),
       redis.client(),
@@ -55,6 +63,7 @@ export class RedisSides {
       redis.client(),
     ]);
     const sides = new RedisSides(redis.url, { yours, reference }, marker);
+    sides.countPings = pings;
     for (const client of [yours, reference, marker, monitor]) {
       const info = String(await client.sendCommand(["CLIENT", "INFO"]));
       const addr = /\baddr=(\S+)/.exec(info)?.[1];
@@ -77,7 +86,7 @@ export class RedisSides {
       return;
     }
     const name = args[0]?.toUpperCase() ?? "";
-    if (IGNORED.has(name)) return;
+    if (IGNORED.has(name) || (name === "PING" && !this.countPings)) return;
     this.probes.get(Number(db))?.count(source === "lua" ? `lua:${name}` : name);
   }
 

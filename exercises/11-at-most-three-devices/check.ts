@@ -104,14 +104,20 @@ function breakableDestroy(
   callback?: (error?: unknown) => void,
 ): void {
   const at = breakable.get(this);
-  if (!at) return destroy.call(this, id, callback);
+  if (!at) {
+    destroy.call(this, id, callback);
+    return;
+  }
   const { side, sides } = at;
   side.notes.pending = Number(side.notes.pending ?? 0) + 1;
   const done = (error?: unknown) => {
     side.notes.pending = Number(side.notes.pending) - 1;
     callback?.(error);
   };
-  if (!side.notes.broken) return destroy.call(this, id, done);
+  if (!side.notes.broken) {
+    destroy.call(this, id, done);
+    return;
+  }
   sides
     .admin(side.name)
     .exists(`sess:${id}`)

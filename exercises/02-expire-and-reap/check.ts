@@ -77,6 +77,8 @@ interface Timer {
   run: () => void;
   /** The last minute in which it ran (a faster timer is counted, run once a minute). */
   ranIn?: number;
+  /** The handle the app got: unless unref()ed or cleared, it keeps the process alive. */
+  handle: NodeJS.Timeout;
 }
 
 /** What the check keeps about one side in one scenario. */
@@ -137,14 +139,15 @@ function catchTimers<T>(clock: SideClock, side: Side, fn: () => T): T {
     ((run: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
       // As Node does: a delay under 1 ms, over 2^31 - 1 or not a number is 1 ms.
       const delay = Number(ms) >= 1 && Number(ms) <= 2 ** 31 - 1 ? Number(ms) : 1;
+      // A real handle (unref, clear…) that never fires during a check.
+      const handle = realTimeout(() => {}, 2 ** 31 - 1);
+      side.after(() => clearTimeout(handle));
       clock.timers.push({
         due: clock.now + delay,
         every: every ? delay : undefined,
         run: () => run(...args),
+        handle,
       });
-      // A real handle (unref, clear…) that never fires during a check.
-      const handle = realTimeout(() => {}, 2 ** 31 - 1);
-      side.after(() => clearTimeout(handle));
       return handle;
     }) as unknown as typeof setTimeout;
   globalThis.setInterval = keep(true) as unknown as typeof setInterval;
@@ -414,6 +417,9 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
 function body(a: Action, answer: Answer, side: Side): unknown {
   if (a.do !== "visit") return "";
   if (answer.status >= 400) return "(an error)";
+  // A repeating timer that keeps the process alive: a graceful shutdown waits for it for ever.
+  if (clockOf(side).timers.some((t) => t.every !== undefined && t.handle.hasRef()))
+    return "(a timer keeps the process alive)";
   try {
     const json = JSON.parse(answer.text) as { visits: number; sessionId: string };
     return {
@@ -480,6 +486,8 @@ function cookieRule({ yours: y, reference: r }: S) {
 
 function bodyRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   if (a.do !== "visit" || same(y.body, r.body) || y.status !== r.status) return undefined;
+  if (y.body === "(a timer keeps the process alive)")
+    return "a timer of yours keeps the process alive: a repeating timer holds Node's event loop open, so a graceful shutdown (SIGTERM, Ctrl-C) waits for it for ever; unref() it (the reaper's own timer is unref()ed), or clear it when the server closes";
   const mine = y.body as { visits?: number };
   const theirs = r.body as { visits?: number };
   const idle = clockOf(referenceSide).request?.idle;

@@ -78,8 +78,18 @@ process.exit = ((code?: number | string | null) => {
   problem(dir, message);
   throw new Wrong(message);
 }) as typeof process.exit;
-process.on("uncaughtException", (error) => problem(current.getStore(), crashMessage(error)));
-process.on("unhandledRejection", (error) => problem(current.getStore(), crashMessage(error)));
+process.on("uncaughtException", (error) =>
+  problem(
+    current.getStore(),
+    `an error nobody caught would stop the server (every visitor's request with it): ${crashMessage(error)}`,
+  ),
+);
+process.on("unhandledRejection", (error) =>
+  problem(
+    current.getStore(),
+    `a promise failed and nobody awaited or caught it, which stops a Node process (and every visitor's request with it): ${crashMessage(error)}`,
+  ),
+);
 
 let mongo: Promise<PrivateMongo> | undefined;
 /** PostgreSQL itself, started once for all folders, each with a database of its own. */

@@ -43,7 +43,7 @@ import {
   type Step,
 } from "../../test/checks/differential.ts";
 import { type CheckContext, defineCheck } from "../../test/checks/kit.ts";
-import { RedisSides } from "../../test/checks/redis-probe.ts";
+import { RedisSides, SCRIPT_WITHOUT_KEYS } from "../../test/checks/redis-probe.ts";
 import { Relay } from "../../test/checks/relay.ts";
 import { StoreProbe } from "../../test/checks/store-probe.ts";
 import * as reference from "./solution/app.ts";
@@ -601,6 +601,10 @@ function trafficRule({ yours: y, reference: r }: S) {
     said.push(
       `looked through the keyspace (KEYS or SCAN, ${scans(y)}×) to answer one request: its cost grows with every key in Redis, and Redis serves nobody else while a KEYS runs, whether it is sent by the app or by a script. Name the visitor's key instead`,
     );
+  if ((y.traffic[SCRIPT_WITHOUT_KEYS] ?? 0) > 0)
+    said.push(
+      "a script names its key in its own text (EVAL with no KEYS): every visitor's script is a new one that Redis compiles and keeps in its script cache, and neither Redis Cluster nor an ACL key rule can see which key it touches. Pass the key in KEYS and the numbers in ARGV",
+    );
   const writes = (o: Observation) => o.traffic.set ?? 0;
   if (writes(y) > writes(r))
     said.push(
@@ -649,6 +653,8 @@ function model(setup: Setup, action: fc.Arbitrary<Action>, examples: Action[][])
           for (const command of SCANS) scans += o.traffic[command] ?? 0;
           const traffic: Record<string, number> = {};
           if (scans) traffic["keyspace scans"] = scans;
+          if (o.traffic[SCRIPT_WITHOUT_KEYS])
+            traffic[SCRIPT_WITHOUT_KEYS] = o.traffic[SCRIPT_WITHOUT_KEYS];
           for (const op of ["set", "destroy"]) if (o.traffic[op]) traffic[op] = o.traffic[op];
           return { ...o, traffic };
         },

@@ -18,6 +18,7 @@
  */
 import session from "express-session";
 import fc from "fast-check";
+import { boundForLoad } from "../../lib/services/net.ts";
 import {
   type Answer,
   differential,
@@ -26,7 +27,7 @@ import {
   type Step,
   setCookieParts,
 } from "../../test/checks/differential.ts";
-import { defineCheck } from "../../test/checks/kit.ts";
+import { defineCheck, serveApp, wrong } from "../../test/checks/kit.ts";
 import * as reference from "./solution/app.ts";
 
 type Module = typeof import("./solution/app.ts");
@@ -514,6 +515,50 @@ export default defineCheck<Module>({
       name: "front.example and the partners' sites read and change their baskets; no other page reads an answer or changes anything",
       timeoutMs: 30_000,
       run: ({ module }) => differential(model(module, EXAMPLES), { runs: 25, maxActions: 5 }),
+    },
+    {
+      name: "a long Origin, which any site can send, is judged as fast as a short one",
+      timeoutMs: 30_000,
+      run: async ({ module }) => {
+        const { site, close } = await serveApp(
+          module.createApp(new session.MemoryStore(), FRONTENDS),
+        );
+        // The best of two, in ms: a look-alike whose one label has LETTERS letters.
+        const judged = async (letters: number) => {
+          const times: number[] = [];
+          for (const _ of [1, 2]) {
+            const started = performance.now();
+            await fetch(`${site.url}/basket`, {
+              headers: { ...PROXY, origin: `https://${"a".repeat(letters)}.partners.examplx` },
+            }).then((answer) => answer.arrayBuffer());
+            times.push(performance.now() - started);
+          }
+          return Math.round(Math.min(...times));
+        };
+        try {
+          // A matcher that backtracks (a regular expression with a repeat inside a repeat,
+          // such as ([a-z0-9]+-?)+) takes about twice as long for each letter more. Stopped at
+          // the first length that costs 100 ms more than 4 letters (more on a busy machine),
+          // twice, and over twice what two letters fewer cost: a growth, not a busy moment.
+          const slower = boundForLoad(100);
+          let before = await judged(4);
+          for (let letters = 12; letters <= 28; letters += 2) {
+            const ms = await judged(letters);
+            const short = await judged(4);
+            if (
+              ms > short + slower.ms &&
+              (await judged(letters)) > short + slower.ms &&
+              ms > 2 * before
+            )
+              wrong(
+                `an Origin of ${letters} letters took ${ms} ms to judge, where one of 4 took ${short} ms and one of ${letters - 2} ${before} ms: the match backtracks, and each letter more multiplies its time (40 letters: hours of a blocked server). Any site can send such an Origin; match without a repeat inside a repeat (or compare the parts of new URL(origin))`,
+              );
+            before = ms;
+          }
+        } finally {
+          await close();
+        }
+      },
     },
   ],
 });

@@ -23,6 +23,9 @@ const DATABASE = { yours: 1, reference: 2 } as const;
  */
 const IGNORED = new Set(["HELLO", "CLIENT", "SELECT", "AUTH", "QUIT", "ECHO", "INFO"]);
 
+/** Counted for each EVAL whose script declares no KEYS (numkeys 0): its keys are in its text. */
+export const SCRIPT_WITHOUT_KEYS = "scripts without KEYS";
+
 /** One line of MONITOR: `1712345678.123456 [1 127.0.0.1:50000] "SET" "sess:x" "…"`. */
 const LINE = /^\S+ \[(\d+) ([^\]]+)\] (.*)$/;
 const ARG = /"((?:[^"\\]|\\.)*)"/g;
@@ -87,7 +90,10 @@ export class RedisSides {
     }
     const name = args[0]?.toUpperCase() ?? "";
     if (IGNORED.has(name) || (name === "PING" && !this.countPings)) return;
-    this.probes.get(Number(db))?.count(source === "lua" ? `lua:${name}` : name);
+    const probe = this.probes.get(Number(db));
+    probe?.count(source === "lua" ? `lua:${name}` : name);
+    // EVAL script numkeys …: a script that declares no KEYS finds its keys in its own text.
+    if ((name === "EVAL" || name === "EVAL_RO") && args[2] === "0") probe?.count(SCRIPT_WITHOUT_KEYS);
   }
 
   /** Resolves once MONITOR has shown every command Redis ran before this call. */

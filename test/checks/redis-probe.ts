@@ -93,7 +93,8 @@ export class RedisSides {
     const probe = this.probes.get(Number(db));
     probe?.count(source === "lua" ? `lua:${name}` : name);
     // EVAL script numkeys …: a script that declares no KEYS finds its keys in its own text.
-    if ((name === "EVAL" || name === "EVAL_RO") && args[2] === "0") probe?.count(SCRIPT_WITHOUT_KEYS);
+    if ((name === "EVAL" || name === "EVAL_RO") && args[2] === "0")
+      probe?.count(SCRIPT_WITHOUT_KEYS);
   }
 
   /** Resolves once MONITOR has shown every command Redis ran before this call. */

@@ -534,10 +534,13 @@ function storeRule({ action: a, yours: y, reference: r, before, referenceSide }:
 }
 
 function cookieRule({ yours: y, reference: r }: S) {
-  if (same(y.cookies, r.cookies) || y.status >= 400 || y.status !== r.status) return undefined;
+  if (same(y.cookies, r.cookies) || y.status !== r.status) return undefined;
   type C = ReturnType<typeof cookie>;
   const mine = (y.cookies as C[]).find((c) => c.name === COOKIE_NAME);
   const theirs = (r.cookies as C[]).find((c) => c.name === COOKIE_NAME);
+  if (y.status >= 500 && mine && !theirs)
+    return `a session Redis could not read was taken for no session: GET / answered ${y.status} with a new session cookie, which replaces the visitor's own, so their session is lost once Redis is back; a read error is an error (pass it on), not "no session"`;
+  if (y.status >= 400) return undefined;
   if (mine && theirs && mine.lifetime !== theirs.lifetime) {
     return mine.lifetime === "until the browser closes"
       ? `the cookie has no expiry: it lives until the browser closes, where the policy says ${LIFETIME_MINUTES} minutes after the last request`
@@ -572,7 +575,7 @@ function bodyRule({ action: a, yours: y, reference: r, referenceSide }: S) {
     const moved = rigOf(referenceSide).target;
     said.push(
       Number(mine.visits) === 1
-        ? `a session started in one process is unknown to another: ${name(a.who)} is counted from 1 again on process ${moved + 1}`
+        ? `a session started in one process is unknown to another, or a read of it that failed was taken for "no session": ${name(a.who)} is counted from 1 again on process ${moved + 1}, though the session its cookie names is in Redis`
         : `${name(a.who)} was told ${String(mine.visits)} visits where ${String(theirs.visits)} were expected`,
     );
   }

@@ -19,6 +19,7 @@
  * Runs: 16 scenarios of up to 6 steps, the 7 examples first.
  */
 import express, { type Express } from "express";
+import type { Store } from "express-session";
 import fc from "fast-check";
 import type { RedisClient } from "../../steps/shared/redis-client.ts";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
@@ -453,6 +454,8 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   if (y.status >= 500 && rigOf(referenceSide).hadOutage) {
     return `the app does not recover when Redis is back: GET / answered ${y.status} where the reference answered ${r.status}`;
   }
+  if (y.status >= 500)
+    return `${visitor(a)}'s GET / answered ${y.status} where ${r.status} was expected, with Redis up: the store failed to save or touch the session (what your app printed, below, says why; "ERR value is not an integer or out of range" is Redis refusing a time to live that is not a whole number of seconds)`;
   return `${visitor(a)}'s GET / answered ${y.status} where ${r.status} was expected`;
 }
 
@@ -724,10 +727,35 @@ async function model(
       },
     ],
     rules: [statusRule, cookieRule, keysRule, storeRule, bodyRule, trafficRule],
-    probe: (side) => sides.probe(side, PREFIX),
+    probe: async (side) => {
+      const probe = await sides.probe(side, PREFIX);
+      const attach = probe.attach.bind(probe);
+      probe.attach = (store) => {
+        takesTime(store);
+        attach(store);
+      };
+      return probe;
+    },
     createApp: (side) => rig(side, (client) => anHourAgo(() => module.createApp(client))),
     createReference: (side) => rig(side, (client) => anHourAgo(() => reference.createApp(client))),
   };
+}
+
+/**
+ * A request takes time: a millisecond or more passes between the session's load and its
+ * save (or touch), as on any server. A time to live worked out from the cookie's expiry is
+ * then not a whole number of seconds, which Redis refuses.
+ */
+const slowed = new WeakSet<object>();
+function takesTime(store: Store): void {
+  if (slowed.has(store)) return;
+  slowed.add(store);
+  for (const op of ["set", "touch"] as const) {
+    const real = store[op]?.bind(store) as ((...args: unknown[]) => void) | undefined;
+    if (!real) continue;
+    (store as unknown as Record<string, unknown>)[op] = (...args: unknown[]) =>
+      void setTimeout(() => real(...args), 1);
+  }
 }
 
 const A = 0;

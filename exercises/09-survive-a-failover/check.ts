@@ -103,7 +103,7 @@ function catchTimers<T>(side: Side, make: () => T): T {
 /** Time passes: each timer the app of SIDE scheduled fires (a timeout as often as an interval). */
 async function timePasses(side: Side): Promise<void> {
   for (const run of timers.get(side) ?? []) run();
-  await new Promise((resolve) => setTimeout(resolve, 20)); // what they started, settled
+  await new Promise((resolve) => setTimeout(resolve, 5)); // what they started, settled
 }
 
 function describe(a: Action): string {

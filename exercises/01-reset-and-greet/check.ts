@@ -46,7 +46,7 @@ const ONES = (
   "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen " +
   "fifteen sixteen seventeen eighteen nineteen"
 ).split(" ");
-const TENS = " . twenty thirty forty fifty sixty seventy eighty ninety".split(" ");
+const TENS = ["", "", ..."twenty thirty forty fifty sixty seventy eighty ninety".split(" ")];
 /** N (under 100) in words, as a pattern: "three", "twenty[- ]one", and "once", "twice", "thrice". */
 function inWords(n: number): string {
   const word =

@@ -5,12 +5,13 @@
  * 10 minutes after the last write, no less, no more).
  *
  * A differential check (test/checks/differential.ts): scenarios of three visitors (pages, the
- * images and scripts that come with them, time passing, a MongoDB that refuses writes), drawn at random, run on your app and
- * on the reference side by side, each with a MongoDB database of its own. After every step the
- * two must look the same to a visitor (status, visit count, the cookie's expiry, the page's
- * inspector) and to an operator (the documents in the database: where, what, when each
- * expires; the commands the driver sent, seen with command monitoring on the MongoClient each
- * app is given), but for the differences the policy allows.
+ * images and scripts that come with them, time passing, a MongoDB that refuses writes), drawn
+ * at random, run on your app and on the reference side by side, each with a MongoDB database
+ * of its own. After every step the two must look the same to a visitor (status, visit count,
+ * the cookie's expiry, the page's inspector) and to an operator (the documents in the
+ * database: where, what, when each expires, and whether anything deletes them once ended; the
+ * commands the driver sent, seen with command monitoring on the MongoClient each app is
+ * given), but for the differences the policy allows.
  *
  * Nobody waits. "N minutes pass" ages what each side holds by N minutes: in every document its
  * `expires`, its `lastModified` and the cookie expiry written in the session; the expiry of

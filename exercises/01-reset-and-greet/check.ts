@@ -155,19 +155,21 @@ async function visitsOf(reference: Side, who: number): Promise<number | undefine
 }
 
 /**
- * Whether ANSWER may be kept by a shared cache (a CDN, a proxy) and shown to others:
- * Cache-Control public, s-maxage, or a max-age without private or no-store.
+ * Which cache may answer in the app's place from a copy of ANSWER, and so show an old or another
+ * visitor's greeting: "shared" (a CDN, a proxy: Cache-Control public, s-maxage, or a max-age
+ * without private), "browser" (private with a max-age), or none.
  */
-function sharedCacheMayKeep(answer: Answer): boolean {
+function cacheMayKeep(answer: Answer): "shared" | "browser" | undefined {
   const directives = (answer.header("cache-control") ?? "").toLowerCase();
   const has = (name: string) => new RegExp(`(^|[,\\s])${name}\\b`).test(directives);
-  if (has("private") || has("no-store")) return false;
-  return has("public") || has("s-maxage") || /(^|[,\s])max-age=\s*[1-9]/.test(directives);
+  const lifetime = /(^|[,\s])(s-maxage|max-age)=\s*[1-9]/.test(directives);
+  if (has("no-store") || has("no-cache") || !(lifetime || has("public"))) return undefined;
+  return has("private") ? "browser" : "shared";
 }
 
 async function body(a: Action, answer: Answer, side: Side, reference: Side) {
-  if (answer.status < 400 && sharedCacheMayKeep(answer))
-    return { sharedCache: answer.header("cache-control") };
+  const cache = answer.status < 400 ? cacheMayKeep(answer) : undefined;
+  if (cache) return { cache, cacheControl: answer.header("cache-control") };
   return personalBody(a, answer, side, reference);
 }
 
@@ -324,6 +326,9 @@ function cookieRule({ action: a, yours: y, reference: r }: S) {
       return 'the session cookie is not cleared over http: the clearing cookie is marked Secure, and a browser drops a Secure cookie that comes over plain http (the session cookie is secure: "auto", Secure only over HTTPS); clear it as it was set';
     }
   }
+  const other = (y.cookies as C[]).find((c) => c.name !== COOKIE_NAME);
+  if (other && !(r.cookies as C[]).some((c) => c.name === other.name))
+    return `${route(a)} sets a cookie named ${other.name}: the session cookie is ${COOKIE_NAME} (express-session's default name is connect.sid; this app names its own)`;
   return `${route(a)} sets cookies differently: ${JSON.stringify(y.cookies)} where ${JSON.stringify(r.cookies)} was expected`;
 }
 
@@ -331,8 +336,10 @@ function bodyRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   if (same(y.body, r.body) || y.status !== r.status) return undefined;
   const mine = y.body as Record<string, unknown>;
   const theirs = r.body as Record<string, unknown>;
-  if (typeof mine === "object" && mine !== null && "sharedCache" in mine)
-    return `${route(a)} lets shared caches keep a visitor's own answer (Cache-Control: ${String(mine.sharedCache)}): a CDN or proxy would show it to other visitors; an answer about the session is private`;
+  if (typeof mine === "object" && mine !== null && "cache" in mine)
+    return mine.cache === "shared"
+      ? `${route(a)} lets shared caches keep a visitor's own answer (Cache-Control: ${String(mine.cacheControl)}): a CDN or proxy would show it to other visitors; an answer about the session is private`
+      : `${route(a)} lets the browser answer from its own copy (Cache-Control: ${String(mine.cacheControl)}): after a visit or a reset, the visitor is shown an old greeting; an answer about the session changes with it`;
   if (a.do === "hello" && typeof mine === "object" && typeof theirs === "object") {
     if (mine.json === false)
       return `GET /hello does not answer JSON to a client that sends Accept: ${ACCEPT[a.accept]} (it answered ${JSON.stringify(mine.text)})`;

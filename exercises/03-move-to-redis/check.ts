@@ -578,7 +578,7 @@ function bodyRule({ action: a, yours: y, reference: r, referenceSide }: S) {
     const moved = rigOf(referenceSide).target;
     said.push(
       Number(mine.visits) === 1
-        ? `a session started in one process is unknown to another, or a read of it that failed was taken for "no session": ${name(a.who)} is counted from 1 again on process ${moved + 1}, though the session its cookie names is in Redis`
+        ? `a session started in one process is unknown to another, or a read of it that failed was taken for "no session": ${name(a.who)} is counted from 1 again on process ${moved + 1}, though the session its cookie names is in Redis (does every process sign cookies with the same secret?)`
         : `${name(a.who)} was told ${String(mine.visits)} visits where ${String(theirs.visits)} were expected`,
     );
   }

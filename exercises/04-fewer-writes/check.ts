@@ -138,6 +138,9 @@ function heard(event: CommandStartedEvent, probe: StoreProbe, clock: SideClock):
   const keyed = (i: Document) => (i.key instanceof Map ? i.key.has("expires") : "expires" in i.key);
   if (indexes?.some((i) => i.expireAfterSeconds !== undefined && keyed(i))) clock.ttlIndex = true;
   if (IGNORED.has(kind)) return;
+  // w: 0: MongoDB is asked not to answer, so a failed write is never known.
+  const unconfirmed = (command.writeConcern as Document | undefined)?.w === 0;
+  if (unconfirmed && (kind === "update" || kind === "insert")) probe.count(UNCONFIRMED);
   if (kind === "update") {
     for (const { q, u } of (command.updates ?? []) as { q?: Document; u?: Document }[]) {
       const id = q?._id;
@@ -346,6 +349,7 @@ function cookieView(line: string) {
 }
 
 const NEVER_DELETED = "(ended, and nothing will ever delete it)";
+const UNCONFIRMED = "writes MongoDB does not confirm (w: 0)";
 /**
  * The clock of the side whose app is starting, through all its start-up sets off: the timers
  * it sets are counted there (they run as usual). connect-mongo sets its "interval" timer once
@@ -518,6 +522,8 @@ const trafficRule =
     const said: string[] = [];
     if (a.do === "wait") return undefined;
     const route = describe(a);
+    if (count(y, UNCONFIRMED) > 0)
+      return `${route}: the session was written without waiting for MongoDB to confirm it (writeConcern w: 0): a write that fails is never known, and the visitor is told it worked`;
     if (count(y, "reads of every session") > count(r, "reads of every session")) {
       said.push(
         `read every session to answer one visitor: ${route} sent ${count(y, "reads of every session")} command(s) that read the whole collection`,

@@ -263,6 +263,8 @@ function model(
       [visit(0), down, get(0, "/about"), get(1, "/logo.svg"), get(1, "/health"), visit(0), up],
       [visit(0), freeze, get(0, "/health"), get(0, "/logo.svg"), visit(0), up, visit(0)],
       [visit(0), visit(1), down, visit(1), up, visit(1)],
+      // A visit that fails, then the health check: it must not learn from the visit either.
+      [visit(0), down, visit(0), get(1, "/health")],
     ],
     describe,
     actor: (a) => ("who" in a ? a.who : undefined),

@@ -134,6 +134,9 @@ function watch(db: Db, client: pg.PoolClient): void {
     const sql = text.trim().replace(/^(\s*--[^\n]*\n)+/, "");
     if (pasted(db, text)) db.probe.count("values pasted into the SQL text");
     if (/^LOCK\b/i.test(sql)) db.probe.count("whole tables locked");
+    // A read of the session table with no WHERE: every user's sessions, at every change.
+    if (/\bFROM\s+("?public"?\.)?"?session"?(?![\w"])/i.test(sql) && !/\bWHERE\b/i.test(sql))
+      db.probe.count("reads of every session");
     if (/^(BEGIN|START\s+TRANSACTION)\b/i.test(sql)) {
       state.open = true;
       state.wrote = false;
@@ -782,6 +785,10 @@ function trafficRule({ action: a, yours: y, reference: r }: S) {
   if (n(y, "clients given back inside a transaction") > 0)
     said.push(
       `a client went back to the pool inside a transaction (${route(a)}): without COMMIT or ROLLBACK, the next query on it runs in that transaction`,
+    );
+  if (n(y, "reads of every session") > n(r, "reads of every session"))
+    said.push(
+      `every session was read (${route(a)}: SELECT … FROM session with no WHERE): each change loads every user's sessions into the process; let PostgreSQL find the user's own (WHERE sess->>'userId' = $1)`,
     );
   if (n(y, "whole tables locked") > n(r, "whole tables locked"))
     said.push(

@@ -89,7 +89,8 @@ const PAGE: fc.Arbitrary<Page> = fc.oneof(
 );
 /** Which of its headers a form's browser sends: both, or one of them only. */
 type Sends = "both" | "no Sec-Fetch-Site" | "no Origin";
-type Call = "read" | "add" | "empty";
+/** "add-form": fetch with a URLSearchParams body, a request that needs no preflight. */
+type Call = "read" | "add" | "add-form" | "empty";
 type Action =
   | { do: "fetch"; page: Page; call: Call; old: boolean }
   | { do: "form"; page: Page; sends: Sends }
@@ -102,6 +103,7 @@ const SCRIPT = 1;
 const ROUTE: Record<Call, { method: string; json: boolean }> = {
   read: { method: "GET", json: false },
   add: { method: "POST", json: true },
+  "add-form": { method: "POST", json: false },
   empty: { method: "DELETE", json: false },
 };
 
@@ -144,7 +146,12 @@ function describe(a: Action): string {
   switch (a.do) {
     case "fetch": {
       const { method } = ROUTE[a.call];
-      const body = a.call === "add" ? " with a JSON body" : "";
+      const body =
+        a.call === "add"
+          ? " with a JSON body"
+          : a.call === "add-form"
+            ? " with a URLSearchParams body (form-encoded: no preflight)"
+            : "";
       return `${shown(a.page)}${browser(a)}: fetch ${method} /basket${body}, credentials: "include"`;
     }
     case "form":
@@ -249,11 +256,16 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
         return preflight;
       }
     }
+    // fetch writes a URLSearchParams body's type with its charset, as no form does.
+    const form = a.call === "add-form";
+    const type: Record<string, string> = form
+      ? { "content-type": "application/x-www-form-urlencoded;charset=UTF-8" }
+      : {};
     answer = await victim.send(
       method,
       "/basket",
-      { ...proxy, ...site, ...withOrigin, accept: "application/json" },
-      json ? { item: "cocoa" } : undefined,
+      { ...proxy, ...site, ...withOrigin, ...type, accept: "application/json" },
+      json ? { item: "cocoa" } : form ? "item=cocoa" : undefined,
     );
     const readable =
       own ||
@@ -397,7 +409,7 @@ function model(module: Module, examples: Action[][]): Model<Action> {
         arbitrary: fc.record({
           do: fc.constant("fetch" as const),
           page: PAGE,
-          call: fc.constantFrom<Call>("read", "add", "add", "empty"),
+          call: fc.constantFrom<Call>("read", "add", "add", "empty", "add-form"),
           old: fc.boolean(),
         }),
         weight: 6,
@@ -474,6 +486,7 @@ const EXAMPLES: Action[][] = [
   [fetchFrom(PARTNER, "add"), fetchFrom(PARTNER, "empty"), fetchFrom(partner("shop-2"), "read")],
   [fetchFrom(PARTNER, "add"), ...reads("https://acme.partners.example.evil.com")],
   [fetchFrom(PARTNER, "add"), form("https://acme.partners.example.evil.com")],
+  [fetchFrom(FRONT, "add-form"), fetchFrom("https://evil-front.example", "add-form")],
   [fetchFrom(PARTNER, "add"), ...reads("https://evilpartners.example")],
   [fetchFrom(PARTNER, "add"), ...reads("https://acme-partners.example")],
   [fetchFrom(PARTNER, "add"), ...reads("https://partners.example")],
@@ -515,6 +528,30 @@ export default defineCheck<Module>({
       name: "front.example and the partners' sites read and change their baskets; no other page reads an answer or changes anything",
       timeoutMs: 30_000,
       run: ({ module }) => differential(model(module, EXAMPLES), { runs: 25, maxActions: 5 }),
+    },
+    {
+      name: "who is a frontend comes from the list the app is given: without the partners' pattern, no partner",
+      timeoutMs: 30_000,
+      run: async ({ module }) => {
+        const only = ["https://front.example"];
+        const { site, close } = await serveApp(module.createApp(new session.MemoryStore(), only));
+        try {
+          const cross = { ...PROXY, origin: PARTNER, "sec-fetch-site": "cross-site" };
+          const read = await fetch(`${site.url}/basket`, { headers: cross });
+          const posted = await fetch(`${site.url}/basket`, {
+            method: "POST",
+            headers: { ...cross, "content-type": "application/x-www-form-urlencoded" },
+            body: "item=tea",
+          });
+          const allowed = read.headers.get("access-control-allow-origin");
+          if (allowed || posted.status !== 403)
+            wrong(
+              `given ${JSON.stringify(only)} as its frontends (FRONTEND_ORIGINS), the app still let ${PARTNER} in: ${allowed ? `its read got Access-Control-Allow-Origin: ${allowed}` : `its form POST answered ${posted.status}, not 403`}; the list the app is given says who is a frontend, not a pattern written in the code`,
+            );
+        } finally {
+          await close();
+        }
+      },
     },
     {
       name: "a long Origin, which any site can send, is judged as fast as a short one",

@@ -304,7 +304,17 @@ function model(
       const { session } = held as { session: { visits?: number } };
       return { visits: session.visits };
     },
-    allowed: [],
+    allowed: [
+      {
+        // A HEAD of the visits page counts no visit and shows no session: it may skip the
+        // store (no reads, and no 503 while it fails over), or not.
+        name: "a HEAD of the visits page, with the session or without",
+        apply: (o, a) =>
+          a.do === "request" && a.method === "HEAD" && visitsPage(a) && o.status !== 500
+            ? { ...o, status: o.status === 503 ? 200 : o.status, body: "", traffic: {} }
+            : o,
+      },
+    ],
     rules: [statusRule, retryRule, trafficRule, cookieRule, sessionRule],
     probe: (sideName) => sides.probe(sideName),
     createApp: (side) => createSide(module.createApp, side),

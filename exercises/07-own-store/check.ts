@@ -469,6 +469,8 @@ function countOf({ args }: Command): number | undefined {
   return at < 0 ? undefined : Number(args[at + 1]);
 }
 
+/** Commands that read a key's value, not just its name. */
+const VALUE_READS = new Set(["GET", "MGET", "GETEX", "HGETALL", "DUMP"]);
 /** Something a call made Redis pay that a walk a page at a time does not. */
 type Cost =
   | { kind: "KEYS" }
@@ -477,11 +479,15 @@ type Cost =
   | { kind: "script" }
   | { kind: "big"; command: string; keys: number }
   | { kind: "per-key"; commands: number; keys: number }
-  | { kind: "others"; keys: string[] };
+  | { kind: "others"; keys: string[] }
+  | { kind: "values"; command: string };
 
 /** What COMMANDS (one call's) cost Redis: nothing when they walked a page at a time. */
-function costOf(commands: Command[], prefix: string, keysInDatabase: number): Cost[] {
+function costOf(commands: Command[], prefix: string, keysInDatabase: number, op?: Op): Cost[] {
   const costs: Cost[] = [];
+  // Counting needs the keys only: reading their values too is every session's data for a number.
+  const read = commands.find((command) => VALUE_READS.has(command.name));
+  if (op === "length" && read) costs.push({ kind: "values", command: read.name });
   const add = (cost: Cost) => {
     if (!costs.some((known) => known.kind === cost.kind)) costs.push(cost);
   };
@@ -570,7 +576,7 @@ async function admin(
         : undefined,
     calledBack: callbacks(),
     rejectedToo: rejectedToo(),
-    cost: costOf(commands, prefix, keysInDatabase),
+    cost: costOf(commands, prefix, keysInDatabase, a.op),
   };
   return { status: 200, text: JSON.stringify(body), header: () => undefined, setCookies: [] };
 }
@@ -667,6 +673,8 @@ function costSaid(cost: Cost): string {
       return `sent ${cost.keys} keys in one command (${cost.command}): Redis answers nobody else while it runs; carry a page (about 100 keys) per command`;
     case "per-key":
       return `sent one command per key, or nearly (${cost.commands} commands for the ${cost.keys} keys of the database): a million sessions would be a million commands; one command per page`;
+    case "values":
+      return `read the sessions' values (${cost.command}) to count them: a count needs the keys alone, and every session's data crossed the network for one number`;
     case "others":
       return `read or wrote another app's keys (${cost.keys.join(", ")}): only keys that start with the store's prefix are its own`;
   }

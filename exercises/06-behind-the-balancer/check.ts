@@ -398,7 +398,11 @@ function storeRule({ yours: y, reference: r }: S) {
     const mine = y.store[label] as ReturnType<typeof session> | undefined;
     const theirs = r.store[label] as ReturnType<typeof session>;
     if (mine && mine.ttl !== theirs.ttl) {
-      said.push(`the key sess:${label} expires in ${mine.ttl} where ${theirs.ttl} was expected`);
+      said.push(
+        mine.ttl === "never expires"
+          ? `the key sess:${label} never expires, where it should expire in ${theirs.ttl}: a session nobody ends stays in Redis for good`
+          : `the key sess:${label} expires in ${mine.ttl} where ${theirs.ttl} was expected`,
+      );
     }
   }
   return said.join("\n") || undefined;

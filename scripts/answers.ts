@@ -6,8 +6,8 @@
  *     at once); the embedded engine runs one transaction at a time, where it passes
  *   right: <the correct alternative it is>
  * test/exercises.test.ts checks every one. To add or change one:
- *   npx tsx scripts/answers.ts make 03-move-to-redis wrong-ttl-disabled   (prints a folder to edit)
- *   npx tsx scripts/answers.ts save 03-move-to-redis wrong-ttl-disabled DIR "one line"
+ *   node scripts/run-ts.mjs scripts/answers.ts make 03-move-to-redis wrong-ttl-disabled   (prints a folder to edit)
+ *   node scripts/run-ts.mjs scripts/answers.ts save 03-move-to-redis wrong-ttl-disabled DIR "one line"
  * (save without the line keeps the patch's line).
  */
 import { spawnSync } from "node:child_process";
@@ -86,8 +86,8 @@ export function writeAnswer(exercise: Exercise, dir: string, patch: string): voi
   const name = basename(patch, ".patch");
   throw new Error(
     `${patch} no longer applies to ${exercise.starterDir}:\n${applied.stderr.trim()}\n` +
-      `Regenerate it: npx tsx scripts/answers.ts make ${exercise.name} ${name}, finish by hand ` +
-      `what its *.rej files say, then npx tsx scripts/answers.ts save ${exercise.name} ${name} DIR`,
+      `Regenerate it: node scripts/run-ts.mjs scripts/answers.ts make ${exercise.name} ${name}, finish by hand ` +
+      `what its *.rej files say, then node scripts/run-ts.mjs scripts/answers.ts save ${exercise.name} ${name} DIR`,
   );
 }
 
@@ -132,7 +132,7 @@ export function saveAnswer(exercise: Exercise, name: string, dir: string, line: 
 function main([command, wanted, name, dir, line]: string[]): void {
   if (!wanted || !name || !(command === "make" || (command === "save" && dir))) {
     throw new Error(
-      'Usage: npx tsx scripts/answers.ts make NN-name answer-name\n       npx tsx scripts/answers.ts save NN-name answer-name DIR ["one line"]',
+      'Usage: node scripts/run-ts.mjs scripts/answers.ts make NN-name answer-name\n       node scripts/run-ts.mjs scripts/answers.ts save NN-name answer-name DIR ["one line"]',
     );
   }
   const exercise = findExercise(wanted);

@@ -2,7 +2,7 @@
  * Makes your working copy of every exercise, exercises/NN-name/yours/, from its starter/:
  * only the files that are missing, never over one you have. `npm install` runs it
  * (postinstall), and so do `npm run check`, `exercise`, `reset`, `diff` and `hint`.
- *   npx tsx scripts/exercise-copies.ts
+ *   node scripts/run-ts.mjs scripts/exercise-copies.ts
  * It never fails the install: a problem is printed as a warning, and the exit code is 0.
  */
 try {

@@ -100,11 +100,16 @@ type Action =
 const VICTIM = 0;
 const SCRIPT = 1;
 
-const ROUTE: Record<Call, { method: string; json: boolean }> = {
-  read: { method: "GET", json: false },
-  add: { method: "POST", json: true },
-  "add-form": { method: "POST", json: false },
-  empty: { method: "DELETE", json: false },
+/** Each call: its method, whether its body is JSON, and what the body is, in words. */
+const ROUTE: Record<Call, { method: string; json: boolean; body: string }> = {
+  read: { method: "GET", json: false, body: "" },
+  add: { method: "POST", json: true, body: " with a JSON body" },
+  "add-form": {
+    method: "POST",
+    json: false,
+    body: " with a URLSearchParams body (form-encoded: no preflight)",
+  },
+  empty: { method: "DELETE", json: false, body: "" },
 };
 
 /** The proxy in front: HTTPS, and the API's name. */
@@ -145,13 +150,7 @@ function browser(a: Action): string {
 function describe(a: Action): string {
   switch (a.do) {
     case "fetch": {
-      const { method } = ROUTE[a.call];
-      const body =
-        a.call === "add"
-          ? " with a JSON body"
-          : a.call === "add-form"
-            ? " with a URLSearchParams body (form-encoded: no preflight)"
-            : "";
+      const { method, body } = ROUTE[a.call];
       return `${shown(a.page)}${browser(a)}: fetch ${method} /basket${body}, credentials: "include"`;
     }
     case "form":

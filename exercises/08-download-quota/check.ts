@@ -20,9 +20,11 @@
  * - What clients send: one more cookie, an X-Forwarded-For header, a session id that begins as
  *   another visitor's does (the check stores a session under such an id and signs its cookie).
  * - Faults: Redis goes down, or stops answering, just after a visitor's session was read (so
- *   that what fails is your count, not the session): the visitor must get a 503, quickly.
+ *   that what fails is your count, not the session): the visitor must get a 503, quickly. Or
+ *   the app loses Redis after its first command for the count reached it (a process that dies
+ *   mid-request): what reached Redis must not leave a count that never expires.
  *
- * Runs: 14 scenarios of up to 6 steps, the first 6 the classic ones below (CHECK_DRAW, CHECK_RUNS
+ * Runs: 14 scenarios of up to 6 steps, the first 7 the classic ones below (CHECK_DRAW, CHECK_RUNS
  * to draw others).
  */
 import { createHmac } from "node:crypto";
@@ -59,7 +61,7 @@ const GRAIN_S = 30;
 /** Which of the two processes of a side gets the request. */
 const PROCESS_HEADER = "x-check-process";
 
-type Fault = "down" | "frozen";
+type Fault = "down" | "frozen" | "cut";
 type Action =
   | { do: "visit"; who: number }
   | { do: "download"; who: number; on: 1 | 2; proxied: boolean }
@@ -146,6 +148,11 @@ class Tap {
     this.relay.set("down");
   }
 
+  /** Redis runs the next command (or pipeline) sent, then the connections drop before it answers. */
+  cut(): void {
+    this.relay.downAfterNextRequest();
+  }
+
   /** Redis stops answering; FREEZE_MS later its connections are cut, and it stays down. */
   freeze(): void {
     this.relay.set("frozen");
@@ -168,6 +175,8 @@ interface SideState {
   downloaded: Set<number>;
   /** Visitors whose browser sends one more cookie since their last download. */
   newCookie: Set<number>;
+  /** Whether a connection was lost mid-request (a "cut" fault) in this scenario. */
+  cut: boolean;
   /** Whether time has passed in this scenario. */
   timePassed: boolean;
   /** X-Forwarded-For values sent so far. */
@@ -187,6 +196,7 @@ async function twoProcesses(side: Side, copies: [Module, Module], tap: Tap): Pro
     armed: undefined,
     downloaded: new Set(),
     newCookie: new Set(),
+    cut: false,
     timePassed: false,
     forwarded: 0,
     burst: [],
@@ -224,6 +234,7 @@ async function twoProcesses(side: Side, copies: [Module, Module], tap: Tap): Pro
             state.armed = undefined;
             if (fault === "down") tap.down();
             if (fault === "frozen") tap.freeze();
+            if (fault === "cut") tap.cut();
             callback(error, data);
           });
       },
@@ -326,7 +337,9 @@ function describe(a: Action): string {
     case "twin":
       return `${name(a.who)}'s browser holds a session whose id is ${name(a.of)}'s but for its last character (ids are random: two may share any beginning)`;
     case "fault":
-      return `${name(a.who)}: POST /download, and Redis ${a.kind === "down" ? "goes down" : "stops answering (its connections cut 0.3 s later)"} just after ${name(a.who)}'s session was read`;
+      return a.kind === "cut"
+        ? `${name(a.who)}: POST /download; once ${name(a.who)}'s session was read, the next command the app sends reaches Redis, then the connection is lost before Redis answers (as when the app's process dies)`
+        : `${name(a.who)}: POST /download, and ${a.kind === "down" ? "Redis goes down" : "Redis stops answering (its connections cut 0.3 s later)"} just after ${name(a.who)}'s session was read`;
   }
 }
 
@@ -362,6 +375,7 @@ async function perform(a: Action, side: Side, sides: RedisSides): Promise<Answer
     case "fault": {
       await withSession(side, a.who);
       state.armed = a.kind;
+      if (a.kind === "cut") state.cut = true;
       const answer = await download(side, a.who, 1).finally(() => {
         state.armed = undefined;
       });
@@ -561,12 +575,14 @@ function answerRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   return `${a.do === "visit" ? "GET /" : "POST /download"} answered ${JSON.stringify(mine)} where ${JSON.stringify(theirs)} was expected (downloadsLeft counts down from ${QUOTA - 1})`;
 }
 
-function windowRule({ yours: y, reference: r }: S) {
+function windowRule({ yours: y, reference: r, referenceSide }: S) {
   const mine = (y.body as Seen).windows;
   const theirs = (r.body as Seen).windows;
   if (same(mine, theirs)) return undefined;
   const shown = (w: string[]) => (w.length ? w.join(", ") : "nothing");
   const detail = `(Redis holds ${shown(mine)}, where the reference's holds ${shown(theirs)})`;
+  if (mine.includes("never expires") && stateOf(referenceSide).cut)
+    return `the count never expires: the app lost Redis between the command that counts and the one that gives the count its time to live, so Redis holds a count that nothing will ever end. The count and its time to live must reach Redis together: in one MULTI/EXEC, in one script, or the window set first (SET NX EX) and counted after ${detail}`;
   if (mine.includes("never expires"))
     return `the count never expires: a key without a time to live keeps the visitor refused for ever, and stays in Redis for good ${detail}`;
   if (!mine.length)
@@ -671,6 +687,22 @@ function model(setup: Setup, action: fc.Arbitrary<Action>, examples: Action[][])
         }),
       },
       {
+        // A request that lost Redis mid-way failed with a 503 whatever Redis ran of it: whether
+        // the count of that failed download was kept is the app's choice. A count that never
+        // expires is not.
+        name: "whether a download that lost Redis mid-way was counted",
+        apply: (o, _a, side) =>
+          stateOf(side).cut
+            ? {
+                ...o,
+                body: {
+                  ...(o.body as Seen),
+                  windows: (o.body as Seen).windows.filter((w) => w === "never expires"),
+                },
+              }
+            : o,
+      },
+      {
         name: "any body and cookies with a 5xx",
         apply: (o) =>
           o.status >= 500
@@ -772,7 +804,7 @@ const action = fc.oneof(
     arbitrary: fc.record({
       do: fc.constant("fault" as const),
       who: visitor,
-      kind: fc.constantFrom("down" as const, "frozen" as const),
+      kind: fc.constantFrom("cut" as const, "down" as const, "frozen" as const),
     }),
   },
 );
@@ -800,6 +832,8 @@ export default defineCheck<Module>({
             [dl(A), minutes(5), dl(A), dl(A), dl(A), minutes(5), dl(A)],
             // Redis goes down just as a download needs it.
             [{ do: "fault", who: A, kind: "down" }],
+            // A download whose first command reaches Redis, and whose next never does.
+            [{ do: "fault", who: A, kind: "cut" }],
             // What a client can send: one more cookie, an X-Forwarded-For header.
             [dl(A), { do: "other-cookie", who: A }, dl(A, 2, true)],
           ]),

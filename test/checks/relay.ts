@@ -23,6 +23,10 @@ export class Relay {
   private readonly sockets = new Set<Socket>();
   private readonly waitingForUp: Socket[] = [];
   private held: (() => void)[] = [];
+  /** Set by downAfterNextRequest: the next bytes an app sends go through, then the relay is down. */
+  private cutAfterNext = false;
+  /** After those bytes: nothing more goes through until the server answers, and the relay is down. */
+  private cutting = false;
   private readonly server: Server;
   private readonly target: URL;
   private readonly whileDown: "refuse" | "hold";
@@ -58,6 +62,7 @@ export class Relay {
 
   set(state: RelayState): void {
     this.state = state;
+    if (state !== "up") this.cutAfterNext = this.cutting = false;
     if (state === "down") for (const socket of this.sockets) socket.destroy();
     if (state === "frozen") return;
     const held = this.held.splice(0);
@@ -65,6 +70,15 @@ export class Relay {
       for (const send of held) send();
       for (const socket of this.waitingForUp.splice(0)) if (!socket.destroyed) this.forward(socket);
     }
+  }
+
+  /**
+   * The next bytes an app sends (a command, or a pipeline sent as one write) reach the server;
+   * then the relay goes down before the answer comes back: a connection lost mid-request, as
+   * when the app's process dies between two commands.
+   */
+  downAfterNextRequest(): void {
+    this.cutAfterNext = true;
   }
 
   close(): Promise<void> {
@@ -96,14 +110,23 @@ export class Relay {
         server.destroy();
       });
     }
-    this.pass(app, server);
-    this.pass(server, app);
+    this.pass(app, server, "request");
+    this.pass(server, app, "answer");
     app.resume();
   }
 
   /** FROM's bytes go on to TO, or wait while the relay is frozen. */
-  private pass(from: Socket, to: Socket): void {
+  private pass(from: Socket, to: Socket, direction: "request" | "answer"): void {
     from.on("data", (chunk) => {
+      if (this.cutting) {
+        // The server has run what went through: its answer is lost with the connection.
+        if (direction === "answer") this.set("down");
+        return;
+      }
+      if (direction === "request" && this.cutAfterNext) {
+        this.cutAfterNext = false;
+        this.cutting = true;
+      }
       const send = () => void (to.destroyed || to.write(chunk));
       if (this.state === "frozen") this.held.push(send);
       else send();

@@ -2,7 +2,7 @@
  * A probe on an app's session store, for test/checks/differential.ts: the store's own view of
  * its sessions, the calls made to it by method (and, where a check adds them, the commands its
  * server received: test/checks/redis-probe.ts), whether the app's own writes were confirmed
- * before it answered, and faults on demand (a method that fails). Any store works: its methods
+ * before it answered, and faults on demand (a method that fails, hangs or is slow). Any store works: its methods
  * are wrapped on the instance express-session hands to the request, so that nothing else in
  * the process is affected.
  */
@@ -18,6 +18,8 @@ const CALLBACK_AT: Record<Op, number> = {
   ...{ all: 0, length: 0, clear: 0 },
 };
 type Method = (...args: unknown[]) => unknown;
+/** How late a slow method answers. */
+export const SLOW_MS = 100;
 
 /** One app's store, as the check sees it: its sessions, its traffic, its faults. */
 export class StoreProbe {
@@ -29,6 +31,8 @@ export class StoreProbe {
   readonly failing = new Set<string>();
   /** Methods that never call back, as a frozen store's would. */
   readonly hanging = new Set<string>();
+  /** Methods that call back (or fail) only SLOW_MS later, as a busy store's would. */
+  readonly slow = new Set<string>();
   /** Each store's methods as they were before the probe wrapped them. */
   private readonly real = new WeakMap<object, Partial<Record<Op, Method>>>();
   private readonly read: (() => Promise<Record<string, unknown>>) | undefined;
@@ -75,10 +79,13 @@ export class StoreProbe {
     if (mustWait) this.unconfirmed++;
     const at = CALLBACK_AT[op];
     const callback = typeof args[at] === "function" ? (args[at] as Method) : undefined;
-    const done = (...result: unknown[]) => {
+    const answer = (...result: unknown[]) => {
       if (mustWait) this.unconfirmed--;
       callback?.(...result);
     };
+    const done = this.slow.has(op)
+      ? (...result: unknown[]) => void setTimeout(answer, SLOW_MS, ...result)
+      : answer;
     if (this.hanging.has(op)) return undefined;
     if (this.failing.has(op)) {
       setImmediate(

@@ -86,7 +86,7 @@ export class Client {
           new Wrong(
             `${method} ${path} never answered`,
             `an answer within ${(withinMs / 1000).toFixed(1)} s`,
-            "no answer: a route that neither sends a response nor calls next(), or a callback that is never called",
+            "no answer: a route that neither sends a response nor calls next(), a callback that is never called, or an error thrown in a callback, which never reaches Express (see below)",
           ),
         );
       }, withinMs);

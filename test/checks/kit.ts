@@ -165,7 +165,8 @@ export class Visitor extends Browser {
               `${method} ${path} never answered`,
               `an answer within ${withinMs / 1000} s`,
               "no answer: a route that neither sends a response nor calls next(), " +
-                "or a callback that is never called",
+                "a callback that is never called, or an error thrown in a callback, which never " +
+                "reaches Express (see below)",
             ),
           ),
         withinMs,

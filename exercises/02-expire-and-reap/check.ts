@@ -13,13 +13,16 @@
  * Nobody waits. "N minutes pass" ages what each side holds by N minutes: in every session file
  * its last access, the cookie expiry written in it and its modification time; the expiry of
  * each visitor's cookie (a browser drops an expired one). The timers the app schedules are
- * caught (setInterval, setTimeout) and run at the moments they would fire. The app is built on
+ * caught (setInterval, setTimeout, and those of node:timers/promises) and run at the moments
+ * they would fire. The app is built on
  * a clock 13 minutes behind, so that a time taken once at start-up is not taken for "now".
  * An operator's view of reads: before each request the access times of the folder and its
  * files are set far back, so that afterwards they show what the request listed or read.
  *
  * 30 scenarios of up to 7 steps (CHECK_RUNS, CHECK_DRAW to draw others), classic ones first.
  */
+
+import { AsyncLocalStorage } from "node:async_hooks";
 import childProcess from "node:child_process";
 import {
   existsSync,
@@ -33,9 +36,11 @@ import {
   writeFileSync,
 } from "node:fs";
 import { readdir } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import nodeTimers from "node:timers";
+import timers from "node:timers/promises";
 import type { Express } from "express";
 import type session from "express-session";
 import fc from "fast-check";
@@ -160,32 +165,86 @@ const idIn = (value: string | undefined) =>
 
 // ---- Time: aging what a side holds, and running its timers when they would fire.
 
-/** Runs FN keeping the timers it schedules for the check to run (FN is synchronous). */
+/** Whose clock a timer goes on: the side whose app, or app's timer, is running. */
+const timing = new AsyncLocalStorage<{ clock: SideClock; side: Side }>();
+
+/** Runs FN, and all it goes on to do, with the timers it sets kept for the check to run. */
 function catchTimers<T>(clock: SideClock, side: Side, fn: () => T): T {
-  const { setInterval: realInterval, setTimeout: realTimeout } = globalThis;
-  const keep = (every: boolean) =>
-    ((run: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-      // As Node does: a delay under 1 ms, over 2^31 - 1 or not a number is 1 ms.
-      const delay = Number(ms) >= 1 && Number(ms) <= 2 ** 31 - 1 ? Number(ms) : 1;
-      // A real handle (unref, clear…) that never fires during a check.
-      const handle = realTimeout(() => {}, 2 ** 31 - 1);
-      side.after(() => clearTimeout(handle));
-      clock.timers.push({
-        due: clock.now + delay,
-        every: every ? delay : undefined,
-        run: () => run(...args),
-        handle,
-      });
-      return handle;
-    }) as unknown as typeof setTimeout;
-  globalThis.setInterval = keep(true) as unknown as typeof setInterval;
-  globalThis.setTimeout = keep(false);
-  try {
-    return fn();
-  } finally {
-    globalThis.setInterval = realInterval;
-    globalThis.setTimeout = realTimeout;
-  }
+  return timing.run({ clock, side }, fn);
+}
+
+/**
+ * Until the returned function is called, setTimeout and setInterval (global, node:timers and
+ * node:timers/promises) keep a timer an app sets under catchTimers for the check to run when it
+ * would fire, on a handle of its own that never fires by itself (unref() and hasRef() work on
+ * it). Anyone else's timers are real.
+ */
+function keepTimers(): () => void {
+  const real = { setInterval: globalThis.setInterval, setTimeout: globalThis.setTimeout };
+  const promised = { setInterval: timers.setInterval, setTimeout: timers.setTimeout };
+  const keep = (every: boolean, run: () => void, ms: unknown): NodeJS.Timeout => {
+    const { clock, side } = timing.getStore() as { clock: SideClock; side: Side };
+    // As Node does: a delay under 1 ms, over 2^31 - 1 or not a number is 1 ms.
+    const delay = Number(ms) >= 1 && Number(ms) <= 2 ** 31 - 1 ? Number(ms) : 1;
+    const handle = real.setTimeout(() => {}, 2 ** 31 - 1);
+    side.after(() => clearTimeout(handle));
+    clock.timers.push({ due: clock.now + delay, every: every ? delay : undefined, run, handle });
+    return handle;
+  };
+  const callback = (every: boolean, name: "setInterval" | "setTimeout") =>
+    ((run: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) =>
+      timing.getStore()
+        ? keep(every, () => run(...args), ms)
+        : real[name](run, ms, ...args)) as unknown as typeof setTimeout;
+  type Options = { ref?: boolean };
+  const promisedTimeout = (ms?: number, value?: unknown, options?: Options) => {
+    if (!timing.getStore()) return promised.setTimeout(ms, value, options);
+    return new Promise((resolve) => {
+      const handle = keep(false, () => resolve(value), ms);
+      if (options?.ref === false) handle.unref();
+    });
+  };
+  const promisedInterval = (ms?: number, value?: unknown, options?: Options) => {
+    if (!timing.getStore()) return promised.setInterval(ms, value, options);
+    let ticks = 0;
+    let wake = () => {};
+    const handle = keep(
+      true,
+      () => {
+        ticks++;
+        wake();
+      },
+      ms,
+    );
+    if (options?.ref === false) handle.unref();
+    const ticking: AsyncIterableIterator<unknown> = {
+      [Symbol.asyncIterator]: () => ticking,
+      async next() {
+        while (ticks === 0) await new Promise<void>((resolve) => (wake = resolve));
+        ticks--;
+        return { value, done: false };
+      },
+      async return() {
+        clearTimeout(handle);
+        return { value: undefined, done: true };
+      },
+    };
+    return ticking;
+  };
+  const install = (with_: typeof real, withPromised: typeof promised) => {
+    Object.assign(globalThis, with_);
+    Object.assign(nodeTimers, with_);
+    Object.assign(timers, withPromised);
+    syncBuiltinESMExports();
+  };
+  install(
+    {
+      setInterval: callback(true, "setInterval"),
+      setTimeout: callback(false, "setTimeout"),
+    } as typeof real,
+    { setInterval: promisedInterval, setTimeout: promisedTimeout } as typeof promised,
+  );
+  return () => install(real, promised);
 }
 
 /** Runs FN on a clock START_BEHIND behind (FN is synchronous): the app's start-up. */
@@ -717,8 +776,9 @@ export default defineCheck<Module>({
     {
       name: "sessions end 20 minutes after the last request, and their files are gone within 5 minutes, reaped at most once a minute, for any visitors and waits",
       timeoutMs: 30_000,
-      run: ({ module, after }) =>
-        differential(
+      run: ({ module, after }) => {
+        after(keepTimers());
+        return differential(
           model(module, folders(after), [
             // A session's life: on at 19 minutes, over at 21.
             [visit(A), visit(A), wait(19), visit(A), wait(21), visit(A)],
@@ -736,7 +796,8 @@ export default defineCheck<Module>({
             [{ do: "disk", full: true }, visit(A)],
           ]),
           { runs: 30, maxActions: 7, shrinkTries: 30 },
-        ),
+        );
+      },
     },
   ],
 });

@@ -41,7 +41,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import nodeTimers from "node:timers";
 import timers from "node:timers/promises";
-import type { Express } from "express";
+import express, { type Express } from "express";
 import type session from "express-session";
 import fc from "fast-check";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
@@ -101,7 +101,8 @@ type Action =
   | { do: "visit"; who: number }
   | { do: "wait"; minutes: number }
   | { do: "forget"; who: number }
-  | { do: "disk"; full: boolean };
+  | { do: "disk"; full: boolean }
+  | { do: "restart" };
 
 interface Timer {
   /** When it fires next, in ms since the app started (the check's clock). */
@@ -152,6 +153,8 @@ class DiskProbe extends StoreProbe {
 const ENOSPC = "ENOSPC: no space left on device (a fault the check injected)";
 
 const clocks = new WeakMap<StoreProbe, SideClock>();
+/** How to restart each side's app: a new one on the same folder and clock. */
+const restarts = new WeakMap<Side, () => void>();
 const clockOf = (side: Side) => clocks.get(side.probe) as SideClock;
 const name = (i: number) => "ABC"[i] ?? "?";
 const JSON_CLIENT = { accept: "application/json" };
@@ -174,12 +177,15 @@ function catchTimers<T>(clock: SideClock, side: Side, fn: () => T): T {
 }
 
 /**
- * Until the returned function is called, setTimeout and setInterval (global, node:timers and
- * node:timers/promises) keep a timer an app sets under catchTimers for the check to run when it
- * would fire, on a handle of its own that never fires by itself (unref() and hasRef() work on
- * it). Anyone else's timers are real.
+ * From now on, setTimeout and setInterval (global, node:timers and node:timers/promises) keep a
+ * timer an app sets under catchTimers for the check to run when it would fire, on a handle of
+ * its own that never fires by itself (unref() and hasRef() work on it). Anyone else's timers
+ * are real. Installed once for the process, never removed: checks run side by side in it.
  */
-function keepTimers(): () => void {
+let timersKept = false;
+function keepTimers(): void {
+  if (timersKept) return;
+  timersKept = true;
   const real = { setInterval: globalThis.setInterval, setTimeout: globalThis.setTimeout };
   const promised = { setInterval: timers.setInterval, setTimeout: timers.setTimeout };
   const keep = (every: boolean, run: () => void, ms: unknown): NodeJS.Timeout => {
@@ -244,7 +250,6 @@ function keepTimers(): () => void {
     } as typeof real,
     { setInterval: promisedInterval, setTimeout: promisedTimeout } as typeof promised,
   );
-  return () => install(real, promised);
 }
 
 /** Runs FN on a clock START_BEHIND behind (FN is synchronous): the app's start-up. */
@@ -438,6 +443,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     arbitrary: fc.record({ do: fc.constant("disk" as const), full: fc.constantFrom(true, false) }),
     weight: 1,
   },
+  { arbitrary: fc.constant({ do: "restart" as const }), weight: 1 },
 );
 
 function describe(a: Action): string {
@@ -452,6 +458,8 @@ function describe(a: Action): string {
       return a.full
         ? "the disk is full: the store fails to write a session file"
         : "the disk has room again";
+    case "restart":
+      return "the server restarts (a new version deployed): a new process, the same folder";
   }
 }
 
@@ -463,6 +471,11 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
     case "disk":
       (side.probe as DiskProbe).full = a.full;
       return undefined;
+    case "restart":
+      clock.request = undefined;
+      restarts.get(side)?.();
+      // Not a request: the operator looks at the folder once the new process has started.
+      return { status: 200, ...NO_ANSWER };
     case "forget":
       side.visitors[a.who]?.cookies.delete(COOKIE_NAME);
       clock.cookieExpires[a.who] = undefined;
@@ -698,10 +711,17 @@ function model(module: Module, root: string, examples: Action[][]): Model<Action
   const start = (side: Side, create: (dir: string) => Express) => {
     const clock = clockOf(side);
     side.after(() => rmSync(clock.dir, { recursive: true, force: true }));
-    const app = catchTimers(clock, side, () => onClockBehind(() => create(clock.dir)));
+    const build = () => catchTimers(clock, side, () => onClockBehind(() => create(clock.dir)));
+    let app = build();
     forgetAccess(clock.dir); // from now on, the folder's access time shows a request's listing
     if (side.name === "yours") memo.timers = clock.timers.length;
-    return app;
+    // A restart: the old process's timers die with it; the new one starts on the same folder.
+    restarts.set(side, () => {
+      for (const timer of clock.timers.splice(0)) clearTimeout(timer.handle);
+      app = build();
+      forgetAccess(clock.dir);
+    });
+    return express().use((req, res, next) => app(req, res, next));
   };
   return {
     visitors: VISITORS,
@@ -777,7 +797,7 @@ export default defineCheck<Module>({
       name: "sessions end 20 minutes after the last request, and their files are gone within 5 minutes, reaped at most once a minute, for any visitors and waits",
       timeoutMs: 30_000,
       run: ({ module, after }) => {
-        after(keepTimers());
+        keepTimers();
         return differential(
           model(module, folders(after), [
             // A session's life: on at 19 minutes, over at 21.
@@ -792,6 +812,8 @@ export default defineCheck<Module>({
             [wait(1), visit(A), wait(26.5)],
             [wait(4.5), visit(A), wait(25.25)],
             [visit(A), wait(26.5), visit(B), wait(26.5), visit(A)],
+            // A restart: live sessions go on; files that ended before it still go in time.
+            [visit(A), wait(12), visit(B), { do: "restart" }, wait(15), visit(B)],
             // A full disk: the visit is not kept, and the visitor must learn it.
             [{ do: "disk", full: true }, visit(A)],
           ]),

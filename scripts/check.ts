@@ -36,7 +36,7 @@ const USAGE = `Usage: npm run check [-- N] [--solution] [--watch] [--poll] [--dr
   npm run check -- --watch       check again on every save; when an exercise passes, move on
                                  to the next unsolved one (--poll where file events don't arrive)
   npm run check -- N --draw S --runs R
-                                 draw other scenarios (draw number S), and R of them per property`;
+                                 draw other scenarios (draw number S): R of them, after the check's own`;
 
 function parse() {
   try {

@@ -528,7 +528,7 @@ export default defineCheck<Module>({
               [visit(A, 2), { do: "forge", who: B, of: A }, hello(B), reset(B), visit(A)],
             ],
           ),
-          { runs: 25, maxActions: 6 },
+          { runs: 15, maxActions: 6 },
         ),
     },
     {
@@ -548,7 +548,7 @@ export default defineCheck<Module>({
           [visit(A), slowThenBroken, reset(A), hello(A)],
         ];
         hurryTimers();
-        return differential(model(module, [fault], examples), { runs: 8 });
+        return differential(model(module, [fault], examples), { runs: 6 });
       },
     },
   ],

@@ -16,9 +16,9 @@
  * Cheap on purpose: a login is made the way POST /login makes it (the session written into
  * Redis, its signed cookie in the visitor's jar), without hashing a password; and the users'
  * password check (step 05's Users.verify, scrypt: slow on purpose) is remembered per name and
- * password for the run. Runs: 20 scenarios, the ten classic ones at the end of this file first
- * (they alone reject every kept wrong answer), then ten drawn ones; CHECK_RUNS and CHECK_DRAW
- * draw more, or others.
+ * password for the run. Runs: the 14 classic scenarios at the end of this file (they alone
+ * reject every kept wrong answer), then 6 drawn ones; CHECK_RUNS and CHECK_DRAW draw more, or
+ * others.
  */
 import { createHmac, randomBytes } from "node:crypto";
 import fc from "fast-check";
@@ -739,7 +739,7 @@ export default defineCheck<Module>({
             [login(A), confirm(A), { do: "logout", who: A }, account(A)],
             [confirm(B), account(B), visit(B), login(B, 1), wait(4), wait(2), account(B)],
           ]),
-          { runs: 20, maxActions: 7 },
+          { runs: 6, maxActions: 7 },
         ),
     },
   ],

@@ -526,7 +526,7 @@ export default defineCheck<Module>({
     {
       name: "front.example and the partners' sites read and change their baskets; no other page reads an answer or changes anything",
       timeoutMs: 30_000,
-      run: ({ module }) => differential(model(module, EXAMPLES), { runs: 25, maxActions: 5 }),
+      run: ({ module }) => differential(model(module, EXAMPLES), { runs: 15, maxActions: 5 }),
     },
     {
       name: "who is a frontend comes from the list the app is given: without the partners' pattern, no partner",

@@ -302,15 +302,16 @@ function shown(o: Observation): string {
 }
 
 /**
- * Draws scenarios until the learner's app differs from the reference; then fails with the
- * shortest scenario found, what each answered, and the rules it breaks.
+ * Plays the model's examples, then RUNS scenarios drawn at random (fast-check counts examples
+ * among its runs: they are added), until the learner's app differs from the reference; then
+ * fails with the shortest scenario found, what each answered, and the rules it breaks.
  */
 export async function differential<Action>(
   model: Model<Action>,
   { runs = 30, maxActions = 8, shrinkTries = 20 } = {},
 ): Promise<void> {
   const draw = Number(process.env.CHECK_DRAW ?? 20261207);
-  const numRuns = Number(process.env.CHECK_RUNS ?? runs);
+  const drawn = Number(process.env.CHECK_RUNS ?? runs);
   let last: Difference | undefined;
   // After the first difference, fast-check tries shorter scenarios; SHRINKTRIES of them at most
   // (counted, not timed, so that a busy machine shows the same scenario as a quiet one).
@@ -328,6 +329,7 @@ export async function differential<Action>(
     },
   );
   const examples = (model.examples ?? []).map((actions) => [actions] as [Action[]]);
+  const numRuns = examples.length + drawn;
   const servers: [Served, Served] = await Promise.all([
     serveSide(model, "yours"),
     serveSide(model, "reference"),
@@ -345,6 +347,6 @@ export async function differential<Action>(
   throw new Wrong(
     scenarioText,
     `(at step ${steps.length}) ${shown(last.reference)}`,
-    `${shown(last.yours)}\n  (scenarios of draw ${draw}, ${numRuns} runs: the same every time; \`--draw S --runs R\` draw others)`,
+    `${shown(last.yours)}\n  (the check's ${examples.length} scenarios, then ${drawn} of draw ${draw}: the same every time; \`--draw S --runs R\` draw others)`,
   );
 }

@@ -57,8 +57,11 @@ const FIXED_PAGES: Page[] = [
   "https://front.example:8443",
   "https://sub.front.example",
   "https://front-example.com",
-  // The API's own host over plain HTTP: another origin, whatever its host.
+  "https://front-example",
+  "https://front.example:443",
+  // The API's own host over plain HTTP, or on another port: another origin, whatever its host.
   `http://${HOST}`,
+  "https://api.shop.example",
   "null",
   SIBLING,
   OWN,
@@ -73,6 +76,8 @@ const LOOK_ALIKES: ((label: string) => Page)[] = [
   (label) => `https://${label}-partners.example`,
   (label) => `http://${label}.partners.example`,
   (label) => `https://${label}.partners.example:8443`,
+  (label) => `https://${label}.partners.example:443`,
+  (label) => `https://${label}.partners-example`,
   (label) => `https://www.${label}.partners.example`,
   (label) => `https://${label}.partners.example/`,
   (label) => `https://${label.toUpperCase()}.partners.example`,
@@ -123,6 +128,9 @@ function originOf(page: Page): string {
 function fetchSite(page: Page): string {
   if (page === OWN) return "same-origin";
   if (page === SIBLING) return "same-site";
+  // Same site: HTTPS and a host of shop.example (the API's own host on another port, say).
+  const url = URL.canParse(page) ? new URL(page) : undefined;
+  if (url?.protocol === "https:" && /(^|\.)shop\.example$/.test(url.hostname)) return "same-site";
   return "cross-site";
 }
 /** Whether PAGE is spelled as no browser writes an Origin: uppercase, a path, a default port. */
@@ -378,7 +386,11 @@ function changeRule({ action: a, yours, reference, before }: S) {
   const old = browser(a) ? ` (${browser(a).trim().replace(/^in /, "")})` : "";
   if (changed && r.changes === 403 && y.changes !== 403) {
     const how = a.do === "form" ? "a form on" : "a call from";
-    return `${how} another site changed the basket: ${who}${old} was not refused (403), and the store holds ${JSON.stringify(yours.store)} where it held ${JSON.stringify(before)}`;
+    const where =
+      page && fetchSite(page) === "same-site"
+        ? "another origin of this site (same-site)"
+        : "another site";
+    return `${how} ${where} changed the basket: ${who}${old} was not refused (403), and the store holds ${JSON.stringify(yours.store)} where it held ${JSON.stringify(before)}`;
   }
   if (y.changes === 403 && r.changes !== 403 && y.sent) {
     if (a.do === "script")
@@ -518,6 +530,13 @@ const EXAMPLES: Action[][] = [
   [{ do: "script", call: "add" }, { do: "typed" }, fetchFrom(FRONT, "read")],
   // A label may start with a digit (RFC 1123): 7eleven is a partner as acme is.
   [fetchFrom(partner("7eleven"), "add"), fetchFrom(partner("7eleven"), "read")],
+  // A default port written out; a dot matched as any character; the API's host on another port.
+  [
+    fetchFrom(PARTNER, "add"),
+    ...reads("https://acme.partners.example:443", "https://acme.partners-example"),
+  ],
+  [fetchFrom(FRONT, "add"), ...reads("https://front.example:443", "https://front-example")],
+  [fetchFrom(FRONT, "add"), form("https://api.shop.example")],
 ];
 
 export default defineCheck<Module>({

@@ -172,14 +172,26 @@ async function visitsOf(reference: Side, who: number): Promise<number | undefine
 function cacheMayKeep(answer: Answer): "shared" | "browser" | undefined {
   const directives = (answer.header("cache-control") ?? "").toLowerCase();
   const has = (name: string) => new RegExp(`(^|[,\\s])${name}\\b`).test(directives);
-  const lifetime = /(^|[,\s])(s-maxage|max-age)=\s*[1-9]/.test(directives);
+  const ages = /(^|[,\s])(s-maxage|max-age)=/.test(directives);
+  // A lifetime: max-age (s-maxage), or else an Expires date still to come.
+  const expires = Date.parse(answer.header("expires") ?? "");
+  const lifetime = ages
+    ? /(^|[,\s])(s-maxage|max-age)=\s*[1-9]/.test(directives)
+    : expires > Date.now();
   if (has("no-store") || has("no-cache") || !(lifetime || has("public"))) return undefined;
   return has("private") ? "browser" : "shared";
 }
 
+/** The headers that let a cache keep an answer, as said in a message. */
+const cacheHeaders = (answer: Answer) =>
+  ["cache-control", "expires"]
+    .filter((name) => answer.header(name) !== undefined)
+    .map((name) => `${name === "expires" ? "Expires" : "Cache-Control"}: ${answer.header(name)}`)
+    .join(", ");
+
 async function body(a: Action, answer: Answer, side: Side, reference: Side) {
   const cache = answer.status < 400 ? cacheMayKeep(answer) : undefined;
-  if (cache) return { cache, cacheControl: answer.header("cache-control") };
+  if (cache) return { cache, headers: cacheHeaders(answer) };
   return personalBody(a, answer, side, reference);
 }
 
@@ -229,7 +241,10 @@ function cookie(line: string) {
     (expires && Date.parse(expires) < Date.now())
   ) {
     const domain = attributes.get("domain") ?? "(none)";
-    return { name: cookieName, cleared: true, path, domain, secure: attributes.has("secure") };
+    const secure = attributes.has("secure");
+    // SameSite=None without Secure: a browser rejects the cookie, and keeps the old one.
+    const rejected = attributes.get("samesite")?.toLowerCase() === "none" && !secure;
+    return { name: cookieName, cleared: true, path, domain, secure, ...(rejected && { rejected }) };
   }
   return {
     name: cookieName,
@@ -319,7 +334,14 @@ function storeRule({ action: a, yours: y, reference: r, before, owners }: S) {
 
 function cookieRule({ action: a, yours: y, reference: r }: S) {
   if (same(y.cookies, r.cookies) || (a.do === "reset" && a.method === "GET")) return undefined;
-  type C = { name: string; cleared?: boolean; path: string; domain?: string; secure?: boolean };
+  type C = {
+    name: string;
+    cleared?: boolean;
+    path: string;
+    domain?: string;
+    secure?: boolean;
+    rejected?: boolean;
+  };
   const mine = (y.cookies as C[]).filter((c) => c.name === COOKIE_NAME);
   const theirs = (r.cookies as C[]).filter((c) => c.name === COOKIE_NAME);
   if (a.do === "hello" && mine.length > theirs.length) {
@@ -338,6 +360,9 @@ function cookieRule({ action: a, yours: y, reference: r }: S) {
     if (last.domain !== cleared.domain) {
       return `the session cookie is not cleared: the domain is not the cookie's (Domain=${last.domain}, the session cookie has ${cleared.domain === "(none)" ? "none" : `Domain=${cleared.domain}`}; a cookie is only replaced by one with the same name, path and domain)`;
     }
+    if ("rejected" in last) {
+      return "the session cookie is not cleared: the clearing cookie says SameSite=None without Secure, and browsers reject such a cookie, so the old one stays; clear it as it was set";
+    }
     if (last.secure && !cleared.secure) {
       return 'the session cookie is not cleared over http: the clearing cookie is marked Secure, and a browser drops a Secure cookie that comes over plain http (the session cookie is secure: "auto", Secure only over HTTPS); clear it as it was set';
     }
@@ -354,8 +379,8 @@ function bodyRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   const theirs = r.body as Record<string, unknown>;
   if (typeof mine === "object" && mine !== null && "cache" in mine)
     return mine.cache === "shared"
-      ? `${route(a)} lets shared caches keep a visitor's own answer (Cache-Control: ${String(mine.cacheControl)}): a CDN or proxy would show it to other visitors; an answer about the session is private`
-      : `${route(a)} lets the browser answer from its own copy (Cache-Control: ${String(mine.cacheControl)}): after a visit or a reset, the visitor is shown an old greeting; an answer about the session changes with it`;
+      ? `${route(a)} lets shared caches keep a visitor's own answer (${String(mine.headers)}): a CDN or proxy would show it to other visitors; an answer about the session is private`
+      : `${route(a)} lets the browser answer from its own copy (${String(mine.headers)}): after a visit or a reset, the visitor is shown an old greeting; an answer about the session changes with it`;
   if (a.do === "hello" && typeof mine === "object" && typeof theirs === "object") {
     if (mine.json === false)
       return `GET /hello does not answer JSON to a client that sends Accept: ${ACCEPT[a.accept]} (it answered ${JSON.stringify(mine.text)})`;

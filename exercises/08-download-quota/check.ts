@@ -24,7 +24,7 @@
  *   the app loses Redis after its first command for the count reached it (a process that dies
  *   mid-request): what reached Redis must not leave a count that never expires.
  *
- * Runs: the 7 classic scenarios below, then 7 drawn ones of up to 6 steps (CHECK_DRAW, CHECK_RUNS
+ * Runs: the 8 classic scenarios below, then 7 drawn ones of up to 6 steps (CHECK_DRAW, CHECK_RUNS
  * to draw others).
  */
 import { createHmac } from "node:crypto";
@@ -69,7 +69,8 @@ type Action =
   | { do: "time"; seconds: number }
   | { do: "other-cookie"; who: number }
   | { do: "twin"; who: number; of: number }
-  | { do: "fault"; who: number; kind: Fault };
+  | { do: "fault"; who: number; kind: Fault }
+  | { do: "forget-scripts" };
 
 const name = (i: number) => "ABC"[i] ?? "?";
 const JSON_CLIENT = { accept: "application/json" };
@@ -98,6 +99,14 @@ function steadyClient(url: string): RedisClient {
   });
   client.on("error", () => {});
   return client;
+}
+
+/** Commands that only read: a cut waits for a command that writes. */
+const READS = new Set(["EXISTS", "GET", "MGET", "TTL", "PTTL", "TYPE", "STRLEN", "PING"]);
+/** Whether CHUNK, what an app sent in one write, begins with a command that only reads. */
+function startsWithRead(chunk: Buffer): boolean {
+  const command = /^\*\d+\r\n\$\d+\r\n([A-Za-z]+)\r\n/.exec(chunk.toString("latin1", 0, 64));
+  return READS.has(command?.[1]?.toUpperCase() ?? "");
 }
 
 /** One side's two processes' clients, through a relay (test/checks/relay.ts) to Redis. */
@@ -148,9 +157,12 @@ class Tap {
     this.relay.set("down");
   }
 
-  /** Redis runs the next command (or pipeline) sent, then the connections drop before it answers. */
+  /**
+   * Redis runs the next command (or pipeline) sent that is not a read, then the connections
+   * drop before it answers.
+   */
   cut(): void {
-    this.relay.downAfterNextRequest();
+    this.relay.downAfterNextRequest(startsWithRead);
   }
 
   /** Redis stops answering; FREEZE_MS later its connections are cut, and it stays down. */
@@ -177,6 +189,8 @@ interface SideState {
   newCookie: Set<number>;
   /** Whether a connection was lost mid-request (a "cut" fault) in this scenario. */
   cut: boolean;
+  /** Whether Redis forgot its scripts in this scenario. */
+  scriptsForgotten: boolean;
   /** Whether time has passed in this scenario. */
   timePassed: boolean;
   /** X-Forwarded-For values sent so far. */
@@ -197,6 +211,7 @@ async function twoProcesses(side: Side, copies: [Module, Module], tap: Tap): Pro
     downloaded: new Set(),
     newCookie: new Set(),
     cut: false,
+    scriptsForgotten: false,
     timePassed: false,
     forwarded: 0,
     burst: [],
@@ -332,13 +347,15 @@ function describe(a: Action): string {
     }
     case "time":
       return `${a.seconds >= 60 ? `${a.seconds / 60} minutes` : `${a.seconds} s`} pass`;
+    case "forget-scripts":
+      return "Redis forgets the scripts it was given (SCRIPT FLUSH: as after a restart, or a failover to a replica)";
     case "other-cookie":
       return `${name(a.who)}'s browser now also sends another cookie (theme=dark), before the session cookie`;
     case "twin":
       return `${name(a.who)}'s browser holds a session whose id is ${name(a.of)}'s but for its last character (ids are random: two may share any beginning)`;
     case "fault":
       return a.kind === "cut"
-        ? `${name(a.who)}: POST /download; once ${name(a.who)}'s session was read, the next command the app sends reaches Redis, then the connection is lost before Redis answers (as when the app's process dies)`
+        ? `${name(a.who)}: POST /download; once ${name(a.who)}'s session was read, the first command the app sends that writes reaches Redis, then the connection is lost before Redis answers (as when the app's process dies)`
         : `${name(a.who)}: POST /download, and ${a.kind === "down" ? "Redis goes down" : "Redis stops answering (its connections cut 0.3 s later)"} just after ${name(a.who)}'s session was read`;
   }
 }
@@ -349,6 +366,10 @@ async function perform(a: Action, side: Side, sides: RedisSides): Promise<Answer
     case "time":
       await pass(sides.admin(side.name), a.seconds);
       state.timePassed = true;
+      return undefined;
+    case "forget-scripts":
+      await sides.admin(side.name).sendCommand(["SCRIPT", "FLUSH"]);
+      state.scriptsForgotten = true;
       return undefined;
     case "other-cookie": {
       const jar = side.visitors[a.who]?.cookies;
@@ -502,6 +523,8 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
       return `a download was let through though Redis failed (it answered ${y.status}): the quota could not be counted, so the visitor must hear "not now" (503 Service Unavailable), not "here is your file"`;
     return `answered ${y.status} where Redis was not answering: that is an outage, to be answered 503 Service Unavailable (try again later), not a crash of the app (500) nor anything else`;
   }
+  if (r.status === 200 && y.status >= 500 && stateOf(referenceSide).scriptsForgotten)
+    return `a download failed (${y.status}) once Redis had forgotten its scripts: after a restart or a failover the script cache is empty and EVALSHA answers NOSCRIPT; load the script again when it does (EVAL, or the client's defineScript), or count with MULTI`;
   if (r.status === 200 && a.do === "burst")
     return `some downloads sent at once were answered ${y.status}: each one must be let through (200) or refused (429)`;
   if (r.status === 429 && y.status === 200)
@@ -794,6 +817,7 @@ const action = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ do: fc.constant("visit" as const), who: visitor }) },
+  { weight: 1, arbitrary: fc.constant({ do: "forget-scripts" as const }) },
   { weight: 2, arbitrary: fc.record({ do: fc.constant("other-cookie" as const), who: visitor }) },
   {
     weight: 1,
@@ -834,6 +858,8 @@ export default defineCheck<Module>({
             [dl(A), minutes(5), dl(A), dl(A), dl(A), minutes(5), dl(A)],
             // Redis goes down just as a download needs it.
             [{ do: "fault", who: A, kind: "down" }],
+            // A script Redis no longer holds: EVALSHA answers NOSCRIPT, and the app sends it again.
+            [dl(A), { do: "forget-scripts" }, dl(A)],
             // What a client can send: one more cookie, an X-Forwarded-For header.
             [dl(A), { do: "other-cookie", who: A }, dl(A, 2, true)],
           ]),

@@ -25,6 +25,8 @@ export class Relay {
   private held: (() => void)[] = [];
   /** Set by downAfterNextRequest: the next bytes an app sends go through, then the relay is down. */
   private cutAfterNext = false;
+  /** Bytes that go through without the cut (reads, say): downAfterNextRequest's UNLESS. */
+  private passesUncut: (chunk: Buffer) => boolean = () => false;
   /** After those bytes: nothing more goes through until the server answers, and the relay is down. */
   private cutting = false;
   private readonly server: Server;
@@ -73,12 +75,13 @@ export class Relay {
   }
 
   /**
-   * The next bytes an app sends (a command, or a pipeline sent as one write) reach the server;
-   * then the relay goes down before the answer comes back: a connection lost mid-request, as
-   * when the app's process dies between two commands.
+   * The next bytes an app sends (a command, or a pipeline sent as one write) for which UNLESS
+   * is false reach the server; then the relay goes down before the answer comes back: a
+   * connection lost mid-request, as when the app's process dies between two commands.
    */
-  downAfterNextRequest(): void {
+  downAfterNextRequest(unless: (chunk: Buffer) => boolean = () => false): void {
     this.cutAfterNext = true;
+    this.passesUncut = unless;
   }
 
   close(): Promise<void> {
@@ -123,7 +126,7 @@ export class Relay {
         if (direction === "answer") this.set("down");
         return;
       }
-      if (direction === "request" && this.cutAfterNext) {
+      if (direction === "request" && this.cutAfterNext && !this.passesUncut(chunk)) {
         this.cutAfterNext = false;
         this.cutting = true;
       }

@@ -11,7 +11,7 @@
  * step both must look the same to a visitor (status, body, cookie), to the admin (what each call
  * answered: the count, the sessions, or an error) and to the operator (every key of the database,
  * its value and TTL; and what each call cost Redis: no KEYS, no command over every key, no command
- * per key, no other app's key touched). The 14 classic scenarios (`examples`), then 6 drawn
+ * per key, no other app's key touched). The 15 classic scenarios (`examples`), then 6 drawn
  * ones; CHECK_RUNS and CHECK_DRAW draw more, or others.
  *
  * What a call cost is read from a MONITOR of the check's own that keeps each command's arguments
@@ -50,12 +50,15 @@ const PREFIXES = [
   "app?:sess:",
   // Without a colon: the id is what follows the prefix, not what follows its last ':'.
   "sess-",
+  // Two classes: every wildcard must be escaped, not only the first of its kind.
+  "shop[eu][v2]:sess:",
 ] as const;
 /** The app's own prefix: the visitors' sessions. */
 const APP_PREFIX = PREFIXES[0];
 /**
  * Other apps' keys in the same database, several that look like sessions: what MATCH sess*,
- * *sess:*, shop[eu]:sess:*, v2*:sess:*, eu\west:sess:* or app?:sess:* would catch, and none
+ * *sess:*, shop[eu]:sess:*, v2*:sess:*, eu\west:sess:*, app?:sess:* or shop\[eu\][v2]:sess:*
+ * would catch, and none
  * that starts with a prefix above.
  * (And a list, "queue:mail", written beside them.)
  */
@@ -70,6 +73,8 @@ const OTHERS: { key: string; value: string; ttl?: number }[] = [
   { key: "jobs:sess:cleanup", value: "scheduled" },
   { key: "euwest:sess:3", value: '{"cookie":{},"region":"eu"}' },
   { key: "appX:sess:4", value: '{"cookie":{},"app":"x"}' },
+  { key: "shop[eu]v:sess:cart-9", value: '{"cookie":{},"cart":9}' },
+  { key: "shop[eu]2:sess:cart-8", value: '{"cookie":{},"cart":8}' },
 ];
 /** Sessions written under one prefix at once: enough that a walk needs several pages. */
 const MANY = 300;
@@ -478,6 +483,7 @@ type Cost =
   | { kind: "scan-count"; count: number }
   | { kind: "script" }
   | { kind: "big"; command: string; keys: number }
+  | { kind: "transaction"; keys: number }
   | { kind: "per-key"; commands: number; keys: number }
   | { kind: "others"; keys: string[] }
   | { kind: "values"; command: string };
@@ -493,6 +499,8 @@ function costOf(commands: Command[], prefix: string, keysInDatabase: number, op?
   };
   const others = new Set<string>();
   let script: { scans: number; keys: number } | undefined;
+  // MONITOR shows a transaction as MULTI, its commands as they run, then EXEC.
+  let transaction: { keys: number } | undefined;
   const endScript = () => {
     if (script && (script.scans > 1 || script.keys > MOST_KEYS_PER_COMMAND))
       add({ kind: "script" });
@@ -503,6 +511,12 @@ function costOf(commands: Command[], prefix: string, keysInDatabase: number, op?
     if (!command.lua) endScript();
     if (SCRIPTS.has(command.name)) script = { scans: 0, keys: 0 };
     const keys = keysIn(command);
+    if (command.name === "MULTI") transaction = { keys: 0 };
+    else if (command.name === "EXEC" || command.name === "DISCARD") {
+      if (transaction && transaction.keys > MOST_KEYS_PER_COMMAND)
+        add({ kind: "transaction", keys: transaction.keys });
+      transaction = undefined;
+    } else if (transaction) transaction.keys += keys.length;
     if (command.name === "KEYS") add({ kind: "KEYS" });
     if (command.name === "FLUSHDB" || command.name === "FLUSHALL") {
       add({ kind: "flush", command: command.name });
@@ -669,6 +683,8 @@ function costSaid(cost: Cost): string {
       return `asked SCAN for ${cost.count} keys at once (COUNT ${cost.count}): one command over every key; a page is about 100`;
     case "script":
       return "ran one script over every key: Redis runs a whole script as one command, so nobody else is served until it ends";
+    case "transaction":
+      return `sent ${cost.keys} keys in one MULTI/EXEC: a transaction runs whole, and Redis answers nobody else until it ends, however many commands it holds; send each page on its own`;
     case "big":
       return `sent ${cost.keys} keys in one command (${cost.command}): Redis answers nobody else while it runs; carry a page (about 100 keys) per command`;
     case "per-key":
@@ -860,7 +876,7 @@ function visitRule({ action: a, yours: y, reference: r }: S) {
 
 const who = fc.constantFrom(0, 0, 1, 2);
 // Listed first, drawn most often and shrunk towards: a prefix with wildcards in it.
-const prefix = fc.constantFrom(1, 0, 2, 3, 4, 5);
+const prefix = fc.constantFrom(1, 0, 2, 3, 4, 5, 6);
 const actions: fc.Arbitrary<Action>[] = [
   fc.record({ do: fc.constant("visit" as const), who }),
   fc.record({ do: fc.constant("sessions" as const), prefix, count: fc.constantFrom(MANY, 3, 40) }),
@@ -963,7 +979,7 @@ function model(module: Module, env: Environment, examples: Action[][]): Model<Ac
 
 const A = 0;
 const B = 1;
-const [SESS, SHOP, V2, EU, APP, DASH] = [0, 1, 2, 3, 4, 5];
+const [SESS, SHOP, V2, EU, APP, DASH, TWO_CLASSES] = [0, 1, 2, 3, 4, 5, 6];
 const visit = (who: number): Action => ({ do: "visit", who });
 const sessions = (prefix: number, count = MANY): Action => ({ do: "sessions", prefix, count });
 const length = (prefix: number, via: "callback" | "await" = "callback"): Action => ({
@@ -1011,6 +1027,7 @@ export default defineCheck<Module>({
             [sessions(EU, 40), all(EU, "await"), clear(EU), length(EU)],
             [sessions(APP, 40), length(APP, "await"), all(APP), clear(APP, "await")],
             [sessions(DASH, 3), all(DASH), clear(DASH, "await"), length(DASH)],
+            [sessions(TWO_CLASSES, 5), length(TWO_CLASSES), all(TWO_CLASSES), clear(TWO_CLASSES)],
             [sessions(SHOP), sessions(SESS, 3), all(SHOP), clear(SESS), length(SHOP, "await")],
             [sessions(SESS), fault("down"), all(SESS, "await"), length(SESS)],
             // A key under the prefix that holds no session.

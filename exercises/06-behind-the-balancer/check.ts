@@ -43,8 +43,14 @@ const VISITORS = 3;
 const WORKERS = 2;
 const BALANCER = "127.0.0.1";
 
-/** Where visitors come from: mostly the first; IPv6; addresses that only look like the CDN's. */
-const ADDRESSES = ["203.0.113.7", "2001:db8::7", "192.0.20.9", "198.51.100.23", "192.0.211.4"];
+/**
+ * Where visitors come from: mostly the first; IPv6; addresses that only look like the CDN's; a
+ * private address (an office that reaches the CDN over a private link), which no proxy of ours has.
+ */
+const ADDRESSES = [
+  ...["203.0.113.7", "2001:db8::7", "192.0.20.9", "198.51.100.23", "192.0.211.4"],
+  "10.20.30.40",
+];
 /** What a visitor may write in X-Forwarded-For before the CDN adds to it. */
 const SPOOFS = ["6.6.6.6", "192.0.2.66", "127.0.0.1", "10.0.0.1", "unknown", "2001:db8::bad"];
 
@@ -58,6 +64,8 @@ interface Through {
   spoofed: string[];
   /** What the visitor wrote in X-Real-IP (the proxies pass it on untouched), if anything. */
   realIp?: string | undefined;
+  /** The address the visitor wrote in a Forwarded header (RFC 7239: for=…), if any. */
+  forwardedFor?: string | undefined;
   proto: "https" | "http";
 }
 type Action =
@@ -100,6 +108,10 @@ const through = {
     { arbitrary: fc.constant(undefined), weight: 2 },
     { arbitrary: fc.constantFrom(...SPOOFS), weight: 1 },
   ),
+  forwardedFor: fc.oneof(
+    { arbitrary: fc.constant(undefined), weight: 3 },
+    { arbitrary: fc.constantFrom(...SPOOFS), weight: 1 },
+  ),
   proto: fc.constantFrom("https", "https", "https", "http"),
 } as const;
 const actions: fc.Arbitrary<Action> = fc.oneof(
@@ -120,11 +132,12 @@ function forwarded(t: Through): Record<string, string> {
     "x-forwarded-for": [...t.spoofed, t.address, edgeOf(t)].join(", "),
     "x-forwarded-proto": t.proto,
     ...(t.realIp === undefined ? {} : { "x-real-ip": t.realIp }),
+    ...(t.forwardedFor === undefined ? {} : { forwarded: `for="${t.forwardedFor}"` }),
   };
 }
-/** Whether the visitor wrote ADDRESS themselves, in X-Forwarded-For or X-Real-IP. */
+/** Whether the visitor wrote ADDRESS themselves, in X-Forwarded-For, X-Real-IP or Forwarded. */
 const wroteIt = (a: Through, address: unknown) =>
-  a.spoofed.includes(String(address)) || a.realIp === address;
+  a.spoofed.includes(String(address)) || a.realIp === address || a.forwardedFor === address;
 
 function describe(a: Action): string {
   switch (a.do) {
@@ -136,7 +149,9 @@ function describe(a: Action): string {
       const route = a.do === "whoami" ? "GET /whoami" : `GET / ${a.page ? "(the page)" : "(JSON)"}`;
       const headers = forwarded(a);
       const realIp = a.realIp === undefined ? "" : `, X-Real-IP: ${a.realIp} (the visitor's own)`;
-      return `${name(a.who)} (at ${a.address}, over ${a.proto}): ${route}, delivered with X-Forwarded-For: ${headers["x-forwarded-for"]}, X-Forwarded-Proto: ${a.proto}${realIp}`;
+      const own =
+        a.forwardedFor === undefined ? "" : `, Forwarded: ${headers.forwarded} (the visitor's own)`;
+      return `${name(a.who)} (at ${a.address}, over ${a.proto}): ${route}, delivered with X-Forwarded-For: ${headers["x-forwarded-for"]}, X-Forwarded-Proto: ${a.proto}${realIp}${own}`;
     }
   }
 }
@@ -265,7 +280,12 @@ function whose(address: unknown, a: Action): string {
   if (address === edgeOf(a)) return `${address}, the CDN edge server's`;
   if (address === BALANCER) return `${address}, the load balancer's`;
   if (wroteIt(a, address)) {
-    return `${String(address)}, which the visitor wrote in ${a.spoofed.includes(String(address)) ? "X-Forwarded-For" : "X-Real-IP"} themselves`;
+    const header = a.spoofed.includes(String(address))
+      ? "X-Forwarded-For"
+      : a.realIp === address
+        ? "X-Real-IP"
+        : "Forwarded";
+    return `${String(address)}, which the visitor wrote in ${header} themselves`;
   }
   return String(address);
 }
@@ -545,7 +565,9 @@ const EXAMPLES: Action[][] = [
   [visit(from(A), true)],
   [visit(from(A, { proto: "http" }))],
   [whoami(from(B, { address: "192.0.20.9", spoofed: ["6.6.6.6", "192.0.2.66"] }))],
-  [whoami(from(A, { realIp: "6.6.6.6" }))],
+  [whoami(from(A, { realIp: "6.6.6.6" })), whoami(from(A, { forwardedFor: "6.6.6.6" }))],
+  // A visitor at a private address: trusting private networks believes what it wrote.
+  [whoami(from(B, { address: "10.20.30.40", spoofed: ["6.6.6.6"] }))],
   [
     whoami(from(A, { address: "2001:db8::7", spoofed: ["127.0.0.1", "6.6.6.6"] })),
     { do: "health" },

@@ -16,11 +16,14 @@
  * Cheap on purpose: a login is made the way POST /login makes it (the session written into
  * Redis, its signed cookie in the visitor's jar), without hashing a password; and the users'
  * password check (step 05's Users.verify, scrypt: slow on purpose) is remembered per name and
- * password for the run. Runs: the 14 classic scenarios at the end of this file (they alone
+ * password for the run. Runs: the 16 classic scenarios at the end of this file (they alone
  * reject every kept wrong answer), then 6 drawn ones; CHECK_RUNS and CHECK_DRAW draw more, or
  * others.
  */
 import { createHmac, randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import express from "express";
 import fc from "fast-check";
 import type { Pool } from "pg";
 import { createApp } from "../../steps/05-login-logout/app.ts";
@@ -70,6 +73,8 @@ interface SideState {
   sessionsBefore: number;
   /** The store method the scenario makes fail, if any. */
   failing?: "destroy" | "set";
+  /** When the app last restarted, in the clock's minutes. */
+  restartedAt?: number;
 }
 const states = new WeakMap<Side, SideState>();
 const stateOf = (side: Side): SideState => {
@@ -87,16 +92,18 @@ interface World {
   clients: Partial<Record<Side["name"], Promise<RedisClient>>>;
   /** Runs FN when the case ends. */
   after(fn: () => unknown): void;
+  /** The folder under check. */
+  dir: string;
 }
 
-async function world({ redis, postgres, after }: CheckContext<Module>): Promise<World> {
+async function world({ redis, postgres, after, dir }: CheckContext<Module>): Promise<World> {
   const [sides, { url, ids, verified }] = await Promise.all([
     redis().then((server) => RedisSides.start(server)),
     postgres().then((database) => usersIn(database.url, database.pool())),
   ]);
   const pools = { yours: createPool(url), reference: createPool(url) };
   after(() => Promise.all([pools.yours.end(), pools.reference.end()]));
-  return { redis: sides, pools, ids, verified, clients: {}, after };
+  return { redis: sides, pools, ids, verified, clients: {}, after, dir };
 }
 
 /** The users table in the database at URL, with USERS registered: their ids. */
@@ -145,14 +152,30 @@ function clientFor(side: Side, w: World): Promise<RedisClient> {
   return w.clients[side.name] as Promise<RedisClient>;
 }
 
-/** Step 05's app, and after its routes the exercise's, on SIDE's Redis and pool. */
-async function appFor(side: Side, routes: Module["stepUpRoutes"], w: World) {
+/** How to restart each side's app: a new process, with a fresh copy of the module. */
+const restarts = new WeakMap<Side, () => Promise<void>>();
+let copies = 0;
+
+/**
+ * Step 05's app, and after its routes the exercise's (from FILE), on SIDE's Redis and pool.
+ * A restart imports FILE again: a new process keeps nothing of the old one's memory.
+ */
+async function appFor(side: Side, routes: Module["stepUpRoutes"], file: string, w: World) {
   const state: SideState = { minutes: 0, knows: [], confirmedAt: [], sessionsBefore: 0 };
   states.set(side, state);
-  const app = createApp(await clientFor(side, w), w.pools[side.name]);
+  const client = await clientFor(side, w);
   const now = () => CLOCK_START + state.minutes * MINUTE;
-  app.use(routes({ users: usersFor(side, w), now }), storeErrorHandler);
-  return app;
+  const build = (stepUpRoutes: Module["stepUpRoutes"]) =>
+    createApp(client, w.pools[side.name]).use(
+      stepUpRoutes({ users: usersFor(side, w), now }),
+      storeErrorHandler,
+    );
+  let app = build(routes);
+  restarts.set(side, async () => {
+    const copy = (await import(`${pathToFileURL(file).href}?restart-${++copies}`)) as Module;
+    app = build(copy.stepUpRoutes);
+  });
+  return express().use((req, res, next) => app(req, res, next));
 }
 
 /** A login as POST /login makes it: the session in Redis, its signed cookie in the jar. */
@@ -208,7 +231,8 @@ type Action =
   | { do: "copy"; who: number; of: number }
   | { do: "other-cookie"; who: number }
   | { do: "wait"; minutes: number }
-  | { do: "fail"; op: "destroy" | "set"; on: boolean };
+  | { do: "fail"; op: "destroy" | "set"; on: boolean }
+  | { do: "restart" };
 
 const name = (i: number) => "ABC"[i] ?? "?";
 const JSON_CLIENT = { accept: "application/json" };
@@ -249,6 +273,8 @@ function describe(a: Action): string {
       return `${a.minutes} minutes pass`;
     case "fail":
       return a.on ? `the store starts failing ${a.op}() (a broken store)` : "the store works again";
+    case "restart":
+      return "the app restarts (a new process: nothing kept in the old one's memory), on the same Redis";
   }
 }
 
@@ -262,6 +288,10 @@ async function perform(a: Action, side: Side, w: World): Promise<Answer | undefi
       return undefined;
     case "wait":
       state.minutes += a.minutes;
+      return undefined;
+    case "restart":
+      await restarts.get(side)?.();
+      state.restartedAt = state.minutes;
       return undefined;
     case "login":
       await logIn(side, w, a.who, a.as);
@@ -437,7 +467,10 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
     return `confirmed with another user's password: POST /confirm with another user's name and password answered 200 (the reference: 401); the password to check is the logged-in user's (the session says who), never a name the request sends`;
   }
   if (a.do === "account" && r.status === 200 && y.status === 403) {
-    const ago = state.minutes - (state.confirmedAt[a.who] ?? state.minutes);
+    const confirmedAt = state.confirmedAt[a.who] ?? state.minutes;
+    const ago = state.minutes - confirmedAt;
+    if (state.restartedAt !== undefined && state.restartedAt >= confirmedAt)
+      return `the confirmation did not outlive a restart: GET /account answered 403 ${ago} minutes after ${actor(a)} confirmed the password (the reference: 200), and the app restarted in between; what the app keeps in its process's memory, a restart (or another process of the app) does not have: keep the confirmation in the session`;
     if (ago > 0)
       return `closed too early: GET /account answered 403 ${ago} minutes after ${actor(a)} confirmed the password (the reference: 200); the confirmation lasts 5 full minutes (now() - confirmedAt < 5 minutes, in milliseconds, not rounded)`;
     return "GET /account did not open right after the password was confirmed (the reference: 200)";
@@ -629,7 +662,7 @@ const clientActions: [fc.Arbitrary<Action>, number][] = [
   [
     fc.record({
       do: fc.constant("wait" as const),
-      minutes: fc.constantFrom(4, 2, 5, 1, 3, 4.5, 0.5),
+      minutes: fc.constantFrom(4, 2, 5, 1, 3, 4.5, 0.5, 0.75),
     }),
     3,
   ],
@@ -638,6 +671,7 @@ const clientActions: [fc.Arbitrary<Action>, number][] = [
   [fc.record({ do: fc.constant("me" as const), who }), 1],
   [fc.record({ do: fc.constant("logout" as const), who }), 1],
   [fc.record({ do: fc.constant("other-cookie" as const), who }), 1],
+  [fc.constant({ do: "restart" as const }), 1],
 ];
 // The fault first: fast-check draws it most often and shrinks towards it.
 const fault: fc.Arbitrary<Action> = fc.record({
@@ -677,8 +711,9 @@ function model(module: Module, w: World, examples: Action[][]): Model<Action> {
     ],
     rules: [statusRule, storeRule, cookieRule, bodyRule, trafficRule],
     probe: (side) => w.redis.probe(side),
-    createApp: (side) => appFor(side, module.stepUpRoutes, w),
-    createReference: (side) => appFor(side, reference.stepUpRoutes, w),
+    createApp: (side) => appFor(side, module.stepUpRoutes, join(w.dir, "step-up.ts"), w),
+    createReference: (side) =>
+      appFor(side, reference.stepUpRoutes, join(import.meta.dirname, "solution", "step-up.ts"), w),
   };
 }
 
@@ -715,6 +750,8 @@ export default defineCheck<Module>({
             [login(A), confirm(A), wait(5), account(A)],
             // Open until the fifth minute is over, not until it is half gone.
             [login(A), confirm(A), wait(4.5), account(A), wait(0.5), account(A)],
+            // Confirmed partway through a minute: five minutes are 300 seconds, not clock minutes.
+            [login(A), wait(0.75), confirm(A), wait(4.5), account(A)],
             // Confirmed again while confirmed: a new id, and five minutes from the new password.
             [
               login(A),
@@ -738,6 +775,8 @@ export default defineCheck<Module>({
             [login(A), { do: "other-cookie", who: A }, confirm(A), account(A)],
             [login(A), confirm(A), { do: "logout", who: A }, account(A)],
             [confirm(B), account(B), visit(B), login(B, 1), wait(4), wait(2), account(B)],
+            // A confirmation lives in the session, which outlives the process.
+            [login(A), confirm(A), { do: "restart" }, wait(1), account(A)],
           ]),
           { runs: 6, maxActions: 7 },
         ),

@@ -67,7 +67,8 @@ type Action =
     }
   /** WHO and OTHER change their passwords at the same moment, each with the right current one. */
   | { do: "both"; who: Who; other: Who }
-  | { do: "fail"; nth: 1 | 2 };
+  /** Write NTH of the next change fails; -1: its transaction's first statement (its read). */
+  | { do: "fail"; nth: -1 | 1 | 2 };
 
 const name = (i: Who | undefined) => (i === undefined ? "" : ("ABCD"[i] ?? "?"));
 const JSON_CLIENT = { accept: "application/json" };
@@ -90,7 +91,7 @@ interface Db {
   /** Who each visitor is logged in as (planted), by visitor. */
   loggedInAs: Map<Who, UserIndex>;
   changes: number;
-  /** Makes your Nth write of the next change fail (0: none). */
+  /** Makes your Nth write of the next change fail (0: none; -1: the transaction's first statement). */
   failNth: number;
   writes: number;
   /** Holds the next session write of the app (a request under way) until released. */
@@ -101,6 +102,8 @@ interface Db {
   sids: Set<string>;
   /** The (salt, hash) last seen per user, and which password it was. */
   seen: Map<string, { hash: string; which: string }>;
+  /** Your pool's clients out now: a scenario starts with none (a leaked one is closed). */
+  out: Set<pg.PoolClient>;
 }
 
 /** Per client of your pool: inside a transaction, and whether it wrote there. */
@@ -162,6 +165,11 @@ function watch(db: Db, client: pg.PoolClient): void {
       }
       if (state.open && state.wrote) db.probe.count("transactions that wrote");
       state.open = false;
+    } else if (state.open && db.failNth === -1) {
+      // The transaction's first statement (a locking read, most often) fails: a lock timeout.
+      db.failNth = 0;
+      args[0] = FAILING_SQL;
+      if (Array.isArray(args[1])) args.splice(1, 1);
     } else if (isWrite(sql)) {
       if (state.open) state.wrote = true;
       else db.probe.count("writes outside a transaction");
@@ -224,8 +232,11 @@ async function openDb(url: string, schema: string, admin: pg.Pool): Promise<Db> 
     beginGate: undefined,
     sids: new Set(),
     seen: new Map(),
+    out: new Set(),
   };
   yours.on("connect", (client) => watch(db, client));
+  yours.on("acquire", (client) => db.out.add(client));
+  yours.on("release", (_error, client) => db.out.delete(client));
   yours.on("release", (error, client) => {
     const state = transactions.get(client);
     if (!state?.open) return;
@@ -256,6 +267,8 @@ type Starting = Awaited<ReturnType<typeof hashStartingUsers>>;
 
 /** Empties the side's tables and puts the starting users back. */
 async function reset(db: Db, starting: Starting): Promise<void> {
+  for (const client of db.out) client.release(true); // leaked by the last scenario: closed
+  db.out.clear();
   const t = (table: string) => `${db.schema}.${table}`;
   await db.app.query(
     `DELETE FROM ${t("statuses")}; DELETE FROM ${t("users")}; DELETE FROM ${t("session")}; DELETE FROM ${t("ended_sessions")}`,
@@ -657,6 +670,8 @@ function statusRule({ action: a, yours: y, reference: r }: S) {
       return `claimed success though a write failed: POST /password answered ${y.status} while PostgreSQL refused part of the change; the visitor must learn it did not happen (let the error through, after a ROLLBACK)`;
     if (r.status === 403 && y.status < 400)
       return `a wrong current password was accepted: POST /password answered ${y.status} where 403 was expected`;
+    if (r.status === 200 && y.status === 403 && a.current === "right")
+      return "the right current password was refused: POST /password answered 403 where 200 was expected (when the password was changed before, what that change stored must verify the password it set: the new salt and the new hash, both)";
     if (r.status === 401)
       return `POST /password without a login answered ${y.status} where 401 was expected`;
     if (r.status === 400)
@@ -868,7 +883,9 @@ function describe(a: Action): string {
     case "me":
       return `${name(a.who)}: GET /me`;
     case "fail":
-      return `PostgreSQL will refuse write number ${a.nth} of the next password change`;
+      return a.nth === -1
+        ? "PostgreSQL will refuse the first statement of the next password change's transaction (its read of the user: a lock timeout, say)"
+        : `PostgreSQL will refuse write number ${a.nth} of the next password change`;
     case "both":
       return `${name(a.who)} and ${name(a.other)}: POST /password at the same moment, each with the right current password and a new password (${name(a.other)}'s sent while ${name(a.who)}'s waits)`;
     case "change": {
@@ -908,7 +925,10 @@ async function run(
     app.use(routes(db.yours), storeErrorHandler);
     return app;
   };
-  const fault = fc.record({ do: fc.constant("fail" as const), nth: fc.constantFrom<1 | 2>(2, 1) });
+  const fault = fc.record({
+    do: fc.constant("fail" as const),
+    nth: fc.constantFrom<-1 | 1 | 2>(2, 1, -1),
+  });
   const model: Model<Action> = {
     visitors: VISITORS,
     action: fc.oneof(
@@ -995,6 +1015,8 @@ export default defineCheck<Module>({
               change(A, { next: "short" }),
               change(D),
             ],
+            // A second change, with the password the first one set: its salt and hash were stored.
+            [login(A, 0), change(A), change(A), me(A)],
             // Two browsers of ada change it at the same moment: one wins, the other gets 403.
             [login(A, 0), login(B, 0), login(C, 1), both(A, B), me(A), me(B), me(C)],
             // An anonymous visitor's session and bob's survive ada's change; then bob changes his.
@@ -1022,6 +1044,7 @@ export default defineCheck<Module>({
           [
             [login(A, 0), login(B, 0), { do: "fail", nth: 2 }, change(A), me(B), me(A)],
             [login(A, 0), login(B, 0), { do: "fail", nth: 1 }, change(A), me(B), change(A), me(B)],
+            [login(A, 0), { do: "fail", nth: -1 }, change(A), me(A), change(A)],
           ],
           3,
         ),

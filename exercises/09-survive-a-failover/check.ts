@@ -42,7 +42,14 @@ type Path = (typeof PATHS)[number];
 /** Whether A asks for the visits page, with or without a query string. */
 const visitsPage = (a: Action) => a.do === "request" && a.path.split("?")[0] === "/";
 type Action =
-  | { do: "request"; who: number; method: "GET" | "HEAD"; path: Path }
+  | {
+      do: "request";
+      who: number;
+      method: "GET" | "HEAD";
+      path: Path;
+      /** While Redis fails over: this many visits of the page wait for the store meanwhile. */
+      crowd?: number;
+    }
   | { do: "failover"; state: RelayState }
   | { do: "forget-cookie"; who: number };
 
@@ -109,7 +116,9 @@ async function timePasses(side: Side): Promise<void> {
 function describe(a: Action): string {
   switch (a.do) {
     case "request":
-      return `${name(a.who)}: ${a.method} ${a.path}`;
+      return a.crowd
+        ? `${a.crowd} visits of / with A's cookie wait for the store at once; meanwhile ${name(a.who)}: ${a.method} ${a.path}`
+        : `${name(a.who)}: ${a.method} ${a.path}`;
     case "failover":
       return {
         down: "the primary dies: every connection to Redis is cut and refused",
@@ -244,7 +253,12 @@ function model(
   }
 
   const visit = (w: number): Action => ({ do: "request", who: w, method: "GET", path: "/" });
-  const get = (w: number, path: Path): Action => ({ do: "request", who: w, method: "GET", path });
+  const get = (w: number, path: Path): Extract<Action, { do: "request" }> => ({
+    do: "request",
+    who: w,
+    method: "GET",
+    path,
+  });
   const down: Action = { do: "failover", state: "down" };
   const freeze: Action = { do: "failover", state: "frozen" };
   const up: Action = { do: "failover", state: "up" };
@@ -265,6 +279,8 @@ function model(
       [visit(0), visit(1), down, visit(1), up, visit(1)],
       // A visit that fails, then the health check: it must not learn from the visit either.
       [visit(0), down, visit(0), get(1, "/health")],
+      // Many visits waiting at once: the health check answers all the same.
+      [visit(0), freeze, { ...get(1, "/health"), crowd: 25 }],
     ],
     describe,
     actor: (a) => ("who" in a ? a.who : undefined),
@@ -296,7 +312,21 @@ function model(
         return undefined;
       }
       side.notes.sentCookie = visitor.cookies.has(COOKIE_NAME);
-      return visitor.send(a.method, a.path, JSON_CLIENT);
+      if (!a.crowd || side.notes.state === "up") return visitor.send(a.method, a.path, JSON_CLIENT);
+      // A crowd on the visits page with A's cookie, waiting for the store (each has asked it).
+      const calls = () => (side.probe.traffic.get ?? 0) + (side.probe.traffic.set ?? 0);
+      const asked = calls() + a.crowd;
+      const cookie = side.visitors[0]?.cookie(COOKIE_NAME);
+      const crowd = Array.from({ length: a.crowd }, () => {
+        const browser = visitor.withoutCookies();
+        if (cookie) browser.cookies.set(COOKIE_NAME, cookie);
+        return browser.send("GET", "/", JSON_CLIENT).catch(() => undefined);
+      });
+      for (let tries = 0; calls() < asked && tries < 200; tries++)
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      const answer = await visitor.send(a.method, a.path, JSON_CLIENT);
+      await Promise.all(crowd);
+      return answer;
     },
     body,
     cookie,

@@ -178,16 +178,27 @@ function cacheMayKeep(answer: Answer): "shared" | "browser" | undefined {
   const lifetime = ages
     ? /(^|[,\s])(s-maxage|max-age)=\s*[1-9]/.test(directives)
     : expires > Date.now();
+  // What a CDN alone obeys: CDN-Cache-Control, Surrogate-Control (a lifetime there: shared).
+  const cdn = ["cdn-cache-control", "surrogate-control"].some((name) =>
+    /(^|[,\s])(s-maxage|max-age)=\s*[1-9]/i.test(answer.header(name) ?? ""),
+  );
+  if (cdn) return "shared";
   if (has("no-store") || has("no-cache") || !(lifetime || has("public"))) return undefined;
   return has("private") ? "browser" : "shared";
 }
 
 /** The headers that let a cache keep an answer, as said in a message. */
 const cacheHeaders = (answer: Answer) =>
-  ["cache-control", "expires"]
-    .filter((name) => answer.header(name) !== undefined)
-    .map((name) => `${name === "expires" ? "Expires" : "Cache-Control"}: ${answer.header(name)}`)
+  Object.entries(CACHE_HEADERS)
+    .filter(([name]) => answer.header(name) !== undefined)
+    .map(([name, said]) => `${said}: ${answer.header(name)}`)
     .join(", ");
+const CACHE_HEADERS = {
+  "cache-control": "Cache-Control",
+  expires: "Expires",
+  "cdn-cache-control": "CDN-Cache-Control",
+  "surrogate-control": "Surrogate-Control",
+};
 
 async function body(a: Action, answer: Answer, side: Side, reference: Side) {
   const cache = answer.status < 400 ? cacheMayKeep(answer) : undefined;
@@ -501,7 +512,7 @@ function inTime(side: Side, app: express.Express): express.Express {
 }
 
 /**
- * From now on, setTimeout (global and node:timers/promises) set by an app whose store is slow
+ * From now on, setTimeout (global and node:timers/promises) and AbortSignal.timeout set by an app whose store is slow
  * runs out at once. Installed once for the process, never removed: checks run side by side in it.
  */
 let hurried = false;
@@ -511,6 +522,8 @@ function hurryTimers(): void {
   const { setTimeout: realTimeout } = globalThis;
   const realPromise = timers.setTimeout;
   const due = (ms: number | undefined) => (handling.getStore()?.probe.slow.size ? 0 : ms);
+  const realAbort = AbortSignal.timeout;
+  AbortSignal.timeout = (ms: number) => realAbort.call(AbortSignal, due(ms) ?? ms);
   globalThis.setTimeout = ((run: () => void, ms?: number, ...args: unknown[]) =>
     realTimeout(run, due(ms), ...args)) as typeof setTimeout;
   timers.setTimeout = ((ms?: number, ...rest: unknown[]) =>
@@ -544,6 +557,7 @@ export default defineCheck<Module>({
               [reset(A)],
               // A regular, greeted after more visits than anyone counts by hand.
               [visit(A, 4), visit(A, 2), hello(A)],
+              [visit(A, 4), visit(A, 4), visit(A, 4), hello(A)],
               // A link or a prefetch: GET, not POST.
               [visit(A), { do: "reset", who: A, method: "GET", naming: undefined }, hello(A)],
               // A browser that holds other cookies too.

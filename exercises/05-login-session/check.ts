@@ -16,7 +16,7 @@
  * Cheap on purpose: a login is made the way POST /login makes it (the session written into
  * Redis, its signed cookie in the visitor's jar), without hashing a password; and the users'
  * password check (step 05's Users.verify, scrypt: slow on purpose) is remembered per name and
- * password for the run. Runs: the 16 classic scenarios at the end of this file (they alone
+ * password for the run. Runs: the 18 classic scenarios at the end of this file (they alone
  * reject every kept wrong answer), then 6 drawn ones; CHECK_RUNS and CHECK_DRAW draw more, or
  * others.
  */
@@ -220,7 +220,8 @@ const idIn = (value: string | undefined) =>
 
 const VISITORS = 3;
 // "another's": another user's name and password in the body, as a login form would send them.
-type Password = "own" | "wrong" | "none" | "another's";
+// "padded": the user's own password with spaces around it, which is another password.
+type Password = "own" | "wrong" | "none" | "another's" | "padded";
 type Action =
   | { do: "login"; who: number; as: number }
   | { do: "visit"; who: number }
@@ -256,6 +257,7 @@ function describe(a: Action): string {
         wrong: "{password: <a wrong one>}",
         none: "{}",
         "another's": "{username: <another user>, password: <that user's password>}",
+        padded: '{password: " <the password of whom they logged in as> "} (spaces around it)',
       }[a.password];
       return `${name(a.who)}: POST /confirm ${body}`;
     }
@@ -282,6 +284,7 @@ async function perform(a: Action, side: Side, w: World): Promise<Answer | undefi
   const state = stateOf(side);
   switch (a.do) {
     case "fail":
+      side.probe.failure = redisGone;
       side.probe.failing.clear();
       state.failing = a.on ? a.op : undefined;
       if (a.on) side.probe.failing.add(a.op);
@@ -328,7 +331,8 @@ async function perform(a: Action, side: Side, w: World): Promise<Answer | undefi
       return visitor.send("POST", "/logout", headers(state));
     case "confirm": {
       const known = USERS[state.knows[a.who] ?? -1]?.password ?? WRONG_PASSWORD;
-      const password = a.password === "own" ? known : WRONG_PASSWORD;
+      const password =
+        a.password === "own" ? known : a.password === "padded" ? ` ${known} ` : WRONG_PASSWORD;
       const another = USERS.find((_, i) => i !== state.knows[a.who]) ?? USERS[0];
       const body =
         a.password === "none"
@@ -336,8 +340,12 @@ async function perform(a: Action, side: Side, w: World): Promise<Answer | undefi
           : a.password === "another's"
             ? { username: another?.username, password: another?.password }
             : { password };
+      const kept = visitor.cookie(COOKIE_NAME);
       const answer = await visitor.send("POST", "/confirm", headers(state), body);
       if (answer.status === 200) state.confirmedAt[a.who] = state.minutes;
+      // A cookie set along with a 5xx (regenerate's new, empty session, which express-session
+      // saves even when destroy failed) is the library's, not the app's: the visitor keeps its own.
+      if (answer.status >= 500 && kept) visitor.cookies.set(COOKIE_NAME, kept);
       return answer;
     }
   }
@@ -448,6 +456,9 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   }
   if (r.status >= 500 && y.status < 500) {
     return `${route(a)} answered ${y.status} while the store failed: a broken store is not the visitor's mistake, and a 4xx tells them it is (let the error reach Express: a 503)`;
+  }
+  if (r.status === 503 && y.status >= 500) {
+    return `${route(a)} answered ${y.status} while the store failed: the store is out of order, not the app; let the error reach Express, whose store error handler answers 503 (Service Unavailable: try again later)`;
   }
   if (a.do === "account" && r.status === 403 && y.status === 200 && "who" in a) {
     const at = state.confirmedAt[a.who];
@@ -652,7 +663,15 @@ const clientActions: [fc.Arbitrary<Action>, number][] = [
     fc.record({
       do: fc.constant("confirm" as const),
       who,
-      password: fc.constantFrom<Password>("own", "own", "own", "wrong", "none", "another's"),
+      password: fc.constantFrom<Password>(
+        "own",
+        "own",
+        "own",
+        "wrong",
+        "none",
+        "another's",
+        "padded",
+      ),
     }),
     5,
   ],
@@ -680,6 +699,11 @@ const fault: fc.Arbitrary<Action> = fc.record({
   on: fc.constantFrom(true, false),
 });
 
+/** What node-redis throws when Redis goes away mid-command: an outage, a 503 (step 03). */
+class SocketClosedUnexpectedlyError extends Error {}
+const redisGone = (op: string) =>
+  new SocketClosedUnexpectedlyError(`Socket closed unexpectedly (the check made ${op} fail)`);
+
 function model(module: Module, w: World, examples: Action[][]): Model<Action> {
   return {
     visitors: VISITORS,
@@ -698,8 +722,24 @@ function model(module: Module, w: World, examples: Action[][]): Model<Action> {
     session: (held) => session(held, w.ids),
     allowed: [
       {
-        name: "any 5xx, with any cookies, when the store fails",
-        apply: (o) => (o.status >= 500 ? { ...o, status: 500, body: null, cookies: [] } : o),
+        // The body and cookies of a 503 are the store error handler's; what express-session
+        // does with the store after it (regenerate's new, empty session written, or the old
+        // one touched) is its own.
+        name: "any body, cookies and store calls with a 5xx",
+        apply: (o) =>
+          o.status >= 500 ? { ...o, body: null, cookies: [], traffic: {}, early: false } : o,
+      },
+      {
+        // A session that holds nothing (no login, no visits) is no one's: left or not alike.
+        name: "sessions that hold nothing",
+        apply: (o) => ({
+          ...o,
+          store: Object.fromEntries(
+            Object.entries(o.store).filter(([, data]) =>
+              Object.keys(data as object).some((field) => field !== "ttl"),
+            ),
+          ),
+        }),
       },
       {
         name: "more or fewer reads of the visitor's own session (get, GET)",
@@ -771,6 +811,9 @@ export default defineCheck<Module>({
             [login(A, 1), confirm(A, "wrong"), account(A), confirm(A, "none"), account(A)],
             // Another user's name and password: the password must be the logged-in user's.
             [login(A), confirm(A, "another's"), account(A)],
+            [login(A), confirm(A, "padded"), account(A)],
+            // The last second of the five minutes (299.7 s) is still inside them.
+            [login(A), confirm(A), wait(4.995), account(A)],
             // A browser that holds other cookies too; a logout after the confirmation.
             [login(A), { do: "other-cookie", who: A }, confirm(A), account(A)],
             [login(A), confirm(A), { do: "logout", who: A }, account(A)],

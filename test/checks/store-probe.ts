@@ -33,6 +33,9 @@ export class StoreProbe {
   readonly hanging = new Set<string>();
   /** Methods that call back (or fail) only SLOW_MS later, as a busy store's would. */
   readonly slow = new Set<string>();
+  /** The error a failing method gives. */
+  failure = (op: string): Error =>
+    new Error(`the session store failed to ${op} (a fault the check injected)`);
   /** Each store's methods as they were before the probe wrapped them. */
   private readonly real = new WeakMap<object, Partial<Record<Op, Method>>>();
   private readonly read: (() => Promise<Record<string, unknown>>) | undefined;
@@ -88,10 +91,7 @@ export class StoreProbe {
       : answer;
     if (this.hanging.has(op)) return undefined;
     if (this.failing.has(op)) {
-      setImmediate(
-        done,
-        new Error(`the session store failed to ${op} (a fault the check injected)`),
-      );
+      setImmediate(done, this.failure(op));
       return undefined;
     }
     args[at] = done;

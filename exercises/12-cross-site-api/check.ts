@@ -530,6 +530,8 @@ const EXAMPLES: Action[][] = [
   [{ do: "script", call: "add" }, { do: "typed" }, fetchFrom(FRONT, "read")],
   // A label may start with a digit (RFC 1123): 7eleven is a partner as acme is.
   [fetchFrom(partner("7eleven"), "add"), fetchFrom(partner("7eleven"), "read")],
+  // A label of one character is one label too.
+  [fetchFrom(partner("x"), "add"), fetchFrom(partner("x"), "read")],
   // A default port written out; a dot matched as any character; the API's host on another port.
   [
     fetchFrom(PARTNER, "add"),

@@ -50,6 +50,8 @@ const BALANCER = "127.0.0.1";
 const ADDRESSES = [
   ...["203.0.113.7", "2001:db8::7", "192.0.20.9", "198.51.100.23", "192.0.211.4"],
   "10.20.30.40",
+  // Next door to the CDN's 192.0.2.0/24: inside a /23.
+  "192.0.3.8",
 ];
 /** What a visitor may write in X-Forwarded-For before the CDN adds to it. */
 const SPOOFS = ["6.6.6.6", "192.0.2.66", "127.0.0.1", "10.0.0.1", "unknown", "2001:db8::bad"];
@@ -568,6 +570,7 @@ const EXAMPLES: Action[][] = [
   [whoami(from(A, { realIp: "6.6.6.6" })), whoami(from(A, { forwardedFor: "6.6.6.6" }))],
   // A visitor at a private address: trusting private networks believes what it wrote.
   [whoami(from(B, { address: "10.20.30.40", spoofed: ["6.6.6.6"] }))],
+  [whoami(from(B, { address: "192.0.3.8", spoofed: ["6.6.6.6"] }))],
   [
     whoami(from(A, { address: "2001:db8::7", spoofed: ["127.0.0.1", "6.6.6.6"] })),
     { do: "health" },

@@ -11,7 +11,7 @@
  * step both must look the same to a visitor (status, body, cookie), to the admin (what each call
  * answered: the count, the sessions, or an error) and to the operator (every key of the database,
  * its value and TTL; and what each call cost Redis: no KEYS, no command over every key, no command
- * per key, no other app's key touched). The 15 classic scenarios (`examples`), then 6 drawn
+ * per key, no other app's key touched). The 16 classic scenarios (`examples`), then 6 drawn
  * ones; CHECK_RUNS and CHECK_DRAW draw more, or others.
  *
  * What a call cost is read from a MONITOR of the check's own that keeps each command's arguments
@@ -1030,6 +1030,8 @@ export default defineCheck<Module>({
             [sessions(TWO_CLASSES, 5), length(TWO_CLASSES), all(TWO_CLASSES), clear(TWO_CLASSES)],
             [sessions(SHOP), sessions(SESS, 3), all(SHOP), clear(SESS), length(SHOP, "await")],
             [sessions(SESS), fault("down"), all(SESS, "await"), length(SESS)],
+            // A few sessions among thousands of other keys: most pages of a walk hold none of them.
+            [sessions(DASH, 2000), sessions(SESS, 3), length(SESS), all(SESS), clear(SESS)],
             // A key under the prefix that holds no session.
             [{ do: "leftover", prefix: SESS }, visit(A), all(SESS), length(SESS, "await")],
           ]),

@@ -167,7 +167,7 @@ function statusRule(s: S) {
     return `${where(a)} waited for the session store during a failover and answered ${y.status}: a page or image that shows no session answers as usual for ${withCookie}`;
   }
   if (r.status === 503 && y.status === 500) {
-    return `${where(a)} answered 500 during a failover: the store is only slow, so the visitor gets the 503 with Retry-After that says "try again in a moment"`;
+    return `${where(a)} answered 500 during a failover: a store that is failing over (slow, or its connection cut) is not a crash; the visitor gets the 503 with Retry-After that says "try again in a moment" (the store error handlers, after the routes, turn the store's errors into it)`;
   }
   return `${where(a)} answered ${y.status} where ${r.status} was expected`;
 }

@@ -564,9 +564,13 @@ export default defineCheck<Module>({
             body: "item=tea",
           });
           const allowed = read.headers.get("access-control-allow-origin");
-          if (allowed || posted.status !== 403)
+          if (allowed)
             wrong(
-              `given ${JSON.stringify(only)} as its frontends (FRONTEND_ORIGINS), the app still let ${PARTNER} in: ${allowed ? `its read got Access-Control-Allow-Origin: ${allowed}` : `its form POST answered ${posted.status}, not 403`}; the list the app is given says who is a frontend, not a pattern written in the code`,
+              `given ${JSON.stringify(only)} as its frontends (FRONTEND_ORIGINS), the app still let ${PARTNER} in: its read got Access-Control-Allow-Origin: ${allowed}; the list the app is given says who is a frontend, not a pattern written in the code`,
+            );
+          if (posted.status !== 403)
+            wrong(
+              `given ${JSON.stringify(only)} as its frontends (FRONTEND_ORIGINS), a form POST from ${PARTNER} (no session cookie) answered ${posted.status}, not 403: a request from another origin that changes something is refused, whether it brings a cookie or not, and the list the app is given says who is a frontend`,
             );
         } finally {
           await close();

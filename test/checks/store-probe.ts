@@ -2,9 +2,9 @@
  * A probe on an app's session store, for test/checks/differential.ts: the store's own view of
  * its sessions, the calls made to it by method (and, where a check adds them, the commands its
  * server received: test/checks/redis-probe.ts), whether the app's own writes were confirmed
- * before it answered, and faults on demand (a method that fails, hangs or is slow). Any store works: its methods
- * are wrapped on the instance express-session hands to the request, so that nothing else in
- * the process is affected.
+ * before it answered, and faults on demand (a method that fails, hangs or is slow). Any store
+ * works: its methods are wrapped on the instance express-session hands to the request, so that
+ * nothing else in the process is affected.
  */
 import type session from "express-session";
 

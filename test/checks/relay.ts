@@ -64,7 +64,10 @@ export class Relay {
 
   set(state: RelayState): void {
     this.state = state;
-    if (state !== "up") this.cutAfterNext = this.cutting = false;
+    if (state !== "up") {
+      this.cutAfterNext = false;
+      this.cutting = false;
+    }
     if (state === "down") for (const socket of this.sockets) socket.destroy();
     if (state === "frozen") return;
     const held = this.held.splice(0);

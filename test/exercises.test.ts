@@ -46,7 +46,7 @@ function copyOf(answer: KeptAnswer): Answer {
 }
 
 /** Why a check run went the way it did, for an assertion message. */
-function explain(result: CheckResult | undefined): string {
+function explain(result: CheckResult | undefined, again = true): string {
   if (!result) return "  (not run)";
   const lines = result.cases.map(
     (check) =>
@@ -54,6 +54,9 @@ function explain(result: CheckResult | undefined): string {
   );
   if (result.problem) lines.push(`  problem: ${result.problem}`);
   if (result.output.trim()) lines.push(`  it printed:\n${result.output.trim().slice(-1500)}`);
+  const first = again ? firstRuns.get(result.dir) : undefined;
+  if (first)
+    lines.push(`  that was its second run, alone; the first said:\n${explain(first, false)}`);
   return lines.join("\n");
 }
 
@@ -107,9 +110,36 @@ const targets: CheckTarget[] = [
 ];
 // One runner for everything: each folder gets its own Redis, MongoDB is started once.
 const results = new Map<string, CheckResult>();
-const ran = runChecks(targets, { concurrency: 4 }).then((all) => {
+/** What a folder's first run said, when it went against expectation and was run again alone. */
+const firstRuns = new Map<string, CheckResult>();
+const ran = runChecks(targets, { concurrency: 4 }).then(async (all) => {
   for (const result of all) results.set(result.dir, result);
+  // 431 folders, four at a time in one process, beside the other test files: a rare result
+  // against expectation may be the machine's load (an event loop held up for seconds), not the
+  // check. Such a folder runs once more, alone; its test fails if that run is wrong too, and
+  // says what the first run said either way. Many of them at once are a broken check: no rerun.
+  const pglite = (await privateEngine()) === "pglite";
+  const doubtful = all.filter((result) => !asExpected(result, pglite));
+  if (doubtful.length === 0 || doubtful.length > 3) return;
+  for (const result of await runChecks(doubtful, { concurrency: 1 })) {
+    firstRuns.set(result.dir, results.get(result.dir) as CheckResult);
+    results.set(result.dir, result);
+  }
 });
+
+/** Whether RESULT is what its folder should get (the tests below say it in full). */
+function asExpected(result: CheckResult, pglite: boolean): boolean {
+  const { exercise, dir } = result;
+  if (dir === exercise.starterDir) return !result.passed && !result.problem;
+  if (dir === exercise.solutionDir) return result.passed;
+  const answer = answers.find((a) => a.dir === dir);
+  if (!answer || answer.kind === "right" || (answer.postgresOnly && pglite)) return result.passed;
+  return !result.passed && said(result).includes(answer.why ?? "");
+}
+
+/** Everything a check run said, for a wrong answer's phrase. */
+const said = (result: CheckResult) =>
+  [result.problem ?? "", ...result.cases.map((check) => check.message ?? "")].join("\n");
 
 test("one exercise per step of workshop.ts, in order", () => {
   assert.deepEqual(
@@ -198,10 +228,11 @@ for (const exercise of exercises) {
       assert.ok(own.filter((a) => a.kind === "right").length >= 3, "fewer than 3 right answers");
     });
     for (const answer of own) {
-      test(`${answer.name} ${answer.kind === "wrong" ? "fails, saying why" : "passes"}`, async () => {
+      test(`${answer.name} ${answer.kind === "wrong" ? "fails, saying why" : "passes"}`, async (t) => {
         assert.ok(!answer.problem, answer.problem);
         await ran;
         const result = results.get(answer.dir);
+        if (result && firstRuns.has(result.dir)) t.diagnostic(explain(result));
         // Two transactions at once, on an engine that runs one at a time: nothing to get wrong.
         const rightHere = answer.postgresOnly && (await privateEngine()) === "pglite";
         if (answer.kind === "right" || rightHere) {
@@ -219,12 +250,8 @@ for (const exercise of exercises) {
         }
         assert.ok(answer.why, `${answer.patch}: its first line is "wrong: <phrase>[ — why]"`);
         assert.ok(result && !result.passed, `a wrong answer passes:\n${explain(result)}`);
-        const said = [
-          result.problem ?? "",
-          ...result.cases.map((check) => check.message ?? ""),
-        ].join("\n");
         assert.ok(
-          said.includes(answer.why),
+          said(result).includes(answer.why),
           `it fails, but no message says "${answer.why}":\n${explain(result)}`,
         );
       });

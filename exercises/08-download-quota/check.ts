@@ -16,7 +16,10 @@
  *   process or to both.
  * - Time: the window is the time to live of the count in Redis. Ten minutes are never waited
  *   for: "5 minutes pass" shortens every window's time to live by 5 minutes (or ends it), as
- *   Redis itself would have by then. TTLs and Retry-After are compared to the nearest 30 s.
+ *   Redis itself would have by then, and moves the app's clock (Date.now(), new Date()) on as
+ *   much (test/checks/app-clock.ts). That clock starts 20 s before a midnight, so a window
+ *   that follows the clock's ten minutes is seen. TTLs and Retry-After are compared to the
+ *   nearest 30 s.
  * - What clients send: one more cookie, an X-Forwarded-For header, a session id that begins as
  *   another visitor's does (the check stores a session under such an id and signs its cookie).
  * - Faults: Redis goes down, or stops answering, just after a visitor's session was read (so
@@ -36,6 +39,7 @@ import fc from "fast-check";
 import { redisClient } from "../../lib/services/redis.ts";
 import type { RedisClient } from "../../steps/shared/redis-client.ts";
 import { COOKIE_NAME, sessionSecrets } from "../../steps/shared/session-secret.ts";
+import { type AppClock, withClock } from "../../test/checks/app-clock.ts";
 import {
   type Answer,
   differential,
@@ -197,6 +201,19 @@ interface SideState {
   forwarded: number;
   /** A burst's answers, by visitor. */
   burst: { who: number; answer: Answer }[];
+  /** The app's clock: it moves with the time that passes for what Redis holds. */
+  clock: AppClock;
+}
+
+/**
+ * Where the app's clock starts: 20 s before a midnight (UTC), so that the first minutes that
+ * pass cross the end of a clock's minute, ten minutes, hour and day, as a window counted in
+ * slots of the clock (`downloads:<id>:<Math.floor(now / WINDOW)>`) would notice.
+ */
+function clockBeforeMidnight(): AppClock {
+  const day = 24 * 60 * 60 * 1000;
+  const now = Date.now();
+  return { aheadMs: Math.ceil(now / day) * day - 20_000 - now };
 }
 const states = new WeakMap<Side, SideState>();
 const stateOf = (side: Side) => states.get(side) as SideState;
@@ -215,6 +232,7 @@ async function twoProcesses(side: Side, copies: [Module, Module], tap: Tap): Pro
     timePassed: false,
     forwarded: 0,
     burst: [],
+    clock: clockBeforeMidnight(),
   };
   states.set(side, state);
   const clients = await tap.twoClients();
@@ -254,7 +272,7 @@ async function twoProcesses(side: Side, copies: [Module, Module], tap: Tap): Pro
           });
       },
     });
-    (apps[index] as Express)(req, res, next);
+    withClock(state.clock, () => (apps[index] as Express)(req, res, next));
   });
   return front;
 }
@@ -294,7 +312,10 @@ async function windows(admin: RedisClient, side: Side): Promise<string[]> {
   for (const [key, ms] of await windowKeys(admin)) {
     if (ms === -2) continue;
     const owner = ids.find((id) => key.includes(id)) ?? key;
-    seen.set(owner, ms === -1 ? "never expires" : `${rounded(ms / 1000)} s left`);
+    const left = ms === -1 ? "never expires" : `${rounded(ms / 1000)} s left`;
+    const before = seen.get(owner);
+    // Two windows of one visitor at once: a second began before the first ended.
+    seen.set(owner, before && before !== left ? [before, left].sort().join(" and ") : left);
   }
   return [...seen.values()].sort();
 }
@@ -365,6 +386,7 @@ async function perform(a: Action, side: Side, sides: RedisSides): Promise<Answer
   switch (a.do) {
     case "time":
       await pass(sides.admin(side.name), a.seconds);
+      state.clock.aheadMs += a.seconds * 1000;
       state.timePassed = true;
       return undefined;
     case "forget-scripts":
@@ -513,7 +535,7 @@ const secondsIn = (window: string) => Number(/^(\d+) s left$/.exec(window)?.[1] 
 /** Said when time has passed: how the check moves it. */
 const byRedisClock = (state: SideState) =>
   state.timePassed
-    ? " (time passes here as Redis counts it, by shortening the window's time to live: the window is the one Redis holds, not one the app keeps by its own clock)"
+    ? " (time passed here for Redis and for the app alike: each window's time to live was shortened, and the app's clock moved on as much; the window is the one Redis holds, which every process sees and which ends by itself, not one the app keeps by its own clock)"
     : "";
 
 function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
@@ -548,6 +570,8 @@ function escaped(a: Action, state: SideState): string {
     return ": this request came with an X-Forwarded-For header, which any client can send with any value it likes; the quota must follow the visitor's session";
   if ("who" in a && state.newCookie.has(a.who))
     return `: ${name(a.who)}'s browser now sends one more cookie, and the quota started again; the quota must follow the visitor's session, not the Cookie header as a whole`;
+  if (state.timePassed)
+    return ": time passed, and the quota started again before the visitor's window was over (the app's clock began 20 s before a midnight, so it crossed the end of a minute, ten minutes, hour and day). A window begins at the visitor's first download and lasts 10 minutes; one that follows the clock (12:00 to 12:10, 12:10 to 12:20…) lets a visitor take 3 at 12:09 and 3 more at 12:10";
   return "";
 }
 
@@ -615,7 +639,7 @@ function windowRule({ yours: y, reference: r, referenceSide }: S) {
     return `the window is not 10 minutes (${WINDOW_TEXT}) ${detail}`;
   if (mine.length < theirs.length)
     return `a visitor has no window of its own: one window, started by whoever came first, is shared with others, so it ends for all of them at once ${detail}`;
-  if (mine.length > theirs.length)
+  if (mine.length > theirs.length || mine.some((w) => w.includes(" and ")))
     return `a new window started while the visitor's window was still running ${detail}`;
   return `an attempt moved the end of the window: the window starts at the visitor's first download and ends 10 minutes later, whatever the visitor does in between (or a visitor who keeps trying is never let back) ${detail}`;
 }

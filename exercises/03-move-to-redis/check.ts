@@ -161,7 +161,7 @@ async function started(side: Side): Promise<void> {
  * "quick". Both apps answer the same request at the same time on the same machine, so a busy
  * machine slows both: the margin is for a pause of one of them, not for the machine.
  */
-const SLOWER_MS = 1000;
+const SLOWER_MS = 500;
 
 // ---- What clients do.
 const who = fc.constantFrom(0, 0, 0, 1, 1, 2);

@@ -9,7 +9,9 @@
  * many origins (front.example, partners' sites drawn at random, look-alikes of both drawn the
  * same way, null, a page of the API's own site, the API's own page, browsers that send no
  * Sec-Fetch-Site or no Origin) call the API with fetch(…, { credentials: "include" }) or post a
- * form, with the visitor's cookie; a script (no browser) calls it too. The check sends the
+ * form, with the visitor's cookie; a script (no browser) calls it too; now and then a PUT, PATCH
+ * or DELETE arrives from another origin with no preflight of the API's (a gateway in front
+ * answered it). The check sends the
  * preflight when a browser would, and decides from the answers' headers, as a browser does,
  * whether the request goes out and whether the page may read the answer. Your app and the
  * reference run side by side, each with a MemoryStore; after every call the check compares what
@@ -94,12 +96,18 @@ const PAGE: fc.Arbitrary<Page> = fc.oneof(
 );
 /** Which of its headers a form's browser sends: both, or one of them only. */
 type Sends = "both" | "no Sec-Fetch-Site" | "no Origin";
+/**
+ * Methods that change things and that a browser sends from another origin only after a preflight:
+ * the API refuses them by itself all the same, whoever answered that preflight.
+ */
+type Unsafe = "PUT" | "PATCH" | "DELETE";
 /** "add-form": fetch with a URLSearchParams body, a request that needs no preflight. */
 type Call = "read" | "add" | "add-form" | "empty";
 type Action =
   | { do: "fetch"; page: Page; call: Call; old: boolean }
   | { do: "form"; page: Page; sends: Sends }
   | { do: "script"; call: Call }
+  | { do: "unchecked"; page: Page; method: Unsafe }
   | { do: "typed" };
 
 const VICTIM = 0;
@@ -165,6 +173,8 @@ function describe(a: Action): string {
       return `${shown(a.page)}${browser(a)}: a form POSTs item=… to /basket`;
     case "script":
       return `a script (no browser: no Origin, no Sec-Fetch-Site): ${ROUTE[a.call].method} /basket`;
+    case "unchecked":
+      return `${shown(a.page)}: ${a.method} /basket with the visitor's cookie, its preflight answered by something else than the API (a gateway in front, say)`;
     case "typed":
       return "the visitor types the API's /basket into the address bar";
   }
@@ -224,6 +234,14 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
     const { method } = ROUTE[a.call];
     const item = a.call === "add" ? { item: "tea" } : undefined;
     answer = await script.send(method, "/basket", { ...proxy, accept: "application/json" }, item);
+  } else if (a.do === "unchecked") {
+    const headers = {
+      ...proxy,
+      origin: originOf(a.page),
+      "sec-fetch-site": fetchSite(a.page),
+      "sec-fetch-mode": "cors",
+    };
+    answer = await victim.send(a.method, "/basket", headers);
   } else if (a.do === "form") {
     // A form's POST: no preflight, whatever its origin; the answer goes to the window, not a script.
     const origin = originOf(a.page);
@@ -392,6 +410,9 @@ function changeRule({ action: a, yours, reference, before }: S) {
         : "another site";
     return `${how} ${where} changed the basket: ${who}${old} was not refused (403), and the store holds ${JSON.stringify(yours.store)} where it held ${JSON.stringify(before)}`;
   }
+  if (a.do === "unchecked" && r.changes === 403 && y.changes !== 403) {
+    return `a ${a.method} from another origin was not refused: ${describe(a)} answered ${y.changes}, not 403. Every method but GET, HEAD and OPTIONS changes things, not only those the API has routes for today, and the API refuses them itself`;
+  }
   if (y.changes === 403 && r.changes !== 403 && y.sent) {
     if (a.do === "script")
       return "a client that is no browser (no Origin, no Sec-Fetch-Site) was refused: it carries no visitor's cookie, so it is no forgery; it must pass";
@@ -441,6 +462,14 @@ function model(module: Module, examples: Action[][]): Model<Action> {
         weight: 1,
       },
       { arbitrary: fc.record({ do: fc.constant("typed" as const) }), weight: 1 },
+      {
+        arbitrary: fc.record({
+          do: fc.constant("unchecked" as const),
+          page: PAGE,
+          method: fc.constantFrom<Unsafe>("PUT", "PATCH", "DELETE"),
+        }),
+        weight: 1,
+      },
     ),
     examples,
     describe,
@@ -539,6 +568,12 @@ const EXAMPLES: Action[][] = [
   ],
   [fetchFrom(FRONT, "add"), ...reads("https://front.example:443", "https://front-example")],
   [fetchFrom(FRONT, "add"), form("https://api.shop.example")],
+  // Any method that changes things, not only those the API has routes for today.
+  [
+    fetchFrom(FRONT, "add"),
+    { do: "unchecked", page: "https://evil-front.example", method: "PUT" },
+    { do: "unchecked", page: SIBLING, method: "PATCH" },
+  ],
 ];
 
 export default defineCheck<Module>({

@@ -5,8 +5,9 @@
  * on; the confirmation ends five minutes after the password was typed, by the app's clock.
  *
  * A differential check (test/checks/differential.ts): fast-check draws scenarios of three
- * visitors (logins as alice or bob, visits, confirmations with the right, a wrong or no
- * password, the sensitive page, logouts, copied cookies, a second device of the same user,
+ * visitors (logins as alice or bob, visits, confirmations with the right password, as JSON or
+ * from a form, a wrong one, one nearly right (spaces, capitals, full-width letters), none, or
+ * one in the URL only, the sensitive page, logouts, copied cookies, a second device of the same user,
  * other cookies, minutes passing on the app's clock, a store whose destroy or set fails); each
  * runs on step 05's app with your routes and with the reference's, side by side, each with a
  * Redis database (test/checks/redis-probe.ts) and a PostgreSQL pool of its own. After every
@@ -16,7 +17,7 @@
  * Cheap on purpose: a login is made the way POST /login makes it (the session written into
  * Redis, its signed cookie in the visitor's jar), without hashing a password; and the users'
  * password check (step 05's Users.verify, scrypt: slow on purpose) is remembered per name and
- * password for the run. Runs: the 18 classic scenarios at the end of this file (they alone
+ * password for the run. Runs: the 21 classic scenarios at the end of this file (they alone
  * reject every kept wrong answer), then 6 drawn ones; CHECK_RUNS and CHECK_DRAW draw more, or
  * others.
  */
@@ -52,7 +53,12 @@ type Module = typeof import("./solution/step-up.ts");
 
 const USERS = [
   { username: "alice", password: "alice-correct-horse" },
-  { username: "bob", password: "bob-battery-staple" },
+  // Capitals, letters beyond ASCII, spaces inside, more than 72 characters: a password as typed.
+  {
+    username: "bob",
+    password:
+      "Bob’s Battery Staple: crème brûlée, café au lait, and a passphrase longer than 72 characters",
+  },
 ] as const;
 const WRONG_PASSWORD = "not-the-password";
 const MINUTE = 60_000;
@@ -220,8 +226,20 @@ const idIn = (value: string | undefined) =>
 
 const VISITORS = 3;
 // "another's": another user's name and password in the body, as a login form would send them.
-// "padded": the user's own password with spaces around it, which is another password.
-type Password = "own" | "wrong" | "none" | "another's" | "padded";
+// "padded", "trailing", "shouted", "wide": the user's own password with spaces around it, a
+// space after it, in capitals, in full-width letters: each one another password.
+// "form": the own password from a browser form; "in the URL": only in the query string.
+type Password =
+  | "own"
+  | "wrong"
+  | "none"
+  | "another's"
+  | "padded"
+  | "trailing"
+  | "shouted"
+  | "wide"
+  | "form"
+  | "in the URL";
 type Action =
   | { do: "login"; who: number; as: number }
   | { do: "visit"; who: number }
@@ -258,6 +276,12 @@ function describe(a: Action): string {
         none: "{}",
         "another's": "{username: <another user>, password: <that user's password>}",
         padded: '{password: " <the password of whom they logged in as> "} (spaces around it)',
+        trailing: '{password: "<the password of whom they logged in as> "} (a space after it)',
+        shouted: "{password: <the password of whom they logged in as, in capitals>}",
+        wide: "{password: <the password of whom they logged in as, in full-width letters: ａｌｉｃｅ…>}",
+        form: "password=<the password of whom they logged in as> (a browser's form, application/x-www-form-urlencoded)",
+        "in the URL":
+          "{} to /confirm?password=<the password of whom they logged in as> (in the URL only)",
       }[a.password];
       return `${name(a.who)}: POST /confirm ${body}`;
     }
@@ -272,7 +296,9 @@ function describe(a: Action): string {
     case "other-cookie":
       return `${name(a.who)} also holds another cookie (theme=dark), sent before the session cookie`;
     case "wait":
-      return `${a.minutes} minutes pass`;
+      return Number.isInteger(a.minutes * 4)
+        ? `${a.minutes} minutes pass`
+        : `${Math.round(a.minutes * MINUTE)} ms pass (${a.minutes.toFixed(5)} minutes)`;
     case "fail":
       return a.on ? `the store starts failing ${a.op}() (a broken store)` : "the store works again";
     case "restart":
@@ -331,17 +357,36 @@ async function perform(a: Action, side: Side, w: World): Promise<Answer | undefi
       return visitor.send("POST", "/logout", headers(state));
     case "confirm": {
       const known = USERS[state.knows[a.who] ?? -1]?.password ?? WRONG_PASSWORD;
-      const password =
-        a.password === "own" ? known : a.password === "padded" ? ` ${known} ` : WRONG_PASSWORD;
       const another = USERS.find((_, i) => i !== state.knows[a.who]) ?? USERS[0];
-      const body =
-        a.password === "none"
-          ? {}
-          : a.password === "another's"
-            ? { username: another?.username, password: another?.password }
-            : { password };
+      const password = {
+        own: known,
+        padded: ` ${known} `,
+        trailing: `${known} `,
+        shouted: known.toUpperCase(),
+        wide: fullWidth(known),
+        wrong: WRONG_PASSWORD,
+      }[a.password as string];
+      const { path, extra, body } =
+        a.password === "form"
+          ? {
+              path: "/confirm",
+              extra: { "content-type": "application/x-www-form-urlencoded" },
+              body: new URLSearchParams({ password: known }).toString(),
+            }
+          : a.password === "in the URL"
+            ? { path: `/confirm?${new URLSearchParams({ password: known })}`, extra: {}, body: {} }
+            : {
+                path: "/confirm",
+                extra: {},
+                body:
+                  a.password === "another's"
+                    ? { username: another?.username, password: another?.password }
+                    : password === undefined
+                      ? {}
+                      : { password },
+              };
       const kept = visitor.cookie(COOKIE_NAME);
-      const answer = await visitor.send("POST", "/confirm", headers(state), body);
+      const answer = await visitor.send("POST", path, { ...headers(state), ...extra }, body);
       if (answer.status === 200) state.confirmedAt[a.who] = state.minutes;
       // A cookie set along with a 5xx (regenerate's new, empty session, which express-session
       // saves even when destroy failed) is the library's, not the app's: the visitor keeps its own.
@@ -350,6 +395,10 @@ async function perform(a: Action, side: Side, w: World): Promise<Answer | undefi
     }
   }
 }
+
+/** TEXT in full-width letters (ａｌｉｃｅ): what a keyboard set to write them types. */
+const fullWidth = (text: string) =>
+  text.replace(/[!-~]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
 
 // ---- How answers and sessions are compared.
 
@@ -485,6 +534,15 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
     if (ago > 0)
       return `closed too early: GET /account answered 403 ${ago} minutes after ${actor(a)} confirmed the password (the reference: 200); the confirmation lasts 5 full minutes (now() - confirmedAt < 5 minutes, in milliseconds, not rounded)`;
     return "GET /account did not open right after the password was confirmed (the reference: 200)";
+  }
+  if (a.do === "confirm" && a.password === "in the URL" && r.status === 400 && y.status < 300) {
+    return `took the password from the URL: POST /confirm?password=… with an empty body answered ${y.status} (the reference: 400, no password); a password goes in the body, never in a URL, which logs, the browser's history and Referer headers keep`;
+  }
+  if (a.do === "confirm" && r.status === 401 && y.status === 200) {
+    return `a password that is not the user's was accepted: POST /confirm ${describe(a).split("/confirm ")[1]} answered 200 (the reference: 401); compare the password as it was typed, every character of it: no trimming, no change of case, no normalisation beyond what Users.verify does`;
+  }
+  if (a.do === "confirm" && r.status === 200 && y.status !== 200) {
+    return `the user's own password was refused: POST /confirm ${describe(a).split("/confirm ")[1]} answered ${y.status} (the reference: 200); every character counts, however long the password (up to 128) and whatever its letters, and a browser's form is as good as JSON`;
   }
   if (r.status === 401 && y.status === 200) {
     return `${route(a)} answered 200 where the reference answers 401: ${actor(a)}'s cookie names a session that should be gone (the session from before a confirmation, or a logged-out one)`;
@@ -671,6 +729,11 @@ const clientActions: [fc.Arbitrary<Action>, number][] = [
         "none",
         "another's",
         "padded",
+        "trailing",
+        "shouted",
+        "wide",
+        "form",
+        "in the URL",
       ),
     }),
     5,
@@ -728,6 +791,19 @@ function model(module: Module, w: World, examples: Action[][]): Model<Action> {
         name: "any body, cookies and store calls with a 5xx",
         apply: (o) =>
           o.status >= 500 ? { ...o, body: null, cookies: [], traffic: {}, early: false } : o,
+      },
+      {
+        // A count of nothing yet, written out as 0: the page counts on from it as from none.
+        name: "visits: 0 where the session held no visits",
+        apply: (o) => ({
+          ...o,
+          store: Object.fromEntries(
+            Object.entries(o.store).map(([label, data]) => {
+              const { visits, ...rest } = data as Record<string, unknown>;
+              return [label, visits === 0 ? rest : data];
+            }),
+          ),
+        }),
       },
       {
         // A session that holds nothing (no login, no visits) is no one's: left or not alike.
@@ -812,8 +888,12 @@ export default defineCheck<Module>({
             // Another user's name and password: the password must be the logged-in user's.
             [login(A), confirm(A, "another's"), account(A)],
             [login(A), confirm(A, "padded"), account(A)],
-            // The last second of the five minutes (299.7 s) is still inside them.
-            [login(A), confirm(A), wait(4.995), account(A)],
+            // The last millisecond of the five minutes is still inside them.
+            [login(A), confirm(A), wait(5 - 1 / MINUTE), account(A)],
+            // A password as typed: every character of it, from JSON or a form, never a URL.
+            [login(A, 1), confirm(A), account(A)],
+            [login(A), confirm(A, "shouted"), confirm(A, "trailing"), confirm(A, "wide")],
+            [login(A), confirm(A, "in the URL"), confirm(A, "form"), account(A)],
             // A browser that holds other cookies too; a logout after the confirmation.
             [login(A), { do: "other-cookie", who: A }, confirm(A), account(A)],
             [login(A), confirm(A), { do: "logout", who: A }, account(A)],

@@ -7,18 +7,21 @@
  * A differential check (test/checks/differential.ts): fast-check draws scenarios of three
  * visitors, each request as the proxies deliver it: from the balancer (127.0.0.1), with
  * X-Forwarded-For holding what the visitor wrote themselves (0 to 3 entries, any values,
- * CDN-looking ones too), the visitor's address (IPv4, IPv6, addresses close to the CDN's) and
+ * CDN-looking ones too), the visitor's address (IPv4, IPv6, addresses close to the CDN's, private ones) and
  * the CDN edge's (any of 192.0.2.0/24), and X-Forwarded-Proto saying how the visitor came in
  * (https, or now and then http); now and then a health check from the balancer itself. Two
- * workers (two apps, each with its own client on the side's Redis database,
- * test/checks/redis-probe.ts) stand behind an in-process round-robin, so a session moves
- * between processes; a worker restarts now and then. After every request your app and the
+ * workers (each its own copy of the module, as each process loads its own, and its own client
+ * on the side's Redis database, test/checks/redis-probe.ts) stand behind an in-process
+ * round-robin, so a session moves between processes; a worker restarts now and then (a new
+ * copy of the module: nothing kept of the old one's memory). After every request your app and the
  * reference are compared: status, body (GET /whoami's address and protocol, the visits, the
  * page), the cookie and its attributes, what the app believes of the request (req.ip,
  * req.protocol, req.secure: what logs and rate limits use), the sessions in Redis with their
  * TTL, the other keys, and the commands Redis received. Runs: the 8 examples, then 12 drawn
  * scenarios of up to 6 steps.
  */
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import express, { type Express, type Request } from "express";
 import fc from "fast-check";
 import type { RedisClient } from "../../steps/shared/redis-client.ts";
@@ -49,7 +52,9 @@ const BALANCER = "127.0.0.1";
  */
 const ADDRESSES = [
   ...["203.0.113.7", "2001:db8::7", "192.0.20.9", "198.51.100.23", "192.0.211.4"],
-  "10.20.30.40",
+  // Private and shared ranges (RFC 1918, carrier-grade NAT, IPv6 unique local): an office, a
+  // mobile network, a VPN; none of them is a proxy of ours.
+  ...["10.20.30.40", "172.20.0.9", "192.168.1.20", "100.72.1.9", "fd12:3456::5"],
   // Next door to the CDN's 192.0.2.0/24: inside a /23.
   "192.0.3.8",
 ];
@@ -81,8 +86,8 @@ const edgeOf = (t: Through) => `192.0.2.${t.edge}`;
 
 /** One side's workers for a scenario, behind the round-robin. */
 interface Rig {
-  /** A new worker's app (a process starting) over CLIENT: yours or the reference. */
-  build(client: RedisClient): Express;
+  /** The module's file (yours or the reference), loaded anew for every worker that starts. */
+  file: string;
   clients: RedisClient[];
   workers: Express[];
   /** The worker the next request goes to. */
@@ -164,7 +169,7 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
   switch (a.do) {
     case "restart": {
       const client = rig.clients[a.worker];
-      if (client) rig.workers[a.worker] = rig.build(client);
+      if (client) rig.workers[a.worker] = (await loadAgain(rig.file)).createApp(client);
       await side.probe.settle();
       return undefined;
     }
@@ -446,15 +451,22 @@ function trafficRule({ yours: y, reference: r }: S) {
 }
 
 // ---- The two sides.
+/** The module in FILE, loaded anew: a process of its own, with nothing in its memory yet. */
+let loads = 0;
+const loadAgain = async (file: string) =>
+  (await import(`${pathToFileURL(file).href}?process-${++loads}`)) as Module;
+
 /**
- * SIDE's app for a scenario: two workers (apps from BUILD, each with its own client of
- * CLIENTS) behind a round-robin that also notes what the app believed of each request.
+ * SIDE's app for a scenario: two workers behind a round-robin that also notes what the app
+ * believed of each request. Each worker is a process of its own: its own copy of the module
+ * in FILE, loaded anew for the scenario, and its own client of CLIENTS.
  */
-function rigFor(side: Side, clients: RedisClient[], build: (client: RedisClient) => Express) {
+async function rigFor(side: Side, clients: RedisClient[], file: string) {
+  const modules = await Promise.all(clients.map(() => loadAgain(file)));
   const rig: Rig = {
-    build,
+    file,
     clients,
-    workers: clients.map(build),
+    workers: clients.map((client, i) => (modules[i] as Module).createApp(client)),
     next: 0,
     answered: 0,
     seen: undefined,
@@ -478,6 +490,7 @@ function rigFor(side: Side, clients: RedisClient[], build: (client: RedisClient)
 
 async function model(
   module: Module,
+  file: string,
   redis: CheckRedis,
   after: (fn: () => unknown) => void,
 ): Promise<Model<Action>> {
@@ -539,10 +552,10 @@ async function model(
     probe: (side) => sides.probe(side, PREFIX),
     createApp: async (side) => {
       yours = side;
-      return rigFor(side, await clientsOf(side), (client) => module.createApp(client));
+      return rigFor(side, await clientsOf(side), file);
     },
     createReference: async (side) =>
-      rigFor(side, await clientsOf(side), (client) => reference.createApp(client)),
+      rigFor(side, await clientsOf(side), join(import.meta.dirname, "solution", "app.ts")),
   };
 }
 
@@ -570,6 +583,12 @@ const EXAMPLES: Action[][] = [
   [whoami(from(A, { realIp: "6.6.6.6" })), whoami(from(A, { forwardedFor: "6.6.6.6" }))],
   // A visitor at a private address: trusting private networks believes what it wrote.
   [whoami(from(B, { address: "10.20.30.40", spoofed: ["6.6.6.6"] }))],
+  [
+    whoami(from(B, { address: "172.20.0.9", spoofed: ["6.6.6.6"] })),
+    whoami(from(B, { address: "192.168.1.20", spoofed: ["6.6.6.6"] })),
+    whoami(from(B, { address: "100.72.1.9", spoofed: ["6.6.6.6"] })),
+    whoami(from(B, { address: "fd12:3456::5", spoofed: ["6.6.6.6"] })),
+  ],
   [whoami(from(B, { address: "192.0.3.8", spoofed: ["6.6.6.6"] }))],
   [
     whoami(from(A, { address: "2001:db8::7", spoofed: ["127.0.0.1", "6.6.6.6"] })),
@@ -583,8 +602,11 @@ export default defineCheck<Module>({
     {
       name: "behind the CDN and the balancer: the visitor's own address and protocol, a Secure cookie over HTTPS only, sessions shared by every worker",
       timeoutMs: 30_000,
-      run: async ({ module, redis, after }) =>
-        differential(await model(module, await redis(), after), { runs: 12, maxActions: 6 }),
+      run: async ({ module, dir, redis, after }) =>
+        differential(await model(module, join(dir, "app.ts"), await redis(), after), {
+          runs: 12,
+          maxActions: 6,
+        }),
     },
   ],
 });

@@ -7,7 +7,7 @@
  *
  * A differential check (test/checks/differential.ts) that plays a browser: a visitor's pages on
  * many origins (front.example, partners' sites drawn at random, look-alikes of both drawn the
- * same way, null, a page of the API's own site, the API's own page, browsers that send no
+ * same way, spellings of both that no browser writes, null, a page of the API's own site, the API's own page, browsers that send no
  * Sec-Fetch-Site or no Origin) call the API with fetch(…, { credentials: "include" }) or post a
  * form, with the visitor's cookie; a script (no browser) calls it too; now and then a PUT, PATCH
  * or DELETE arrives from another origin with no preflight of the API's (a gateway in front
@@ -83,7 +83,27 @@ const LOOK_ALIKES: ((label: string) => Page)[] = [
   (label) => `https://www.${label}.partners.example`,
   (label) => `https://${label}.partners.example/`,
   (label) => `https://${label.toUpperCase()}.partners.example`,
+  (label) => `https://${label}..partners.example`,
 ];
+/**
+ * Spellings of an allowed origin that no browser writes (URL parsers tidy each one into the
+ * origin itself): refused as written, never tidied up.
+ */
+const SPELLINGS = (origin: string): Page[] => {
+  const { host } = new URL(origin);
+  const label = host.split(".")[0] ?? "";
+  return [
+    origin.toUpperCase().replace("HTTPS://", "https://"),
+    origin.replace("https:", "HTTPS:"),
+    `${origin}/`,
+    `${origin}:`,
+    `${origin}:0443`,
+    `${origin}?x`,
+    `${origin}#x`,
+    `https://x@${host}`,
+    `https://${label.slice(0, -1)}%${label.charCodeAt(label.length - 1).toString(16)}${host.slice(label.length)}`,
+  ];
+};
 const PAGE: fc.Arbitrary<Page> = fc.oneof(
   { arbitrary: fc.constantFrom(...FIXED_PAGES), weight: 4 },
   { arbitrary: LABEL.map(partner), weight: 3 },
@@ -561,6 +581,19 @@ const EXAMPLES: Action[][] = [
   [fetchFrom(partner("7eleven"), "add"), fetchFrom(partner("7eleven"), "read")],
   // A label of one character is one label too.
   [fetchFrom(partner("x"), "add"), fetchFrom(partner("x"), "read")],
+  // Any spelling of a frontend's origin that a URL parser tidies into it: a browser never sends one.
+  [fetchFrom(FRONT, "add"), ...reads(...SPELLINGS(FRONT)), form(`${FRONT}/`)],
+  [
+    fetchFrom(PARTNER, "add"),
+    ...reads(...SPELLINGS(PARTNER)),
+    form(`https://x@acme.partners.example`),
+  ],
+  // A label is a label: punycode (café), two hyphens; two dots make no label.
+  [
+    fetchFrom(partner("xn--caf-dma"), "add"),
+    fetchFrom(partner("shop--2"), "read"),
+    ...reads("https://acme..partners.example"),
+  ],
   // A default port written out; a dot matched as any character; the API's host on another port.
   [
     fetchFrom(PARTNER, "add"),
@@ -585,30 +618,36 @@ export default defineCheck<Module>({
       run: ({ module }) => differential(model(module, EXAMPLES), { runs: 15, maxActions: 5 }),
     },
     {
-      name: "who is a frontend comes from the list the app is given: without the partners' pattern, no partner",
+      name: "who is a frontend comes from the list the app is given: without the partners' pattern, no partner; without front.example, not front.example",
       timeoutMs: 30_000,
       run: async ({ module }) => {
-        const only = ["https://front.example"];
-        const { site, close } = await serveApp(module.createApp(new session.MemoryStore(), only));
-        try {
-          const cross = { ...PROXY, origin: PARTNER, "sec-fetch-site": "cross-site" };
-          const read = await fetch(`${site.url}/basket`, { headers: cross });
-          const posted = await fetch(`${site.url}/basket`, {
-            method: "POST",
-            headers: { ...cross, "content-type": "application/x-www-form-urlencoded" },
-            body: "item=tea",
-          });
-          const allowed = read.headers.get("access-control-allow-origin");
-          if (allowed)
-            wrong(
-              `given ${JSON.stringify(only)} as its frontends (FRONTEND_ORIGINS), the app still let ${PARTNER} in: its read got Access-Control-Allow-Origin: ${allowed}; the list the app is given says who is a frontend, not a pattern written in the code`,
-            );
-          if (posted.status !== 403)
-            wrong(
-              `given ${JSON.stringify(only)} as its frontends (FRONTEND_ORIGINS), a form POST from ${PARTNER} (no session cookie) answered ${posted.status}, not 403: a request from another origin that changes something is refused, whether it brings a cookie or not, and the list the app is given says who is a frontend`,
-            );
-        } finally {
-          await close();
+        // Each list, and a frontend it leaves out: that one is another site to this app.
+        const lists: [string[], string][] = [
+          [["https://front.example"], PARTNER],
+          [["https://www.shop.example", "https://*.partners.example"], FRONT],
+        ];
+        for (const [only, left] of lists) {
+          const { site, close } = await serveApp(module.createApp(new session.MemoryStore(), only));
+          try {
+            const cross = { ...PROXY, origin: left, "sec-fetch-site": "cross-site" };
+            const read = await fetch(`${site.url}/basket`, { headers: cross });
+            const posted = await fetch(`${site.url}/basket`, {
+              method: "POST",
+              headers: { ...cross, "content-type": "application/x-www-form-urlencoded" },
+              body: "item=tea",
+            });
+            const allowed = read.headers.get("access-control-allow-origin");
+            if (allowed)
+              wrong(
+                `given ${JSON.stringify(only)} as its frontends (FRONTEND_ORIGINS), the app still let ${left} in: its read got Access-Control-Allow-Origin: ${allowed}; the list the app is given says who is a frontend, not an origin or a pattern written in the code`,
+              );
+            if (posted.status !== 403)
+              wrong(
+                `given ${JSON.stringify(only)} as its frontends (FRONTEND_ORIGINS), a form POST from ${left} (no session cookie) answered ${posted.status}, not 403: a request from another origin that changes something is refused, whether it brings a cookie or not, and the list the app is given says who is a frontend`,
+              );
+          } finally {
+            await close();
+          }
         }
       },
     },

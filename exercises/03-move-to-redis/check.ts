@@ -15,8 +15,10 @@
  * Time: "away N minutes" moves every key's TTL and every cookie's expiry N minutes on, so that
  * 45 minutes pass in no time; each app is built as if its process had started an hour ago.
  * Faults: each app reaches Redis through a relay of the check's own (test/checks/relay.ts) that
- * the scenario cuts (new connections wait) and mends; "full" makes the shared redis-server refuse writes (maxmemory).
- * Runs: the 7 examples, then 9 drawn scenarios of up to 6 steps.
+ * the scenario cuts (new connections wait), cuts just after the next command that writes
+ * reached Redis (a process that dies mid-request), and mends; "full" makes the shared
+ * redis-server refuse writes (maxmemory). The page's record is compared too, and TTLs to 5 s.
+ * Runs: the 10 examples, then 9 drawn scenarios of up to 6 steps.
  */
 import express, { type Express } from "express";
 import type { Store } from "express-session";
@@ -34,7 +36,7 @@ import {
 } from "../../test/checks/differential.ts";
 import { appRedisClient, type CheckRedis, defineCheck, Wrong } from "../../test/checks/kit.ts";
 import { type HeldSession, RedisSides } from "../../test/checks/redis-probe.ts";
-import { Relay } from "../../test/checks/relay.ts";
+import { Relay, startsWithRead } from "../../test/checks/relay.ts";
 import * as reference from "./solution/app.ts";
 
 type Module = typeof import("./solution/app.ts");
@@ -50,8 +52,11 @@ type Action =
   | { do: "restart"; process: number }
   | { do: "fault"; fault: Fault; on: boolean };
 
-/** Redis down (nothing answers), or full (out of memory: it refuses every write). */
-type Fault = "down" | "full";
+/**
+ * Redis down (nothing answers), full (out of memory: it refuses every write), or lost just
+ * after the next command that writes reached it (a process that dies mid-request): then down.
+ */
+type Fault = "down" | "full" | "cut";
 
 const name = (i: number) => "ABC"[i] ?? "?";
 
@@ -176,7 +181,7 @@ const actions: fc.Arbitrary<Action> = fc.oneof(
   {
     arbitrary: fc.record({
       do: fc.constant("fault" as const),
-      fault: fc.constantFrom<Fault>("down", "full"),
+      fault: fc.constantFrom<Fault>("down", "full", "cut"),
       on: fc.boolean(),
     }),
     weight: 2,
@@ -202,6 +207,10 @@ function describe(a: Action): string {
       return `process ${a.process + 1} restarts (a new app over the same Redis)`;
     case "fault":
       if (a.fault === "down") return a.on ? "Redis goes down" : "Redis is back";
+      if (a.fault === "cut")
+        return a.on
+          ? "the next command that writes reaches Redis, and then Redis is gone (the connection lost mid-request)"
+          : "Redis is back";
       return a.on
         ? "Redis is full (out of memory: it refuses every write)"
         : "Redis has room again";
@@ -242,6 +251,8 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
         rig.full = a.on;
         // The same redis-server for both sides: both set it, the same way, at the same step.
         await rig.admin.configSet("maxmemory", a.on ? "1" : "0");
+      } else if (a.on && a.fault === "cut") {
+        rig.cable.downAfterNextRequest(startsWithRead);
       } else if (a.on) {
         rig.cable.set("down");
         await until(false, rig.clients); // the clients have seen their connections drop
@@ -301,8 +312,18 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
 
 // ---- What is compared.
 const minutesUntil = (time: number) => Math.round((time - Date.now()) / 60_000);
-const ttlShown = (ttlMs: number) =>
-  ttlMs < 0 ? "never expires" : `${Math.round(ttlMs / 60_000)} min`;
+/**
+ * A TTL to the minute, and the seconds it is off a whole minute when over 5: the key and the
+ * cookie end together, to the second (a request takes a few milliseconds, a busy machine more).
+ */
+function ttlShown(ttlMs: number): string {
+  if (ttlMs < 0) return "never expires";
+  const minutes = Math.round(ttlMs / 60_000);
+  const off = Math.round(ttlMs / 1000 - minutes * 60);
+  return Math.abs(off) <= 5
+    ? `${minutes} min`
+    : `${minutes} min ${off > 0 ? "+" : "−"} ${Math.abs(off)} s`;
+}
 
 /** A key as the check shows it: session ids replaced by their owner's name or their label ("#1"). */
 function masked(key: string, side: Side): string {
@@ -339,12 +360,27 @@ async function neighbours(side: Side): Promise<string> {
   return gone.length ? `changed or deleted: ${gone.join(", ")}` : "untouched";
 }
 
+/** The visit count in the record a page shows (HTML-escaped JSON), as the inspector read it. */
+function visitsIn(record: string | undefined): unknown {
+  const text = (record ?? "").replace(/&(quot|#34|amp|lt|gt|#39);/g, (_, entity: string) => {
+    return ({ quot: '"', "#34": '"', amp: "&", lt: "<", gt: ">", "#39": "'" } as const)[
+      entity as "quot"
+    ];
+  });
+  try {
+    return (JSON.parse(text) as { visits?: unknown }).visits ?? "(none)";
+  } catch {
+    return "(not a record)";
+  }
+}
+
 /** The page as compared: the store it names, the cookie's expiry, the record it shows. */
 function page(html: string, side: Side) {
   const field = (label: string) =>
     new RegExp(`<dt>${label}</dt><dd>([^<]*)</dd>`).exec(html)?.[1] ?? "(not shown)";
   const expires = field("Cookie expires");
   const where = /read back from ([^<]*?):<\/p>/.exec(html)?.[1];
+  const record = /read back from [^<]*?:<\/p>\s*<pre>([^<]*)<\/pre>/.exec(html)?.[1];
   const forgets = /forgets it in <strong>(\d+) min (\d+) s/.exec(html);
   return {
     store: field("Store"),
@@ -354,6 +390,7 @@ function page(html: string, side: Side) {
     record: where
       ? {
           where: masked(where, side),
+          visits: visitsIn(record),
           forgets: forgets
             ? `in ${Math.round((Number(forgets[1]) * 60 + Number(forgets[2])) / 60)} min`
             : "never",
@@ -775,6 +812,11 @@ const EXAMPLES: Action[][] = [
   [json(A), { do: "away", minutes: 44 }, json(A), { do: "away", minutes: 46 }, json(A)],
   [json(A), fault("down", true), json(A), json(B), fault("down", false), json(A), json(A, 1)],
   [json(A), fault("full", true), json(A), fault("full", false), json(A, 1)],
+  // The page, not only the JSON: a 503 while Redis fails; the record as Redis holds it now.
+  [json(A), fault("down", true), pageOf(A), fault("down", false), fault("full", true), pageOf(B)],
+  [pageOf(A), json(A), pageOf(A), json(A, 1), pageOf(A, 1)],
+  // What reached Redis when the connection was lost mid-request still expires.
+  [json(A), fault("cut", true), json(A), fault("cut", false), json(B), fault("cut", true), json(B)],
 ];
 
 export default defineCheck<Module>({

@@ -11,6 +11,14 @@ import { connect, createServer, type Server, type Socket } from "node:net";
  */
 export type RelayState = "up" | "down" | "frozen";
 
+/** Redis commands that only read: a cut (downAfterNextRequest) lets them through. */
+const READS = new Set(["EXISTS", "GET", "MGET", "TTL", "PTTL", "TYPE", "STRLEN", "PING"]);
+/** Whether CHUNK, what an app sent to Redis in one write, begins with a command that only reads. */
+export function startsWithRead(chunk: Buffer): boolean {
+  const command = /^\*\d+\r\n\$\d+\r\n([A-Za-z]+)\r\n/.exec(chunk.toString("latin1", 0, 64));
+  return READS.has(command?.[1]?.toUpperCase() ?? "");
+}
+
 /**
  * A TCP relay on a free port of 127.0.0.1 between the apps under check and a server (Redis):
  * a check points the apps' clients at it and plays outages by setting its state, without

@@ -5,13 +5,14 @@
  * 10 minutes after the last write, no less, no more).
  *
  * A differential check (test/checks/differential.ts): scenarios of three visitors (pages, the
- * images and scripts that come with them, time passing, a MongoDB that refuses writes), drawn
- * at random, run on your app and on the reference side by side, each with a MongoDB database
- * of its own. After every step the two must look the same to a visitor (status, visit count,
- * the cookie's expiry, the page's inspector) and to an operator (the documents in the
- * database: where, what, when each expires, and whether anything deletes them once ended; the
- * commands the driver sent, seen with command monitoring on the MongoClient each app is
- * given), but for the differences the policy allows.
+ * images and scripts that come with them, sent as a browser sends them or with no such headers,
+ * time passing, a MongoDB that refuses writes, or reads), drawn at random, run on your app and
+ * on the reference side by side, each with a MongoDB database of its own. After every step
+ * the two must look the same to a visitor (status, visit count, the cookie's expiry, the
+ * page's inspector) and to an operator (the documents in the database: where, what, when each
+ * expires, and whether anything deletes them once ended; the commands the driver sent, seen
+ * with command monitoring on the MongoClient each app is given), but for the differences the
+ * policy allows.
  *
  * Nobody waits. "N minutes pass" ages what each side holds by N minutes: in every document its
  * `expires`, its `lastModified` and the cookie expiry written in the session; the expiry of
@@ -51,13 +52,24 @@ const SLACK = 0.2;
 /** The app is built on a clock this far behind. */
 const START_BEHIND = 13 * MINUTE;
 const VISITORS = 3;
-const ASSETS = ["/favicon.ico", "/style.css", "/app.js"];
+/** The assets a page comes with, and what a browser says of each (Sec-Fetch-Dest, Accept). */
+const ASSETS = [
+  {
+    path: "/favicon.ico",
+    dest: "image",
+    accept: "image/avif,image/webp,image/apng,image/*,*/*;q=0.8",
+  },
+  { path: "/style.css", dest: "style", accept: "text/css,*/*;q=0.1" },
+  { path: "/app.js", dest: "script", accept: "*/*" },
+];
 
 type Action =
   | { do: "visit"; who: number; page: boolean }
-  | { do: "assets"; who: number; count: number }
+  /** BROWSER: sent as a browser sends them for a page (Sec-Fetch-*), or with no such headers. */
+  | { do: "assets"; who: number; count: number; browser: boolean }
   | { do: "wait"; minutes: number }
-  | { do: "refuse-writes"; on: boolean };
+  | { do: "refuse-writes"; on: boolean }
+  | { do: "refuse-reads"; on: boolean };
 
 /** Commands a driver sends for itself, or a store once when it starts: not a request's work. */
 const IGNORED = new Set([
@@ -179,7 +191,12 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     weight: 4,
   },
   {
-    arbitrary: fc.record({ do: fc.constant("assets" as const), who, count: fc.constantFrom(1, 3) }),
+    arbitrary: fc.record({
+      do: fc.constant("assets" as const),
+      who,
+      count: fc.constantFrom(1, 3),
+      browser: fc.boolean(),
+    }),
     weight: 4,
   },
   {
@@ -194,20 +211,32 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     arbitrary: fc.record({ do: fc.constant("refuse-writes" as const), on: fc.boolean() }),
     weight: 1,
   },
+  {
+    arbitrary: fc.record({ do: fc.constant("refuse-reads" as const), on: fc.boolean() }),
+    weight: 1,
+  },
 );
 
 /**
- * The fault: the databases whose writes MongoDB refuses now, one per side. connect-mongo writes
- * a session (set) and its expiry (touch) with updateOne: refused in the collection's class,
- * however the store holds it.
+ * The faults: the databases whose writes, or reads, MongoDB refuses now, one per side.
+ * connect-mongo writes a session (set) and its expiry (touch) with updateOne, and reads one
+ * (get) with findOne: refused in the collection's class, however the store holds it. The
+ * check's own client reads with find, and writes with bulkWrite and deleteMany: never refused.
  */
 const refusing = new Set<string>();
+const refusingReads = new Set<string>();
 const updateOne = Collection.prototype.updateOne;
 Collection.prototype.updateOne = function (this: Collection, ...args: unknown[]) {
   if (refusing.has(this.dbName))
     return Promise.reject(new Error("MongoDB refused the write (a fault the check injected)"));
   return (updateOne as (...a: unknown[]) => unknown).apply(this, args);
 } as typeof updateOne;
+const findOne = Collection.prototype.findOne;
+Collection.prototype.findOne = function (this: Collection, ...args: unknown[]) {
+  if (refusingReads.has(this.dbName))
+    return Promise.reject(new Error("MongoDB refused the read (a fault the check injected)"));
+  return (findOne as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof findOne;
 
 function describe(a: Action): string {
   switch (a.do) {
@@ -215,14 +244,24 @@ function describe(a: Action): string {
       return `${name(a.who)}: GET /${a.page ? " (a browser: the page)" : ""}`;
     case "assets":
       return `${name(a.who)}: ${ASSETS.slice(0, a.count)
-        .map((path) => `GET ${path}`)
-        .join(", ")} (requests that change nothing)`;
+        .map(({ path }) => `GET ${path}`)
+        .join(", ")} (requests that change nothing${
+        a.browser
+          ? `; a browser's, for a page: Sec-Fetch-Dest ${ASSETS.slice(0, a.count)
+              .map(({ dest }) => dest)
+              .join(", ")}`
+          : ""
+      })`;
     case "wait":
       return `${minutes(a.minutes)} pass`;
     case "refuse-writes":
       return a.on
         ? "MongoDB starts refusing writes (a failing store)"
         : "MongoDB accepts writes again";
+    case "refuse-reads":
+      return a.on
+        ? "MongoDB starts refusing reads (it cannot find sessions for now)"
+        : "MongoDB answers reads again";
   }
 }
 
@@ -281,6 +320,11 @@ async function perform(a: Action, side: Side, admin: MongoClient): Promise<Answe
     else refusing.delete(clock.db);
     return undefined;
   }
+  if (a.do === "refuse-reads") {
+    if (a.on) refusingReads.add(clock.db);
+    else refusingReads.delete(clock.db);
+    return undefined;
+  }
   if (a.do === "wait") {
     clock.sinceWrite = undefined;
     await age(admin, side, a.minutes * MINUTE);
@@ -295,7 +339,17 @@ async function perform(a: Action, side: Side, admin: MongoClient): Promise<Answe
   if (a.do === "visit") {
     answer = await visitor.send("GET", "/", a.page ? HTML_CLIENT : JSON_CLIENT);
   } else {
-    for (const path of ASSETS.slice(0, a.count)) answer = await visitor.send("GET", path);
+    for (const { path, dest, accept } of ASSETS.slice(0, a.count)) {
+      const headers: Record<string, string> = a.browser
+        ? {
+            accept,
+            "sec-fetch-dest": dest,
+            "sec-fetch-mode": "no-cors",
+            "sec-fetch-site": "same-origin",
+          }
+        : {};
+      answer = await visitor.send("GET", path, headers);
+    }
   }
   const after = idIn(visitor.cookie(COOKIE_NAME)) ?? before;
   side.notes.renewal = before !== undefined && after === before;
@@ -411,8 +465,13 @@ type S = Step<Action>;
 const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
 const count = (o: Observation, op: string) => o.traffic[op] ?? 0;
 
-function statusRule({ action: a, yours: y, reference: r }: S) {
+function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   if (y.status === r.status) return undefined;
+  if (r.status >= 500 && y.status < 500 && refusingReads.has(clockOf(referenceSide).db)) {
+    type C = ReturnType<typeof cookieView>;
+    const fresh = (y.cookies as C[]).some((c) => c.name === COOKIE_NAME);
+    return `hid a failed read of the session: ${describe(a)} answered ${y.status}${fresh ? " with a new session cookie" : ""} while MongoDB could not read the visitor's session; taken for "no session", it is replaced by a new one and the visits are lost. The visitor must learn it did not work (pass the store's error on)`;
+  }
   if (r.status >= 500 && y.status < 400)
     return `claimed success though MongoDB refused the write: ${describe(a)} answered ${y.status} while the session could not be saved; the visitor must learn it did not work (pass the store's error on)`;
   return `${describe(a)} answered ${y.status} where ${r.status} was expected`;
@@ -633,6 +692,7 @@ function model(module: Module, mongo: Databases, examples: Action[][]): Model<Ac
     };
     mongo.current[sideName] = undefined; // the last scenario's stragglers count nowhere
     refusing.delete(clock.db);
+    refusingReads.delete(clock.db);
     await emptied(mongo.admin.db(clock.db), clock.collections);
     const storeProbe = new StoreProbe(() => documents(mongo.admin, clock));
     clocks.set(storeProbe, clock);
@@ -716,7 +776,12 @@ function model(module: Module, mongo: Databases, examples: Action[][]): Model<Ac
 const A = 0;
 const B = 1;
 const visit = (who: number, page = false): Action => ({ do: "visit", who, page });
-const assets = (who: number, count = 3): Action => ({ do: "assets", who, count });
+const assets = (who: number, count = 3, browser = false): Action => ({
+  do: "assets",
+  who,
+  count,
+  browser,
+});
 const wait = (minutes: number): Action => ({ do: "wait", minutes });
 
 export default defineCheck<Module>({
@@ -730,18 +795,23 @@ export default defineCheck<Module>({
           model(module, await databases(mongo, after), [
             // A page and its images, then the same a few minutes later.
             [visit(A), assets(A), wait(4), assets(A), wait(9.5), assets(A), visit(A)],
-            // Just over the 10 minutes the policy allows.
-            [visit(A), wait(1), wait(9.5), assets(A, 1)],
+            // Just over the 10 minutes the policy allows: a browser's image request.
+            [visit(A), wait(1), wait(9.25), assets(A, 1, true)],
             // The page's inspector, and a second visitor.
-            [visit(A, true), visit(B), assets(B), wait(12), assets(A), assets(B)],
+            [visit(A, true), visit(B), assets(B), wait(12), assets(A, 3, true), assets(B)],
             // A session over: 2 hours and more without a request.
             [visit(A), wait(125), visit(A)],
-            // A store that fails: the visit is not kept, and the visitor must learn it.
+            // A store that fails: the visit is not kept, and the visitor must learn it; a session
+            // that cannot be read is not taken for none.
             [
               visit(A),
               { do: "refuse-writes", on: true },
               visit(A),
               { do: "refuse-writes", on: false },
+              visit(A),
+              { do: "refuse-reads", on: true },
+              visit(A),
+              { do: "refuse-reads", on: false },
               visit(A),
             ],
           ]),

@@ -4,16 +4,20 @@
  * as usual for every visitor, and cost no trip to Redis.
  *
  * A differential check (test/checks/differential.ts): scenarios of three visitors (pages,
- * images, health checks, HEADs; with a cookie or not) run on your app and on the reference
+ * images, health checks; GET, HEAD, and POST or OPTIONS where no session is shown; as a script,
+ * a browser's page or an image asks; with a cookie or not) run on your app and on the reference
  * side by side, each over a Redis connection of its own that the check cuts or freezes at any
- * point, as a failover does. After every request: the status, body, cookies, the sessions in
- * Redis, the store's calls and the commands Redis ran. The lesson's 7 classic scenarios
- * (`examples`), then 13 drawn ones of up to 8 steps.
+ * point, as a failover does. While a failover lasts, time passes for the app: its clock (Date)
+ * moves on 35 s and its timers fire. After every request: the status, body, cookies, the
+ * sessions in Redis, the store's calls and the commands Redis ran. The lesson's 10 classic
+ * scenarios (`examples`), then 13 drawn ones of up to 8 steps.
  */
 import { availableParallelism, loadavg } from "node:os";
+import express from "express";
 import fc from "fast-check";
 import { redisClient } from "../../lib/services/redis.ts";
 import type { RedisClient } from "../../steps/shared/redis-client.ts";
+import { type AppClock, withClock } from "../../test/checks/app-clock.ts";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 import {
   type Answer,
@@ -36,25 +40,50 @@ type Module = typeof import("./solution/app.ts");
 const deadlineMs = () =>
   Math.round(200 * Math.max(1, (loadavg()[0] ?? 0) / availableParallelism()));
 // "/?ref=newsletter": the visits page, reached from a link that carries a query string;
+// "/about/", "/ABOUT": the about page too (Express's routes ignore case and a trailing slash);
 // "/favicon.ico": a path the app does not serve (a 404, no session either).
-const PATHS = ["/", "/about", "/logo.svg", "/health", "/?ref=newsletter", "/favicon.ico"] as const;
+const PATHS = [
+  "/",
+  "/about",
+  "/logo.svg",
+  "/health",
+  "/?ref=newsletter",
+  "/about/",
+  "/ABOUT",
+  "/favicon.ico",
+] as const;
 type Path = (typeof PATHS)[number];
+type Method = "GET" | "HEAD" | "POST" | "OPTIONS";
+/** What the client asks for: JSON (a script), a page (a browser's tab) or an image. */
+const ACCEPT = {
+  json: "application/json",
+  page: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+  image: "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",
+} as const;
+type Accept = keyof typeof ACCEPT;
 /** Whether A asks for the visits page, with or without a query string. */
 const visitsPage = (a: Action) => a.do === "request" && a.path.split("?")[0] === "/";
+/** The about page and the logo, however spelt: a POST or an OPTIONS is drawn on them only. */
+const showsNoSession = (path: string) =>
+  ["/about", "/logo.svg"].includes(path.toLowerCase().replace(/\/$/, ""));
 type Action =
   | {
       do: "request";
       who: number;
-      method: "GET" | "HEAD";
+      method: Method;
       path: Path;
+      /** The visits page is always asked as JSON (its answer is compared as such). */
+      accept: Accept;
       /** While Redis fails over: this many visits of the page wait for the store meanwhile. */
       crowd?: number;
+      /** The crowd got its answers (503s) before this request, rather than still waiting. */
+      crowdAnswered?: boolean;
     }
   | { do: "failover"; state: RelayState }
   | { do: "forget-cookie"; who: number };
 
 const name = (i: number) => "ABC"[i] ?? "?";
-const JSON_CLIENT = { accept: "application/json" };
+const JSON_CLIENT = { accept: ACCEPT.json };
 
 /**
  * What an app sees of a failover, played by a relay between its Redis client and Redis
@@ -107,18 +136,39 @@ function catchTimers<T>(side: Side, make: () => T): T {
   }
 }
 
-/** Time passes: each timer the app of SIDE scheduled fires (a timeout as often as an interval). */
-async function timePasses(side: Side): Promise<void> {
-  for (const run of timers.get(side) ?? []) run();
+/** Each side's app clock (test/checks/app-clock.ts): Date.now() and new Date() in the app. */
+const clocks = new WeakMap<Side, AppClock>();
+
+/**
+ * SECONDS pass for the app of SIDE, one by one: its clock (Date) moves on a second, and each
+ * timer it scheduled fires (a timeout as often as an interval).
+ */
+async function timePasses(side: Side, seconds: number): Promise<void> {
+  const clock = clocks.get(side) ?? { aheadMs: 0 };
+  for (let s = 0; s < seconds; s++) {
+    clock.aheadMs += 1000;
+    for (const run of timers.get(side) ?? []) withClock(clock, run);
+  }
   await new Promise((resolve) => setTimeout(resolve, 5)); // what they started, settled
 }
+/** How long a failover lasts: sentinels take 30 s to agree the primary is down, then promote. */
+const FAILOVER_SECONDS = 35;
+
+const asking = {
+  json: "",
+  page: " (a browser's page: Accept text/html…)",
+  image: " (an image: Accept image/…)",
+};
 
 function describe(a: Action): string {
   switch (a.do) {
-    case "request":
-      return a.crowd
-        ? `${a.crowd} visits of / with A's cookie wait for the store at once; meanwhile ${name(a.who)}: ${a.method} ${a.path}`
-        : `${name(a.who)}: ${a.method} ${a.path}`;
+    case "request": {
+      const request = `${name(a.who)}: ${a.method} ${a.path}${asking[a.accept]}`;
+      if (!a.crowd) return request;
+      return a.crowdAnswered
+        ? `${a.crowd} visits of / with A's cookie wait for the store at once, and get their answers; then ${request}`
+        : `${a.crowd} visits of / with A's cookie wait for the store at once; meanwhile ${request}`;
+    }
     case "failover":
       return {
         down: "the primary dies: every connection to Redis is cut and refused",
@@ -161,7 +211,7 @@ function statusRule(s: S) {
     return `GET /health answered ${y.status}: the load balancer keeps a process in rotation on a 200`;
   }
   if (a.path === "/health" && r.status === 200) {
-    return `the health check failed during a failover: ${where(a)} answered ${y.status}, and the load balancer takes this process out of rotation; every process shares the store, so every process fails its check at once and the failover becomes a full outage`;
+    return `the health check failed during a failover: ${where(a)} answered ${y.status}, and the load balancer takes this process out of rotation; every process shares the store, so every process fails its check at once and the failover becomes a full outage${a.crowdAnswered ? " (the visits that failed, or waited long, waited for the store: they say the store is failing over, not that this process cannot answer)" : ""}`;
   }
   if (r.status < 400 && failingOver(s)) {
     return `${where(a)} waited for the session store during a failover and answered ${y.status}: a page or image that shows no session answers as usual for ${withCookie}`;
@@ -181,17 +231,25 @@ function retryRule({ action: a, yours: y, reference: r }: S) {
 
 function trafficRule(s: S) {
   const { action: a, yours: y, reference: r } = s;
-  if (a.do !== "request" || visitsPage(a)) return undefined;
+  if (a.do !== "request") return undefined;
   const calls = (t: Record<string, number>) =>
     Object.entries(t).filter(([op]) => op === op.toLowerCase());
   const commands = (t: Record<string, number>) =>
     Object.entries(t).filter(([op]) => op !== op.toLowerCase());
+  const list = (ops: [string, number][]) => ops.map(([op, n]) => `${op}×${n}`).join(" ") || "none";
+  if (visitsPage(a)) {
+    if (!calls(y.traffic).some(([op, n]) => n > (r.traffic[op] ?? 0))) return undefined;
+    const asked = `${where(a)} called the store ${list(calls(y.traffic))} where the reference calls it ${list(calls(r.traffic))}`;
+    if (!failingOver(s))
+      return `${asked}: each call more is one more trip to Redis, on every visit`;
+    return `${asked}, during a failover: each call waits up to the deadline, so trying the store again makes the visitor wait once more per try, and piles commands on a store that is promoting a replica; one try, then the 503 with Retry-After lets the visitor come back`;
+  }
   if (calls(y.traffic).length > calls(r.traffic).length) {
     return `${where(a)} read the session from the store, though it shows none: every such request costs a trip to Redis (a page with twenty images, twenty-one), and waits during a failover`;
   }
   const extra = commands(y.traffic).filter(([op, n]) => n > (r.traffic[op] ?? 0));
   if (extra.length) {
-    const sent = extra.map(([op, n]) => `${op}×${n}`).join(" ");
+    const sent = list(extra);
     if (a.path === "/health")
       return `the health check asked Redis (${sent}): it says whether this process can answer; every process shares the store, so in a failover every process fails it at once (and each check costs a round trip)`;
     return `${where(a)} sent commands to Redis (${sent}) where the reference sends none: it costs every request a round trip, and waits during a failover`;
@@ -221,12 +279,30 @@ function model(
   failovers: Awaited<ReturnType<typeof failoverProxies>>,
 ): Model<Action> {
   const who = fc.constantFrom(0, 0, 1, 2);
-  const request = fc.record({
-    do: fc.constant("request" as const),
-    who,
-    method: fc.constantFrom("GET", "GET", "GET", "HEAD") as fc.Arbitrary<"GET" | "HEAD">,
-    path: fc.constantFrom(...PATHS),
-  });
+  const request = fc
+    .record({
+      do: fc.constant("request" as const),
+      who,
+      method: fc.constantFrom(
+        "GET",
+        "GET",
+        "GET",
+        "HEAD",
+        "POST",
+        "OPTIONS",
+      ) as fc.Arbitrary<Method>,
+      path: fc.constantFrom(...PATHS),
+      accept: fc.constantFrom("json", "page", "image") as fc.Arbitrary<Accept>,
+    })
+    // A POST or an OPTIONS only where the reference shows no session; the visits page as JSON.
+    .map(
+      (r): Action => ({
+        ...r,
+        method:
+          r.method === "GET" || r.method === "HEAD" || showsNoSession(r.path) ? r.method : "GET",
+        accept: visitsPage(r) ? "json" : r.accept,
+      }),
+    );
   // The faults first: fast-check draws them most often, and shrinks towards them.
   const failover = fc.record({
     do: fc.constant("failover" as const),
@@ -249,16 +325,30 @@ function model(
     clients.set(side, client);
     side.after(() => (client.isOpen ? client.destroy() : undefined));
     side.notes.state = "up";
-    return catchTimers(side, () => make(client, deadlineMs()));
+    const clock: AppClock = { aheadMs: 0 };
+    clocks.set(side, clock);
+    const app = withClock(clock, () => catchTimers(side, () => make(client, deadlineMs())));
+    // The app reads its own clock (Date), which time passing in a failover moves on.
+    const front = express();
+    front.use((req, res, next) => withClock(clock, () => app(req, res, next)));
+    return front;
   }
 
-  const visit = (w: number): Action => ({ do: "request", who: w, method: "GET", path: "/" });
+  const visit = (w: number): Action => ({
+    do: "request",
+    who: w,
+    method: "GET",
+    path: "/",
+    accept: "json",
+  });
   const get = (w: number, path: Path): Extract<Action, { do: "request" }> => ({
     do: "request",
     who: w,
     method: "GET",
     path,
+    accept: "json",
   });
+  const as = (r: Extract<Action, { do: "request" }>, accept: Accept) => ({ ...r, accept });
   const down: Action = { do: "failover", state: "down" };
   const freeze: Action = { do: "failover", state: "frozen" };
   const up: Action = { do: "failover", state: "up" };
@@ -272,15 +362,28 @@ function model(
     ),
     examples: [
       [get(0, "/health")],
-      [visit(0), get(0, "/about"), get(0, "/logo.svg"), get(0, "/health")],
-      [visit(0), { do: "request", who: 0, method: "HEAD", path: "/about" }],
+      // As a browser asks: the page, then its image.
+      [visit(0), as(get(0, "/about"), "page"), as(get(0, "/logo.svg"), "image"), get(0, "/health")],
+      // Other methods, and other spellings of the about page.
+      [
+        visit(0),
+        { ...get(0, "/about"), method: "HEAD" },
+        { ...get(0, "/about"), method: "POST" },
+        { ...get(0, "/logo.svg"), method: "OPTIONS" },
+        as(get(0, "/about/"), "page"),
+        as(get(0, "/ABOUT"), "page"),
+      ],
       [visit(0), down, get(0, "/about"), get(1, "/logo.svg"), get(1, "/health"), visit(0), up],
       [visit(0), freeze, get(0, "/health"), get(0, "/logo.svg"), visit(0), up, visit(0)],
+      // A new visitor during a failover: the session is created, and its write has a deadline too.
+      [freeze, visit(0)],
       [visit(0), visit(1), down, visit(1), up, visit(1)],
       // A visit that fails, then the health check: it must not learn from the visit either.
       [visit(0), down, visit(0), get(1, "/health")],
       // Many visits waiting at once: the health check answers all the same.
       [visit(0), freeze, { ...get(1, "/health"), crowd: 25 }],
+      // ... and once they all got their 503: the visits failed, this process still answers.
+      [visit(0), freeze, { ...get(1, "/health"), crowd: 25, crowdAnswered: true }],
     ],
     describe,
     actor: (a) => ("who" in a ? a.who : undefined),
@@ -295,11 +398,11 @@ function model(
         // The client has seen the cut before any visitor comes: both sides alike.
         if (a.state === "down" && client) await until(() => !client.isReady);
         // A failover takes seconds: what the app does on a timer meanwhile happens now.
-        if (a.state !== "up") await timePasses(side);
+        if (a.state !== "up") await timePasses(side, FAILOVER_SECONDS);
         if (a.state === "up" && client) {
           // Reconnected, and what waited answered: counted here, not in the next request.
           await until(() => client.isReady);
-          await timePasses(side);
+          await timePasses(side, 1);
           await client.ping().catch(() => {});
           await side.probe.settle();
         }
@@ -312,7 +415,8 @@ function model(
         return undefined;
       }
       side.notes.sentCookie = visitor.cookies.has(COOKIE_NAME);
-      if (!a.crowd || side.notes.state === "up") return visitor.send(a.method, a.path, JSON_CLIENT);
+      const headers = { accept: ACCEPT[a.accept] };
+      if (!a.crowd || side.notes.state === "up") return visitor.send(a.method, a.path, headers);
       // A crowd on the visits page with A's cookie, waiting for the store (each has asked it).
       const calls = () => (side.probe.traffic.get ?? 0) + (side.probe.traffic.set ?? 0);
       const asked = calls() + a.crowd;
@@ -324,7 +428,10 @@ function model(
       });
       for (let tries = 0; calls() < asked && tries < 200; tries++)
         await new Promise((resolve) => setTimeout(resolve, 5));
-      const answer = await visitor.send(a.method, a.path, JSON_CLIENT);
+      // They wait as long as the production deadline would make them (the check's is shorter).
+      await timePasses(side, reference.STORE_DEADLINE_MS / 1000);
+      if (a.crowdAnswered) await Promise.all(crowd);
+      const answer = await visitor.send(a.method, a.path, headers);
       await Promise.all(crowd);
       return answer;
     },
@@ -335,6 +442,18 @@ function model(
       return { visits: session.visits };
     },
     allowed: [
+      {
+        // A POST or an OPTIONS of a page that shows no session: a 404, a 405, the Allow header
+        // Express answers by itself, a catch-all of your own... all fine, without the store.
+        name: "a POST or an OPTIONS of a page without session, answered any way but a failure",
+        apply: (o, a) =>
+          a.do === "request" &&
+          (a.method === "POST" || a.method === "OPTIONS") &&
+          o.status !== 500 &&
+          o.status !== 503
+            ? { ...o, status: 200, body: "(answered, without the store)" }
+            : o,
+      },
       {
         // A HEAD of the visits page counts no visit and shows no session: it may skip the
         // store (no reads, and no 503 while it fails over), or not.

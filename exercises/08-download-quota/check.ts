@@ -18,16 +18,20 @@
  *   for: "5 minutes pass" shortens every window's time to live by 5 minutes (or ends it), as
  *   Redis itself would have by then, and moves the app's clock (Date.now(), new Date()) on as
  *   much (test/checks/app-clock.ts). That clock starts 20 s before a midnight, so a window
- *   that follows the clock's ten minutes is seen. TTLs and Retry-After are compared to the
- *   nearest 30 s.
- * - What clients send: one more cookie, an X-Forwarded-For header, a session id that begins as
- *   another visitor's does (the check stores a session under such an id and signs its cookie).
+ *   that follows the clock's ten minutes is seen (Redis's own clock, TIME, cannot be moved).
+ *   TTLs are compared to the nearest 30 s; Retry-After to within 3 s of the reference's.
+ * - What clients send: one more cookie, an X-Forwarded-For header, the session cookie spelled
+ *   another way (s: unencoded, %73%3A, s%3a: express-session reads the same session), a session
+ *   id that begins as another visitor's does (the check stores a session under such an id and
+ *   signs its cookie).
  * - Faults: Redis goes down, or stops answering, just after a visitor's session was read (so
- *   that what fails is your count, not the session): the visitor must get a 503, quickly. Or
- *   the app loses Redis after its first command for the count reached it (a process that dies
- *   mid-request): what reached Redis must not leave a count that never expires.
+ *   that what fails is your count, not the session): the visitor must get a 503, quickly (at
+ *   most SLOWER_MS later than the reference's). Or the app loses Redis after its first, second
+ *   or third command that writes for the count reached it (a process that dies mid-request):
+ *   what reached Redis must not leave a count that never expires.
+ * - A key of the quota's under the session store's prefix (sess:) is seen as such.
  *
- * Runs: the 8 classic scenarios below, then 7 drawn ones of up to 6 steps (CHECK_DRAW, CHECK_RUNS
+ * Runs: the 9 classic scenarios below, then 7 drawn ones of up to 6 steps (CHECK_DRAW, CHECK_RUNS
  * to draw others).
  */
 import { createHmac } from "node:crypto";
@@ -50,7 +54,7 @@ import {
 } from "../../test/checks/differential.ts";
 import { type CheckContext, defineCheck } from "../../test/checks/kit.ts";
 import { RedisSides, SCRIPT_WITHOUT_KEYS } from "../../test/checks/redis-probe.ts";
-import { Relay } from "../../test/checks/relay.ts";
+import { READS, Relay } from "../../test/checks/relay.ts";
 import { StoreProbe } from "../../test/checks/store-probe.ts";
 import * as reference from "./solution/app.ts";
 
@@ -60,12 +64,25 @@ const QUOTA = 3;
 const VISITORS = 3;
 /** How long a frozen Redis keeps a connection open without answering before it is cut. */
 const FREEZE_MS = 300;
-/** TTLs and Retry-After are compared to the nearest this many seconds. */
+/** TTLs are compared to the nearest this many seconds. */
 const GRAIN_S = 30;
 /** Which of the two processes of a side gets the request. */
 const PROCESS_HEADER = "x-check-process";
+/**
+ * How far (s) Retry-After may be from the reference's, both read at about the same moment
+ * (a window's end as PTTL, TTL or the app's clock sees it, rounded up or down).
+ */
+const RETRY_AFTER_S = 3;
+/**
+ * How much longer than the reference a request may take while Redis fails and still be
+ * "quick". Both apps answer the same request at the same time on the same machine, so a busy
+ * machine slows both: the margin is for a pause of one of them, not for the machine.
+ */
+const SLOWER_MS = 500;
 
 type Fault = "down" | "frozen" | "cut";
+/** How a browser may spell the same signed session cookie: the value express-session reads is the same. */
+type Spelling = "s:" | "%73%3A" | "s%3a";
 type Action =
   | { do: "visit"; who: number }
   | { do: "download"; who: number; on: 1 | 2; proxied: boolean }
@@ -73,7 +90,9 @@ type Action =
   | { do: "time"; seconds: number }
   | { do: "other-cookie"; who: number }
   | { do: "twin"; who: number; of: number }
-  | { do: "fault"; who: number; kind: Fault }
+  | { do: "respell"; who: number; as: Spelling }
+  /** NTH: for a cut, after which of the download's commands that write (1st, 2nd, 3rd). */
+  | { do: "fault"; who: number; kind: Fault; nth: 1 | 2 | 3 }
   | { do: "forget-scripts" };
 
 const name = (i: number) => "ABC"[i] ?? "?";
@@ -105,12 +124,14 @@ function steadyClient(url: string): RedisClient {
   return client;
 }
 
-/** Commands that only read: a cut waits for a command that writes. */
-const READS = new Set(["EXISTS", "GET", "MGET", "TTL", "PTTL", "TYPE", "STRLEN", "PING"]);
-/** Whether CHUNK, what an app sent in one write, begins with a command that only reads. */
-function startsWithRead(chunk: Buffer): boolean {
-  const command = /^\*\d+\r\n\$\d+\r\n([A-Za-z]+)\r\n/.exec(chunk.toString("latin1", 0, 64));
-  return READS.has(command?.[1]?.toUpperCase() ?? "");
+/**
+ * Whether CHUNK, what an app sent in one write, begins with a command that only reads, or
+ * with one of the session store's (on a key under sess:): neither writes for a download.
+ */
+function notTheDownloads(chunk: Buffer): boolean {
+  const text = chunk.toString("latin1", 0, 96);
+  const command = /^\*\d+\r\n\$\d+\r\n([A-Za-z]+)\r\n(?:\$\d+\r\n([^\r]*))?/.exec(text);
+  return READS.has(command?.[1]?.toUpperCase() ?? "") || !!command?.[2]?.startsWith("sess:");
 }
 
 /** One side's two processes' clients, through a relay (test/checks/relay.ts) to Redis. */
@@ -162,11 +183,12 @@ class Tap {
   }
 
   /**
-   * Redis runs the next command (or pipeline) sent that is not a read, then the connections
-   * drop before it answers.
+   * Redis runs the NTH command (or pipeline) sent that writes for a download (not a read, not
+   * the session store's), then the connections drop before it answers.
    */
-  cut(): void {
-    this.relay.downAfterNextRequest(startsWithRead);
+  cut(nth: number): void {
+    let before = nth - 1;
+    this.relay.downAfterNextRequest((chunk) => notTheDownloads(chunk) || before-- > 0);
   }
 
   /** Redis stops answering; FREEZE_MS later its connections are cut, and it stays down. */
@@ -185,12 +207,14 @@ class Tap {
 // ---- What the check remembers of a side during a scenario (the same on both sides).
 
 interface SideState {
-  /** The fault to cause once the next session has been read. */
-  armed: Fault | undefined;
+  /** The fault to cause once the next session has been read (for a cut: after which write). */
+  armed: { kind: Fault; nth: number } | undefined;
   /** Visitors who have downloaded in this scenario. */
   downloaded: Set<number>;
   /** Visitors whose browser sends one more cookie since their last download. */
   newCookie: Set<number>;
+  /** Visitors whose browser spells its session cookie another way. */
+  respelled: Set<number>;
   /** Whether a connection was lost mid-request (a "cut" fault) in this scenario. */
   cut: boolean;
   /** Whether Redis forgot its scripts in this scenario. */
@@ -203,7 +227,22 @@ interface SideState {
   burst: { who: number; answer: Answer }[];
   /** The app's clock: it moves with the time that passes for what Redis holds. */
   clock: AppClock;
+  /** Seconds that passed in this scenario. */
+  passedS: number;
+  /** What the last request's answers were, once they are all in (see Heard). */
+  heard: Promise<Heard>;
 }
+
+/**
+ * What one side's answers to the last action were, raw: how long they took, the worst status,
+ * and each visitor's first Retry-After. The other side's body compares with the reference's.
+ */
+interface Heard {
+  ms: number;
+  status: number;
+  retryAfter: Map<number, number>;
+}
+const NOTHING_HEARD: Heard = { ms: 0, status: 0, retryAfter: new Map() };
 
 /**
  * Where the app's clock starts: 20 s before a midnight (UTC), so that the first minutes that
@@ -227,12 +266,15 @@ async function twoProcesses(side: Side, copies: [Module, Module], tap: Tap): Pro
     armed: undefined,
     downloaded: new Set(),
     newCookie: new Set(),
+    respelled: new Set(),
     cut: false,
     scriptsForgotten: false,
     timePassed: false,
     forwarded: 0,
     burst: [],
     clock: clockBeforeMidnight(),
+    passedS: 0,
+    heard: Promise.resolve(NOTHING_HEARD),
   };
   states.set(side, state);
   const clients = await tap.twoClients();
@@ -265,9 +307,9 @@ async function twoProcesses(side: Side, copies: [Module, Module], tap: Tap): Pro
           get.call(value, sid, (error, data) => {
             const fault = state.armed;
             state.armed = undefined;
-            if (fault === "down") tap.down();
-            if (fault === "frozen") tap.freeze();
-            if (fault === "cut") tap.cut();
+            if (fault?.kind === "down") tap.down();
+            if (fault?.kind === "frozen") tap.freeze();
+            if (fault?.kind === "cut") tap.cut(fault.nth);
             callback(error, data);
           });
       },
@@ -279,13 +321,31 @@ async function twoProcesses(side: Side, copies: [Module, Module], tap: Tap): Pro
 
 // ---- Time, and the windows Redis holds.
 
+/** Whether VALUE, what a key under sess: holds, is a session as express-session stores it. */
+function isSession(value: string | null): boolean {
+  try {
+    const data = JSON.parse(value ?? "") as unknown;
+    return typeof data === "object" && data !== null && "cookie" in data;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Every key but the sessions, with its time to live in ms (-1: none). The check's own client
- * may list all keys: its database holds a few dozen, and its commands are not the app's traffic
- * (no script: MONITOR would count what a script runs as the app's).
+ * Every key but the sessions, with its time to live in ms (-1: none); a key under the session
+ * store's prefix (sess:) that holds no session is one of them. The check's own client may list
+ * all keys: its database holds a few dozen, and its commands are not the app's traffic (no
+ * script: MONITOR would count what a script runs as the app's).
  */
 async function windowKeys(admin: RedisClient): Promise<[string, number][]> {
-  const keys = (await admin.keys("*")).filter((key) => !key.startsWith("sess:"));
+  const all = await admin.keys("*");
+  const underSess = all.filter((key) => key.startsWith("sess:"));
+  const types = await Promise.all(underSess.map((key) => admin.type(key)));
+  const values = await Promise.all(
+    underSess.map((key, i) => (types[i] === "string" ? admin.get(key) : null)),
+  );
+  const strays = new Set(underSess.filter((_key, i) => !isSession(values[i] ?? null)));
+  const keys = all.filter((key) => !key.startsWith("sess:") || strays.has(key));
   const ttls = await Promise.all(keys.map((key) => admin.pTTL(key)));
   return keys.map((key, i) => [key, ttls[i] as number]);
 }
@@ -301,6 +361,9 @@ async function pass(admin: RedisClient, seconds: number): Promise<void> {
 }
 
 const rounded = (seconds: number) => Math.round(seconds / GRAIN_S) * GRAIN_S;
+const NEVER = "never expires";
+/** Said of a window whose key is under the session store's prefix. */
+const UNDER_SESS = ", under sess:";
 
 /**
  * The windows Redis holds besides the sessions, as "600 s left" (or "never expires"): one per
@@ -312,7 +375,7 @@ async function windows(admin: RedisClient, side: Side): Promise<string[]> {
   for (const [key, ms] of await windowKeys(admin)) {
     if (ms === -2) continue;
     const owner = ids.find((id) => key.includes(id)) ?? key;
-    const left = ms === -1 ? "never expires" : `${rounded(ms / 1000)} s left`;
+    const left = `${ms === -1 ? NEVER : `${rounded(ms / 1000)} s left`}${key.startsWith("sess:") ? UNDER_SESS : ""}`;
     const before = seen.get(owner);
     // Two windows of one visitor at once: a second began before the first ended.
     seen.set(owner, before && before !== left ? [before, left].sort().join(" and ") : left);
@@ -372,22 +435,58 @@ function describe(a: Action): string {
       return "Redis forgets the scripts it was given (SCRIPT FLUSH: as after a restart, or a failover to a replica)";
     case "other-cookie":
       return `${name(a.who)}'s browser now also sends another cookie (theme=dark), before the session cookie`;
+    case "respell":
+      return `${name(a.who)}'s browser now sends its session cookie spelled another way: ${a.as === "s:" ? "unencoded (s:… instead of s%3A…)" : a.as === "%73%3A" ? "with its s percent-encoded too (%73%3A… instead of s%3A…)" : "with lowercase percent-encoding (s%3a… instead of s%3A…)"}, the same signed cookie, which express-session reads as the same session`;
     case "twin":
       return `${name(a.who)}'s browser holds a session whose id is ${name(a.of)}'s but for its last character (ids are random: two may share any beginning)`;
     case "fault":
       return a.kind === "cut"
-        ? `${name(a.who)}: POST /download; once ${name(a.who)}'s session was read, the first command the app sends that writes reaches Redis, then the connection is lost before Redis answers (as when the app's process dies)`
+        ? `${name(a.who)}: POST /download; once ${name(a.who)}'s session was read, the ${["first", "second", "third"][a.nth - 1]} command the app sends that writes for the download reaches Redis, then the connection is lost before Redis answers (as when the app's process dies; if the app writes fewer, once it has answered)`
         : `${name(a.who)}: POST /download, and ${a.kind === "down" ? "Redis goes down" : "Redis stops answering (its connections cut 0.3 s later)"} just after ${name(a.who)}'s session was read`;
   }
 }
 
-async function perform(a: Action, side: Side, sides: RedisSides): Promise<Answer | undefined> {
+/**
+ * Does A on SIDE, and tells what its answers were (state.heard) once they are in: the other
+ * side's body waits for the reference's.
+ */
+async function perform(a: Action, side: Side, sides: RedisSides, tap: Tap) {
+  const state = stateOf(side);
+  let heard = (_heard: Heard) => {};
+  state.heard = new Promise((resolve) => {
+    heard = resolve;
+  });
+  const started = Date.now();
+  let answer: Answer | undefined;
+  try {
+    answer = await act(a, side, sides, tap);
+  } finally {
+    const retryAfter = new Map<number, number>();
+    const answers =
+      a.do === "burst" ? state.burst : answer && "who" in a ? [{ who: a.who, answer }] : [];
+    for (const { who, answer: one } of answers) {
+      const value = Number(one.header("retry-after"));
+      if (one.status === 429 && !retryAfter.has(who) && Number.isFinite(value))
+        retryAfter.set(who, value);
+    }
+    heard({ ms: Date.now() - started, status: answer?.status ?? 0, retryAfter });
+  }
+  return answer;
+}
+
+async function act(
+  a: Action,
+  side: Side,
+  sides: RedisSides,
+  tap: Tap,
+): Promise<Answer | undefined> {
   const state = stateOf(side);
   switch (a.do) {
     case "time":
       await pass(sides.admin(side.name), a.seconds);
       state.clock.aheadMs += a.seconds * 1000;
       state.timePassed = true;
+      state.passedS += a.seconds;
       return undefined;
     case "forget-scripts":
       await sides.admin(side.name).sendCommand(["SCRIPT", "FLUSH"]);
@@ -401,6 +500,17 @@ async function perform(a: Action, side: Side, sides: RedisSides): Promise<Answer
       jar.set("theme", "dark");
       for (const [key, value] of kept) jar.set(key, value);
       state.newCookie.add(a.who);
+      return undefined;
+    }
+    case "respell": {
+      await withSession(side, a.who);
+      const jar = side.visitors[a.who]?.cookies;
+      const value = jar?.get(COOKIE_NAME);
+      if (!jar || !value) return undefined;
+      const signed = decodeURIComponent(value); // s:<id>.<signature>
+      const rest = encodeURIComponent(signed.slice(2));
+      jar.set(COOKIE_NAME, a.as === "s:" ? signed : `${a.as}${rest}`);
+      state.respelled.add(a.who);
       return undefined;
     }
     case "twin":
@@ -417,10 +527,12 @@ async function perform(a: Action, side: Side, sides: RedisSides): Promise<Answer
     }
     case "fault": {
       await withSession(side, a.who);
-      state.armed = a.kind;
+      state.armed = { kind: a.kind, nth: a.nth };
       if (a.kind === "cut") state.cut = true;
       const answer = await download(side, a.who, 1).finally(() => {
         state.armed = undefined;
+        // The process is gone (or Redis is): nothing more reaches Redis in this scenario.
+        if (a.kind === "cut") tap.down();
       });
       return answer;
     }
@@ -448,15 +560,20 @@ async function perform(a: Action, side: Side, sides: RedisSides): Promise<Answer
 
 // ---- What is compared.
 
-/** Retry-After as compared: whole seconds, to the nearest 30 s. */
-function retryAfter(value: string | undefined): string {
+/**
+ * Retry-After as compared: whole seconds, as "≈NEAR s" when within RETRY_AFTER_S of NEAR (the
+ * reference's at about the same moment).
+ */
+function retryAfter(value: string | undefined, near: number | undefined): string {
   if (value === undefined) return "(none)";
   if (!/^\d+$/.test(value.trim())) return `${JSON.stringify(value)} (not whole seconds)`;
-  return `≈${rounded(Number(value))} s`;
+  const seconds = Number(value);
+  if (near !== undefined && Math.abs(seconds - near) <= RETRY_AFTER_S) return `≈${near} s`;
+  return `${seconds} s`;
 }
 
-function downloadAnswer(answer: Answer): unknown {
-  if (answer.status === 429) return { retryAfter: retryAfter(answer.header("retry-after")) };
+function downloadAnswer(answer: Answer, near: number | undefined): unknown {
+  if (answer.status === 429) return { retryAfter: retryAfter(answer.header("retry-after"), near) };
   if (answer.status !== 200) return "(an error)";
   try {
     return {
@@ -475,14 +592,22 @@ interface Burst {
   other: number[];
 }
 
-async function body(a: Action, answer: Answer, side: Side, sides: RedisSides) {
+async function body(a: Action, answer: Answer, side: Side, reference: Side, sides: RedisSides) {
   const held = await windows(sides.admin(side.name), side);
+  const mine = await stateOf(side).heard;
+  const theirs = await stateOf(reference).heard;
+  // While Redis fails (the reference answers 5xx), yours answers about as quickly.
+  const late = mine.ms - theirs.ms;
+  const slow = theirs.status >= 500 && late > SLOWER_MS ? { slow: `${late} ms later` } : {};
   if (a.do === "visit") {
     const visits =
       answer.status === 200 ? (JSON.parse(answer.text) as { visits: number }).visits : "(an error)";
-    return { answer: { visits }, windows: held };
+    return { answer: { visits }, windows: held, ...slow };
   }
-  if (a.do !== "burst") return { answer: downloadAnswer(answer), windows: held };
+  if (a.do !== "burst") {
+    const near = "who" in a ? theirs.retryAfter.get(a.who) : undefined;
+    return { answer: downloadAnswer(answer, near), windows: held, ...slow };
+  }
   const byVisitor: Record<string, Burst> = {};
   for (const { who, answer: one } of stateOf(side).burst) {
     const b = byVisitor[name(who)] ?? {
@@ -493,7 +618,10 @@ async function body(a: Action, answer: Answer, side: Side, sides: RedisSides) {
       other: [],
     };
     byVisitor[name(who)] = b;
-    const seen = downloadAnswer(one) as { downloadsLeft?: unknown; retryAfter?: string };
+    const seen = downloadAnswer(one, theirs.retryAfter.get(who)) as {
+      downloadsLeft?: unknown;
+      retryAfter?: string;
+    };
     if (one.status === 200) {
       b.granted++;
       b.downloadsLeft.push(seen.downloadsLeft);
@@ -508,7 +636,7 @@ async function body(a: Action, answer: Answer, side: Side, sides: RedisSides) {
     b.retryAfter.sort();
     b.other.sort();
   }
-  return { answer: byVisitor, windows: held };
+  return { answer: byVisitor, windows: held, ...slow };
 }
 
 function cookie(line: string) {
@@ -520,7 +648,7 @@ function cookie(line: string) {
 // ---- Rules: what is wrong at a step where your app and the reference differ, in words.
 
 type S = Step<Action>;
-type Seen = { answer: unknown; windows: string[] };
+type Seen = { answer: unknown; windows: string[]; slow?: string };
 /** JSON with object keys in order, so that two equal values compare equal. */
 const json = (value: unknown) =>
   JSON.stringify(value, (_key, v: unknown) =>
@@ -550,7 +678,7 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   if (r.status === 200 && a.do === "burst")
     return `some downloads sent at once were answered ${y.status}: each one must be let through (200) or refused (429)`;
   if (r.status === 429 && y.status === 200)
-    return `a download past the quota was let through: ${who(a)} had used the ${QUOTA} downloads of the window`;
+    return `a download past the quota was let through: ${who(a)} had used the ${QUOTA} downloads of the window${escaped(a, stateOf(referenceSide))}`;
   if (r.status === 429)
     return `a download past the quota was not refused with 429 (it answered ${y.status}): 429 Too Many Requests, with Retry-After, tells the client to come back later`;
   if (r.status === 200 && y.status === 429) {
@@ -568,6 +696,8 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
 function escaped(a: Action, state: SideState): string {
   if (a.do === "download" && a.proxied)
     return ": this request came with an X-Forwarded-For header, which any client can send with any value it likes; the quota must follow the visitor's session";
+  if ("who" in a && state.respelled.has(a.who))
+    return `: ${name(a.who)}'s browser now spells its session cookie another way (s: unencoded, or percent-encoded otherwise), and the quota started again. It is the same signed cookie, which express-session reads as the same session: the quota must follow the session (its id, as express-session found it), not the cookie's text`;
   if ("who" in a && state.newCookie.has(a.who))
     return `: ${name(a.who)}'s browser now sends one more cookie, and the quota started again; the quota must follow the visitor's session, not the Cookie header as a whole`;
   if (state.timePassed)
@@ -610,7 +740,14 @@ function answerRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   const m = mine as { downloadsLeft?: unknown; retryAfter?: string; visits?: unknown };
   const t = theirs as typeof m;
   if (t.retryAfter !== undefined && m.retryAfter !== t.retryAfter) {
-    return `Retry-After does not say when the window ends: ${m.retryAfter} where ${t.retryAfter} was expected (the seconds left in ${who(a)}'s window, which started at ${who(a)}'s first download)${byRedisClock(state)}`;
+    const lags =
+      state.timePassed &&
+      same((y.body as Seen).windows, (r.body as Seen).windows) &&
+      Number(/\d+/.exec(m.retryAfter ?? "")?.[0]) > Number(/\d+/.exec(t.retryAfter)?.[0]);
+    const why = lags
+      ? ` (${state.passedS / 60} minutes passed here, and Redis holds the same window as the reference's, yet Retry-After did not count them down. The check makes time pass by shortening each window's time to live and moving the app's clock, Date.now(), on as much; it cannot move Redis's own clock (TIME), so a Retry-After computed from Redis's TIME is not the window's time left here: take the time from the app's Date.now(), or from the window's time to live, PTTL)`
+      : byRedisClock(state);
+    return `Retry-After does not say when the window ends: ${m.retryAfter} where ${t.retryAfter} was expected (the seconds left in ${who(a)}'s window, which started at ${who(a)}'s first download)${why}`;
   }
   if (typeof t.downloadsLeft === "number" && typeof m.downloadsLeft === "number") {
     if (m.downloadsLeft > t.downloadsLeft)
@@ -628,9 +765,11 @@ function windowRule({ yours: y, reference: r, referenceSide }: S) {
   if (same(mine, theirs)) return undefined;
   const shown = (w: string[]) => (w.length ? w.join(", ") : "nothing");
   const detail = `(Redis holds ${shown(mine)}, where the reference's holds ${shown(theirs)})`;
-  if (mine.includes("never expires") && stateOf(referenceSide).cut)
+  if (mine.some((w) => w.endsWith(UNDER_SESS)))
+    return `the quota's key is under the session store's prefix (sess:): that namespace is the session store's, which reads every key in it as a session (the check's view of the sessions lists the count as one), and a store that lists, clears or counts its sessions takes the quota's keys with them. Give the quota's keys a prefix of their own, as step 03 gives the sessions theirs ${detail}`;
+  if (mine.some((w) => w.includes(NEVER)) && stateOf(referenceSide).cut)
     return `the count never expires: the app lost Redis between the command that counts and the one that gives the count its time to live, so Redis holds a count that nothing will ever end. The count and its time to live must reach Redis together: in one MULTI/EXEC, in one script, or the window set first (SET NX EX) and counted after ${detail}`;
-  if (mine.includes("never expires"))
+  if (mine.some((w) => w.includes(NEVER)))
     return `the count never expires: a key without a time to live keeps the visitor refused for ever, and stays in Redis for good ${detail}`;
   if (!mine.length)
     return `no window in Redis after a download: the count is not kept in Redis, where every process sees it and where its time to live ends the window, or the window is not 10 minutes and has already ended ${detail}`;
@@ -644,6 +783,12 @@ function windowRule({ yours: y, reference: r, referenceSide }: S) {
   return `an attempt moved the end of the window: the window starts at the visitor's first download and ends 10 minutes later, whatever the visitor does in between (or a visitor who keeps trying is never let back) ${detail}`;
 }
 const WINDOW_TEXT = "600 s from the first download, as a time to live in seconds";
+
+function quickRule({ action: a, yours: y, reference: r }: S) {
+  const slow = (y.body as Seen).slow;
+  if (!slow || (r.body as Seen).slow) return undefined;
+  return `an outage of Redis is not a quick 503: ${a.do === "fault" && a.kind === "frozen" ? "Redis stopped answering and its connections were cut, and" : "Redis was failing, and"} the answer came ${slow} than the reference's, more than ${SLOWER_MS / 1000} s (it waited for Redis, or tried again, instead of failing at once: the visitor gets 503 quickly, and can try again later)`;
+}
 
 function storeRule({ action: a, yours: y, reference: r }: S) {
   const mine = (y.store.sessions ?? []) as unknown[];
@@ -698,8 +843,8 @@ function model(setup: Setup, action: fc.Arbitrary<Action>, examples: Action[][])
     examples,
     describe,
     actor: (a) => ("who" in a ? a.who : "from" in a ? a.from[0] : undefined),
-    perform: (a, side) => perform(a, side, sides),
-    body: (a, answer, side) => body(a, answer, side, sides),
+    perform: (a, side) => perform(a, side, sides, taps[side.name]),
+    body: (a, answer, side, reference) => body(a, answer, side, reference, sides),
     cookie,
     session: (held) => {
       const { cookie: _cookie, ...data } = (held as { session: Record<string, unknown> }).session;
@@ -744,9 +889,22 @@ function model(setup: Setup, action: fc.Arbitrary<Action>, examples: Action[][])
                 ...o,
                 body: {
                   ...(o.body as Seen),
-                  windows: (o.body as Seen).windows.filter((w) => w === "never expires"),
+                  windows: (o.body as Seen).windows.filter((w) => w.includes(NEVER)),
                 },
               }
+            : o,
+      },
+      {
+        // A process that dies after its second or third command that writes: the reference,
+        // with fewer, may have answered (200 or 429) before that; whether the visitor heard an
+        // answer or a 503 then depends on how many commands the app sends.
+        name: "whether a download cut after its first write was answered",
+        apply: (o, a) =>
+          a.do === "fault" &&
+          a.kind === "cut" &&
+          a.nth > 1 &&
+          (o.status === 200 || o.status === 429)
+            ? { ...o, status: 503 }
             : o,
       },
       {
@@ -757,7 +915,7 @@ function model(setup: Setup, action: fc.Arbitrary<Action>, examples: Action[][])
             : o,
       },
     ],
-    rules: [statusRule, answerRule, windowRule, storeRule, trafficRule, cookieRule],
+    rules: [statusRule, answerRule, quickRule, windowRule, storeRule, trafficRule, cookieRule],
     probe: (side) => sides.probe(side),
     createApp: (side) => twoProcesses(side, setup.copies, taps[side.name]),
     createReference: (side) => twoProcesses(side, setup.references, taps[side.name]),
@@ -845,6 +1003,14 @@ const action = fc.oneof(
   { weight: 2, arbitrary: fc.record({ do: fc.constant("other-cookie" as const), who: visitor }) },
   {
     weight: 1,
+    arbitrary: fc.record({
+      do: fc.constant("respell" as const),
+      who: visitor,
+      as: fc.constantFrom("s:" as const, "%73%3A" as const, "s%3a" as const),
+    }),
+  },
+  {
+    weight: 1,
     arbitrary: fc.record({ do: fc.constant("twin" as const), who: fc.constant(C), of: visitor }),
   },
   {
@@ -853,6 +1019,7 @@ const action = fc.oneof(
       do: fc.constant("fault" as const),
       who: visitor,
       kind: fc.constantFrom("cut" as const, "down" as const, "frozen" as const),
+      nth: fc.constantFrom(1 as const, 2 as const, 3 as const),
     }),
   },
 );
@@ -870,22 +1037,31 @@ export default defineCheck<Module>({
             // for one whose session id begins as A's does.
             [dl(A), dl(B), dl(A), dl(A), dl(A), { do: "twin", who: C, of: A }, dl(C)],
             // A download whose first command reaches Redis, and whose next never does.
-            [{ do: "fault", who: A, kind: "cut" }],
+            [{ do: "fault", who: A, kind: "cut", nth: 1 }],
+            // The same, after its second command that writes (a lock taken first, say).
+            [{ do: "fault", who: A, kind: "cut", nth: 2 }],
             // A download, then Redis stops answering just as the next one needs it. Before the
             // bursts: a slow Redis is what a busy machine looks like, and an app that gives up
             // waiting for it would fail them for that, and say less.
-            [dl(A), { do: "fault", who: A, kind: "frozen" }],
+            [dl(A), { do: "fault", who: A, kind: "frozen", nth: 1 }],
             // A burst, to both processes.
             [burst([A], 6)],
             // The window: downloads and attempts do not move it, Retry-After says its end, then
             // a new quota.
             [dl(A), minutes(5), dl(A), dl(A), dl(A), minutes(5), dl(A)],
             // Redis goes down just as a download needs it.
-            [{ do: "fault", who: A, kind: "down" }],
+            [{ do: "fault", who: A, kind: "down", nth: 1 }],
             // A script Redis no longer holds: EVALSHA answers NOSCRIPT, and the app sends it again.
             [dl(A), { do: "forget-scripts" }, dl(A)],
-            // What a client can send: one more cookie, an X-Forwarded-For header.
-            [dl(A), { do: "other-cookie", who: A }, dl(A, 2, true)],
+            // What a client can send: one more cookie, an X-Forwarded-For header, the session
+            // cookie spelled another way.
+            [
+              dl(A),
+              { do: "other-cookie", who: A },
+              dl(A, 2, true),
+              { do: "respell", who: A, as: "s:" },
+              dl(A),
+            ],
           ]),
           { runs: 7, maxActions: 6, shrinkTries: 8 },
         ),

@@ -12,7 +12,7 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 export type RelayState = "up" | "down" | "frozen";
 
 /** Redis commands that only read: a cut (downAfterNextRequest) lets them through. */
-const READS = new Set(["EXISTS", "GET", "MGET", "TTL", "PTTL", "TYPE", "STRLEN", "PING"]);
+export const READS = new Set(["EXISTS", "GET", "MGET", "TTL", "PTTL", "TYPE", "STRLEN", "PING"]);
 /** Whether CHUNK, what an app sent to Redis in one write, begins with a command that only reads. */
 export function startsWithRead(chunk: Buffer): boolean {
   const command = /^\*\d+\r\n\$\d+\r\n([A-Za-z]+)\r\n/.exec(chunk.toString("latin1", 0, 64));

@@ -4,22 +4,26 @@
  * walks the folder at most once a minute.
  *
  * A differential check (test/checks/differential.ts): scenarios of three visitors and of time
- * passing, drawn at random, run on your app and on the reference side by side, each over a
- * folder of its own. After every step the two must look the same to a visitor (status, visit
- * count, the cookie's expiry) and to an operator (the session files on disk, when each ends,
- * which are gone; what a request read or wrote; how often the folder was walked), but for the
- * differences the policy allows.
+ * passing, drawn at random (A and B are browsers; C is a script that keeps its cookie after it
+ * expired, and also asks for /favicon.ico, a request that leaves the session unchanged), run
+ * on your app and on the reference side by side, each over a folder of its own. After every
+ * step the two must look the same to a visitor (status, visit count, the cookie's expiry) and
+ * to an operator (the session files on disk, when each ends, which are gone; what a request
+ * read or wrote; how often the folder was walked), but for the differences the policy allows.
  *
  * Nobody waits. "N minutes pass" ages what each side holds by N minutes: in every session file
  * its last access, the cookie expiry written in it and its modification time; the expiry of
  * each visitor's cookie (a browser drops an expired one). The timers the app schedules are
  * caught (setInterval, setTimeout, and those of node:timers/promises) and run at the moments
- * they would fire. The app is built on
- * a clock 13 minutes behind, so that a time taken once at start-up is not taken for "now".
- * An operator's view of reads: before each request the access times of the folder and its
- * files are set far back, so that afterwards they show what the request listed or read.
+ * they would fire; just before each runs, the files are looked at too (no ended file may have
+ * stayed more than 5 minutes, counted from the start for one that ended before it). An
+ * interval, or a timeout set by a timer's run, must not keep the process alive. The app is
+ * built on a clock 13 minutes behind, so that a time taken once at start-up is not taken for
+ * "now". An operator's view of reads: before each request the access times of the folder and
+ * its files are set far back, so that afterwards they show what the request listed or read.
  *
- * The 10 classic scenarios below, then 20 drawn ones of up to 7 steps (CHECK_RUNS, CHECK_DRAW to
+ * The 12 classic scenarios below (in one, another server writes a live session file named to
+ * come first in the folder), then 20 drawn ones of up to 7 steps (CHECK_RUNS, CHECK_DRAW to
  * draw others).
  */
 
@@ -97,9 +101,15 @@ const START_BEHIND = 13 * MINUTE;
 /** The access time the check gives the folder and its files before each request. */
 const LONG_AGO = new Date("2000-01-01T00:00:00Z");
 const VISITORS = 3;
+/** Visitor C is a script (curl, or a stolen cookie): it keeps sending its cookie after expiry. */
+const SCRIPT = 2;
+/** The id of the session file another server writes into the folder: it sorts before any other. */
+const PLANTED = "-".repeat(32);
 
 type Action =
   | { do: "visit"; who: number }
+  | { do: "asset"; who: number }
+  | { do: "plant" }
   | { do: "wait"; minutes: number }
   | { do: "forget"; who: number }
   | { do: "disk"; full: boolean }
@@ -114,6 +124,8 @@ interface Timer {
   ranIn?: number;
   /** The handle the app got: unless unref()ed or cleared, it keeps the process alive. */
   handle: NodeJS.Timeout;
+  /** Set by a timer's run: a chain of timeouts, each setting the next, repeats like an interval. */
+  chained: boolean;
 }
 
 /** What the check keeps about one side in one scenario. */
@@ -126,6 +138,10 @@ interface SideClock {
   cookieExpires: (number | undefined)[];
   /** When each visitor last sent a request (the check's clock). */
   lastRequest: (number | undefined)[];
+  /** When the app last (re)started (the check's clock): a file that ended before waits for its first reaping. */
+  started: number;
+  /** In the last wait, the file kept longest past its end at a moment a timer fired: minutes, and that moment. */
+  late: { minutes: number; at: number } | undefined;
   /** The request in flight: the acting visitor's own session ids, minutes since its last request. */
   request: { own: Set<string>; idle: number | undefined } | undefined;
 }
@@ -151,6 +167,8 @@ class DiskProbe extends StoreProbe {
     super.attach(store);
   }
 }
+/** The traffic counted when, in a wait, a file stayed on disk past the policy (see noteLate). */
+const LATE = "ended files kept too long";
 const ENOSPC = "ENOSPC: no space left on device (a fault the check injected)";
 
 const clocks = new WeakMap<StoreProbe, SideClock>();
@@ -170,11 +188,14 @@ const idIn = (value: string | undefined) =>
 // ---- Time: aging what a side holds, and running its timers when they would fire.
 
 /** Whose clock a timer goes on: the side whose app, or app's timer, is running. */
-const timing = new AsyncLocalStorage<{ clock: SideClock; side: Side }>();
+const timing = new AsyncLocalStorage<{ clock: SideClock; side: Side; inTimer: boolean }>();
 
-/** Runs FN, and all it goes on to do, with the timers it sets kept for the check to run. */
-function catchTimers<T>(clock: SideClock, side: Side, fn: () => T): T {
-  return timing.run({ clock, side }, fn);
+/**
+ * Runs FN, and all it goes on to do, with the timers it sets kept for the check to run; IN_TIMER:
+ * FN is a timer's run.
+ */
+function catchTimers<T>(clock: SideClock, side: Side, fn: () => T, inTimer = false): T {
+  return timing.run({ clock, side, inTimer }, fn);
 }
 
 /**
@@ -190,12 +211,22 @@ function keepTimers(): void {
   const real = { setInterval: globalThis.setInterval, setTimeout: globalThis.setTimeout };
   const promised = { setInterval: timers.setInterval, setTimeout: timers.setTimeout };
   const keep = (every: boolean, run: () => void, ms: unknown): NodeJS.Timeout => {
-    const { clock, side } = timing.getStore() as { clock: SideClock; side: Side };
+    const { clock, side, inTimer } = timing.getStore() as {
+      clock: SideClock;
+      side: Side;
+      inTimer: boolean;
+    };
     // As Node does: a delay under 1 ms, over 2^31 - 1 or not a number is 1 ms.
     const delay = Number(ms) >= 1 && Number(ms) <= 2 ** 31 - 1 ? Number(ms) : 1;
     const handle = real.setTimeout(() => {}, 2 ** 31 - 1);
     side.after(() => clearTimeout(handle));
-    clock.timers.push({ due: clock.now + delay, every: every ? delay : undefined, run, handle });
+    clock.timers.push({
+      due: clock.now + delay,
+      every: every ? delay : undefined,
+      run,
+      handle,
+      chained: inTimer,
+    });
     return handle;
   };
   const callback = (every: boolean, name: "setInterval" | "setTimeout") =>
@@ -305,7 +336,7 @@ function age(clock: SideClock, side: Side, ms: number): void {
   clock.cookieExpires.forEach((expires, i) => {
     if (expires === undefined) return;
     clock.cookieExpires[i] = expires - ms;
-    if (expires - ms <= Date.now()) {
+    if (expires - ms <= Date.now() && i !== SCRIPT) {
       side.visitors[i]?.cookies.delete(COOKIE_NAME);
       clock.cookieExpires[i] = undefined;
     }
@@ -334,6 +365,7 @@ async function pass(side: Side, ms: number): Promise<number> {
   const clock = clockOf(side);
   const target = clock.now + ms;
   let walks = 0;
+  clock.late = undefined;
   for (;;) {
     const timer = clock.timers
       .filter((t) => t.due <= target)
@@ -346,7 +378,8 @@ async function pass(side: Side, ms: number): Promise<number> {
     const minute = Math.floor(clock.now / MINUTE);
     if (timer.ranIn !== minute) {
       timer.ranIn = minute;
-      silencingStoreLog(() => catchTimers(clock, side, timer.run));
+      noteLate(clock);
+      silencingStoreLog(() => catchTimers(clock, side, timer.run, true));
       await quiet(clock.dir);
     }
     if (timer.every === undefined) {
@@ -365,6 +398,34 @@ async function pass(side: Side, ms: number): Promise<number> {
   clock.now = target;
   forgetAccess(clock.dir);
   return walks;
+}
+
+/**
+ * Notes the file kept longest past its end, now, as the moment a timer fires (before it runs:
+ * files are deleted by timers, so these are the moments they are oldest). A file that ended
+ * before the app (re)started counts from the start: a reaper's first walk comes one interval
+ * after it.
+ */
+function noteLate(clock: SideClock): void {
+  const sinceStart = (clock.now - clock.started) / MINUTE;
+  for (const file of readdirSync(clock.dir)) {
+    if (!file.endsWith(".json")) continue;
+    try {
+      const { __lastAccess, cookie } = JSON.parse(readFileSync(join(clock.dir, file), "utf8")) as {
+        __lastAccess?: unknown;
+        cookie?: { originalMaxAge?: unknown };
+      };
+      if (typeof __lastAccess !== "number" || typeof cookie?.originalMaxAge !== "number") continue;
+      const late = Math.min(
+        (Date.now() - __lastAccess - cookie.originalMaxAge) / MINUTE,
+        sinceStart,
+      );
+      if (late > GRACE + SLACK && late > (clock.late?.minutes ?? 0)) {
+        clock.late = { minutes: quarter(late * MINUTE), at: quarter(clock.now) };
+      }
+    } catch {} // deleted meanwhile, or not JSON
+  }
+  forgetAccess(clock.dir);
 }
 
 /** session-file-store logs a line each time it reaps: not the learner's output. */
@@ -445,12 +506,18 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     weight: 1,
   },
   { arbitrary: fc.constant({ do: "restart" as const }), weight: 1 },
+  // Only the script: a browser's cookie would end with the reference's, rolling or not.
+  { arbitrary: fc.constant({ do: "asset" as const, who: SCRIPT }), weight: 1 },
 );
 
 function describe(a: Action): string {
   switch (a.do) {
     case "visit":
-      return `${name(a.who)}: GET /`;
+      return `${name(a.who)}${a.who === SCRIPT ? " (a script: it keeps its cookie past expiry)" : ""}: GET /`;
+    case "asset":
+      return `${name(a.who)}: GET /favicon.ico (a request that leaves the session unchanged)`;
+    case "plant":
+      return "another server on the same folder saves a session (its file's name sorts first)";
     case "wait":
       return `${minutes(a.minutes)} pass`;
     case "forget":
@@ -485,9 +552,30 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
       clock.request = undefined;
       const walks = await pass(side, a.minutes * MINUTE);
       if (walks > 0) side.probe.count("folder walks", walks);
+      if (clock.late) side.probe.count(LATE);
       // Not a request: the operator looks at the folder once the time has passed.
       return { status: 200, ...NO_ANSWER };
     }
+    case "plant": {
+      const now = Date.now();
+      const stored = {
+        cookie: {
+          originalMaxAge: LIFETIME * MINUTE,
+          expires: new Date(now + LIFETIME * MINUTE).toISOString(),
+          secure: false,
+          httpOnly: true,
+          path: "/",
+          sameSite: "lax",
+        },
+        visits: 1,
+        __lastAccess: now,
+      };
+      writeFileSync(join(clock.dir, `${PLANTED}.json`), JSON.stringify(stored));
+      forgetAccess(clock.dir);
+      // Not a request: the operator looks at the folder once the file is written.
+      return { status: 200, ...NO_ANSWER };
+    }
+    case "asset":
     case "visit": {
       const visitor = side.visitors[a.who];
       if (!visitor) return undefined;
@@ -501,7 +589,8 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
       // After a failed write, express-session closes the connection once it has answered: a
       // request on a full disk asks for a connection of its own, not to be reused.
       const full = (side.probe as DiskProbe).full;
-      const answer = await visitor.send("GET", "/", full ? CLOSE : JSON_CLIENT);
+      const path = a.do === "visit" ? "/" : "/favicon.ico";
+      const answer = await visitor.send("GET", path, full ? CLOSE : JSON_CLIENT);
       const after = idIn(visitor.cookie(COOKIE_NAME));
       if (after) clock.request.own.add(after);
       for (const line of answer.setCookies) {
@@ -518,8 +607,9 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
 function body(a: Action, answer: Answer, side: Side): unknown {
   if (a.do !== "visit") return "";
   if (answer.status >= 400) return "(an error)";
-  // A repeating timer that keeps the process alive: a graceful shutdown waits for it for ever.
-  if (clockOf(side).timers.some((t) => t.every !== undefined && t.handle.hasRef()))
+  // A repeating timer (an interval, or a timeout set by a timer's run: a chain) that keeps the
+  // process alive: a graceful shutdown waits for it for ever.
+  if (clockOf(side).timers.some((t) => (t.every !== undefined || t.chained) && t.handle.hasRef()))
     return "(a timer keeps the process alive)";
   try {
     const json = JSON.parse(answer.text) as { visits: number; sessionId: string };
@@ -561,6 +651,8 @@ const endsIn = (store: Record<string, unknown>, label: string) =>
 interface Memo {
   raw: Observation | undefined;
   timers: number;
+  /** Your side's clock in the scenario under way. */
+  clock?: SideClock;
 }
 
 function statusRule({ action: a, yours: y, reference: r }: S) {
@@ -588,13 +680,17 @@ function cookieRule({ yours: y, reference: r }: S) {
 function bodyRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   if (a.do !== "visit" || same(y.body, r.body) || y.status !== r.status) return undefined;
   if (y.body === "(a timer keeps the process alive)")
-    return "a timer of yours keeps the process alive: a repeating timer holds Node's event loop open, so a graceful shutdown (SIGTERM, Ctrl-C) waits for it for ever; unref() it (the reaper's own timer is unref()ed), or clear it when the server closes";
+    return "a timer of yours keeps the process alive: a repeating timer (an interval, or a timeout that sets the next one) holds Node's event loop open, so a graceful shutdown (SIGTERM, Ctrl-C) waits for it for ever; unref() it (the reaper's own timer is unref()ed), or clear it when the server closes";
   const mine = y.body as { visits?: number };
   const theirs = r.body as { visits?: number };
   const idle = clockOf(referenceSide).request?.idle;
   const since = idle === undefined ? "" : ` (${minutes(idle)} after its last request)`;
   if (theirs.visits === 1 && (mine.visits ?? 0) > 1) {
-    return `a session outlives the policy: ${name(a.who)}'s session was still served${since}; it ends ${LIFETIME} minutes after the last request`;
+    const script =
+      a.who === SCRIPT && idle !== undefined && idle > LIFETIME
+        ? ` (${name(a.who)} is a script that sent its cookie after it expired, as curl or a stolen cookie does: the file, still on disk until it is reaped, must not be served)`
+        : "";
+    return `a session outlives the policy: ${name(a.who)}'s session was still served${since}; it ends ${LIFETIME} minutes after the last request${script}`;
   }
   if (mine.visits === 1 && (theirs.visits ?? 0) > 1) {
     return `a session ended less than ${LIFETIME} minutes after the visitor's last request: ${name(a.who)} got a new session${since}`;
@@ -604,7 +700,7 @@ function bodyRule({ action: a, yours: y, reference: r, referenceSide }: S) {
 
 const storeRule =
   (memo: Memo) =>
-  ({ yours: y, reference: r, owners, referenceSide }: S) => {
+  ({ action: a, yours: y, reference: r, owners, referenceSide }: S) => {
     const said: string[] = [];
     const raw = memo.raw?.store ?? y.store;
     const whose = (label: string) => `${owners.get(label) || "a visitor"}'s session (${label})`;
@@ -635,6 +731,17 @@ const storeRule =
       if (!(label in y.store) || same(y.store[label], r.store[label])) continue;
       const mine = y.store[label] as FileView;
       const theirs = r.store[label] as FileView;
+      if (
+        a.do === "asset" &&
+        typeof mine.endsIn === "number" &&
+        typeof theirs.endsIn === "number" &&
+        mine.endsIn < theirs.endsIn
+      ) {
+        said.push(
+          `a request that leaves the session unchanged did not count: after ${describe(a)}, the file of ${whose(label)} still ends in ${minutes(mine.endsIn)}, where a session ends ${LIFETIME} minutes after the visitor's last request, whatever the request (a cookie re-sent for ${LIFETIME} minutes would outlive the file)`,
+        );
+        continue;
+      }
       said.push(
         mine.endsIn !== theirs.endsIn
           ? `the file of ${whose(label)} says it ends in ${typeof mine.endsIn === "number" ? minutes(mine.endsIn) : mine.endsIn}, where the policy says ${minutes(Number(theirs.endsIn))}`
@@ -644,41 +751,58 @@ const storeRule =
     return said.join("\n") || undefined;
   };
 
-function trafficRule({ action: a, yours: y, reference: r }: S) {
-  const said: string[] = [];
-  const count = (o: Observation, op: string) => o.traffic[op] ?? 0;
-  const more = (op: string) => count(y, op) > count(r, op);
-  const route = a.do === "wait" ? `while ${describe(a)}, your app` : "GET /";
-  if (a.do === "wait" && count(y, "folder walks") > 0) {
-    said.push(
-      `the reaper walks the whole folder too often: ${count(y, "folder walks")} times in ${minutes(a.minutes)} (the policy: at most once a minute, since each walk reads every file)`,
-    );
-  }
-  if (a.do === "wait" && more("clear")) {
-    said.push(`${route} emptied the whole store (clear): the live sessions go with the ended ones`);
-  }
-  const listed = more("folder listed") || more("length") || more("all");
-  const others = more("other visitors' files read");
-  if (a.do === "visit" && (listed || others)) {
-    const what = [
-      listed ? "listed the folder" : "",
-      others ? `read ${count(y, "other visitors' files read")} other visitors' files` : "",
-    ];
-    said.push(
-      `read every session file to answer one visitor: GET / ${what.filter(Boolean).join(" and ")}; deleting ended sessions is the reaper's job, on its own timer, not every request's`,
-    );
-  }
-  if (said.length > 0) return said.join("\n");
-  const ops = new Set([...Object.keys(y.traffic), ...Object.keys(r.traffic)]);
-  for (const op of ops) {
-    if (count(y, op) !== count(r, op)) {
+const trafficRule =
+  (memo: Memo) =>
+  ({ action: a, yours: y, reference: r }: S) => {
+    const said: string[] = [];
+    const count = (o: Observation, op: string) => o.traffic[op] ?? 0;
+    const more = (op: string) => count(y, op) > count(r, op);
+    const route =
+      a.do === "wait"
+        ? `while ${describe(a)}, your app`
+        : a.do === "visit"
+          ? "GET /"
+          : a.do === "asset"
+            ? "GET /favicon.ico"
+            : `after "${describe(a)}", your app`;
+    const late = memo.clock?.late;
+    if (a.do === "wait" && more(LATE) && late) {
       said.push(
-        `${route} called the store's ${op} ${count(y, op)} times where ${count(r, op)} were expected`,
+        `expired files stay on disk too long: ${minutes(late.at)} into the scenario, as a timer of yours fired, the file of an ended session had been on disk ${minutes(late.minutes)} since its end (the policy: gone within ${GRACE} minutes, so a reaper that reads every file runs at least every ${GRACE} minutes)`,
       );
     }
-  }
-  return said.join("\n") || undefined;
-}
+    if (a.do === "wait" && count(y, "folder walks") > 0) {
+      said.push(
+        `the reaper walks the whole folder too often: ${count(y, "folder walks")} times in ${minutes(a.minutes)} (the policy: at most once a minute, since each walk reads every file)`,
+      );
+    }
+    if (a.do === "wait" && more("clear")) {
+      said.push(
+        `${route} emptied the whole store (clear): the live sessions go with the ended ones`,
+      );
+    }
+    const listed = more("folder listed") || more("length") || more("all");
+    const others = more("other visitors' files read");
+    if (a.do !== "wait" && (listed || others)) {
+      const what = [
+        listed ? "listed the folder" : "",
+        others ? `read ${count(y, "other visitors' files read")} other visitors' files` : "",
+      ];
+      said.push(
+        `read every session file to answer one visitor: ${route} ${what.filter(Boolean).join(" and ")}; deleting ended sessions is the reaper's job, on its own timer, not every request's`,
+      );
+    }
+    if (said.length > 0) return said.join("\n");
+    const ops = new Set([...Object.keys(y.traffic), ...Object.keys(r.traffic)]);
+    for (const op of ops) {
+      if (count(y, op) !== count(r, op)) {
+        said.push(
+          `${route} called the store's ${op} ${count(y, op)} times where ${count(r, op)} were expected`,
+        );
+      }
+    }
+    return said.join("\n") || undefined;
+  };
 
 /** The folder under which each side of each scenario gets its own. */
 function folders(after: (fn: () => unknown) => void): string {
@@ -703,8 +827,11 @@ function model(module: Module, root: string, examples: Action[][]): Model<Action
       timers: [],
       cookieExpires: [],
       lastRequest: [],
+      started: 0,
+      late: undefined,
       request: undefined,
     };
+    if (sideName === "yours") memo.clock = clock;
     const storeProbe: DiskProbe = new DiskProbe(async () => look(clock, storeProbe));
     clocks.set(storeProbe, clock);
     return storeProbe;
@@ -719,6 +846,7 @@ function model(module: Module, root: string, examples: Action[][]): Model<Action
     // A restart: the old process's timers die with it; the new one starts on the same folder.
     restarts.set(side, () => {
       for (const timer of clock.timers.splice(0)) clearTimeout(timer.handle);
+      clock.started = clock.now;
       app = build();
       forgetAccess(clock.dir);
     });
@@ -767,6 +895,24 @@ function model(module: Module, root: string, examples: Action[][]): Model<Action
         },
       },
       {
+        name: `on a request that leaves the session unchanged: re-sending the cookie for ${LIFETIME} minutes (rolling) or not, and moving the file's end by touch or by writing it again (set), answering before that is done`,
+        apply: (o, a) => {
+          if (a.do !== "asset") return o;
+          const { touch = 0, set = 0, ...traffic } = o.traffic;
+          type C = ReturnType<typeof cookieView>;
+          return {
+            ...o,
+            cookies: (o.cookies as C[]).filter(
+              (c) => !(c.name === COOKIE_NAME && c.expiresIn === LIFETIME),
+            ),
+            traffic: touch + set > 0 ? { ...traffic, "touch or set": touch + set } : traffic,
+            // Nothing changed in the session: a 404 sent before its unchanged copy is saved is
+            // no promise broken.
+            early: false,
+          };
+        },
+      },
+      {
         name: "reading the visitor's own session (get), deleting an ended one (destroy)",
         apply: (o) => {
           const { get: _get, destroy: _destroy, ...traffic } = o.traffic;
@@ -778,7 +924,7 @@ function model(module: Module, root: string, examples: Action[][]): Model<Action
         apply: (o) => (o.status >= 500 ? { ...o, status: 500, cookies: [] } : o),
       },
     ],
-    rules: [statusRule, cookieRule, bodyRule, storeRule(memo), trafficRule],
+    rules: [statusRule, cookieRule, bodyRule, storeRule(memo), trafficRule(memo)],
     probe,
     createApp: (side) => start(side, (dir) => module.createApp(dir)),
     createReference: (side) => start(side, (dir) => reference.createApp(dir)),
@@ -813,6 +959,13 @@ export default defineCheck<Module>({
             [wait(1), visit(A), wait(26.5)],
             [wait(4.5), visit(A), wait(25.25)],
             [visit(A), wait(26.5), visit(B), wait(26.5), visit(A)],
+            // Files that end a little after a reaping every 5.5 or 6 minutes would look.
+            [wait(2.25), visit(A), wait(1.75), visit(B), wait(26.5)],
+            // A live file that comes first in the folder: the ended ones after it still go.
+            [visit(A), wait(19), { do: "plant" }, wait(7.5)],
+            // A script keeps its cookie: a request that changes nothing still counts, and an
+            // ended session is not served again, though its file is still on disk.
+            [visit(C), wait(10), { do: "asset", who: C }, wait(16), visit(C), wait(21), visit(C)],
             // A restart: live sessions go on; files that ended before it still go in time.
             [visit(A), wait(12), visit(B), { do: "restart" }, wait(15), visit(B)],
             // A full disk: the visit is not kept, and the visitor must learn it.

@@ -31,6 +31,7 @@ export function createApp(sessionsDir: string) {
       secret: sessionSecrets(),
       resave: false,
       saveUninitialized: false,
+      rolling: true,
       cookie: {
         httpOnly: true,
         sameSite: "lax",

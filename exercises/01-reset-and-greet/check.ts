@@ -9,10 +9,13 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { syncBuiltinESMExports } from "node:module";
+import nodeTimers from "node:timers";
 import timers from "node:timers/promises";
+import { promisify } from "node:util";
 import express from "express";
 import fc from "fast-check";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
+import { SESSION_MAX_AGE } from "../../steps/shared/workshop-session.ts";
 import {
   type Answer,
   differential,
@@ -32,16 +35,25 @@ const VISITORS = 3;
 type Action =
   | { do: "visit"; who: number; times: number }
   | { do: "hello"; who: number; accept: "json" | "html" | "any" }
-  | { do: "reset"; who: number; method: "POST" | "GET"; naming: number | undefined }
+  | { do: "reset"; who: number; method: Method; naming: number | undefined }
   | { do: "copy"; who: number; of: number }
   | { do: "forge"; who: number; of: number }
   | { do: "other-cookie"; who: number }
-  | { do: "fail"; op: "destroy"; on: boolean; slow?: boolean };
+  | { do: "fail"; op: "destroy" | "get"; on: boolean; slow?: boolean };
+/** POST ends the session; the others must not (a link, a prefetch, a monitor, a preflight). */
+type Method = "POST" | "GET" | "HEAD" | "OPTIONS";
+const WHO_SENDS: Record<Exclude<Method, "POST">, string> = {
+  GET: "a link, a prefetch or an <img src>",
+  HEAD: "a link checker or an uptime monitor (HEAD)",
+  OPTIONS: "a CORS preflight (OPTIONS, sent by the browser on its own)",
+};
 
 const JSON_CLIENT = { accept: "application/json" };
 const ACCEPT = { json: "application/json", html: "text/html", any: "*/*" } as const;
 const name = (i: number) => "ABC"[i] ?? "?";
 const FORGED = ".not-the-servers-signature";
+/** How long a stored session lives, when not the workshop's 30 minutes. */
+const LIFETIME = "lives in the store";
 
 /** The session id inside a session cookie's value (s%3A<id>.<signature>), signature unchecked. */
 const idIn = (value: string | undefined) =>
@@ -59,9 +71,9 @@ function inWords(n: number): string {
   const times = ["", "once", "twice", "thrice"][n];
   return times ? `${word}|${times}` : `${word}`;
 }
-/** Whether MESSAGE says N visits: "3", "three", "twice", "twenty-one"… */
+/** Whether MESSAGE says N visits: "3", "3x", "three", "twice", "twenty-one"… */
 const says = (message: string, n: number) =>
-  new RegExp(`\\b(${n}${n < 100 ? `|${inWords(n)}` : ""})\\b`, "i").test(message);
+  new RegExp(`\\b(${n}x?${n < 100 ? `|${inWords(n)}` : ""})\\b`, "i").test(message);
 
 // Mostly A, so that one visitor's requests follow each other; B and C to tell visitors apart.
 const who = fc.constantFrom(0, 0, 0, 1, 1, 2);
@@ -75,7 +87,16 @@ const clientActions: fc.Arbitrary<Action>[] = [
   fc.record({
     do: fc.constant("reset" as const),
     who,
-    method: fc.constantFrom("POST", "POST", "POST", "GET"),
+    method: fc.constantFrom<Method>(
+      "POST",
+      "POST",
+      "POST",
+      "POST",
+      "POST",
+      "GET",
+      "HEAD",
+      "OPTIONS",
+    ),
     naming: fc.option(who, { nil: undefined, freq: 3 }),
   }),
   fc.record({ do: fc.constant("copy" as const), who, of: who }),
@@ -96,7 +117,7 @@ function describe(a: Action): string {
     case "hello":
       return `${name(a.who)}: GET /hello (Accept: ${ACCEPT[a.accept]})`;
     case "reset":
-      return `${name(a.who)}: ${a.method} /reset${a.naming === undefined || a.method === "GET" ? "" : ` with the body {"sessionId": <${name(a.naming)}'s session id>}`}`;
+      return `${name(a.who)}: ${a.method} /reset${a.naming === undefined || a.method !== "POST" ? "" : ` naming ${name(a.naming)}'s session id in the body {"sessionId", "sid"}, the query (?sessionId=, ?sid=) and an X-Session-Id header`}`;
     case "copy":
       return `${name(a.who)} gets a copy of ${name(a.of)}'s session cookie (a shared computer, a stolen cookie)`;
     case "forge":
@@ -104,10 +125,10 @@ function describe(a: Action): string {
     case "other-cookie":
       return `${name(a.who)} also holds another cookie (theme=dark), sent before the session cookie`;
     case "fail":
-      if (!a.on) return "the store works again";
+      if (!a.on) return `the store works again (${a.op}())`;
       return a.slow
-        ? `the store becomes slow, then fails: destroy() fails ${SLOW_MS} ms after it is asked (meanwhile, every timer the app sets runs out at once)`
-        : "the store starts failing destroy() (a broken store)";
+        ? `the store becomes slow, then fails: ${a.op}() fails ${SLOW_MS} ms after it is asked (meanwhile, every timer the app sets runs out at once)`
+        : `the store starts failing ${a.op}() (a broken store)`;
   }
 }
 
@@ -132,10 +153,21 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
     case "hello":
       return visitor.send("GET", "/hello", { accept: ACCEPT[a.accept] });
     case "reset": {
-      if (a.method === "GET") return visitor.send("GET", "/reset", JSON_CLIENT);
+      // Whether the store holds the session that the visitor's signed cookie names.
+      const sent = jar.get(COOKIE_NAME);
+      const own = sent?.endsWith(encodeURIComponent(FORGED)) ? undefined : idIn(sent);
+      side.notes.heldSession = own !== undefined && own in (await side.probe.sessions());
+      if (a.method !== "POST") return visitor.send(a.method, "/reset", JSON_CLIENT);
       const named =
         a.naming === undefined ? undefined : idIn(side.visitors[a.naming]?.cookie(COOKIE_NAME));
-      return visitor.send("POST", "/reset", JSON_CLIENT, named ? { sessionId: named } : undefined);
+      if (!named) return visitor.send("POST", "/reset", JSON_CLIENT);
+      const query = `?sessionId=${encodeURIComponent(named)}&sid=${encodeURIComponent(named)}`;
+      return visitor.send(
+        "POST",
+        `/reset${query}`,
+        { ...JSON_CLIENT, "x-session-id": named },
+        { sessionId: named, sid: named },
+      );
     }
     case "copy": {
       const value = side.visitors[a.of]?.cookie(COOKIE_NAME);
@@ -255,7 +287,18 @@ function cookie(line: string) {
     const secure = attributes.has("secure");
     // SameSite=None without Secure: a browser rejects the cookie, and keeps the old one.
     const rejected = attributes.get("samesite")?.toLowerCase() === "none" && !secure;
-    return { name: cookieName, cleared: true, path, domain, secure, ...(rejected && { rejected }) };
+    // Partitioned (CHIPS): another cookie than the unpartitioned session cookie, which it does
+    // not replace (and without Secure, a browser rejects it).
+    const partitioned = attributes.has("partitioned");
+    return {
+      name: cookieName,
+      cleared: true,
+      path,
+      domain,
+      secure,
+      ...(rejected && { rejected }),
+      ...(partitioned && { partitioned }),
+    };
   }
   return {
     name: cookieName,
@@ -280,13 +323,20 @@ const actor = (a: Action) => ("who" in a ? name(a.who) : "");
 const count = (o: Observation, op: keyof Observation["traffic"]) => o.traffic[op] ?? 0;
 const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
 
-function statusRule({ action: a, yours: y, reference: r }: S) {
+function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   if (y.status === r.status) return undefined;
-  if (a.do === "reset" && a.method === "GET") {
-    return `GET /reset answered ${y.status} (the reference: ${r.status}): only a POST may forget the visitor; a link, a prefetch or an <img src> would end the session`;
-  }
   if (r.status >= 500 && y.status < 400) {
-    return `claimed success though the store failed: ${route(a)} answered ${y.status} while the store could not forget the session; the visitor must learn it did not work (pass the error on)`;
+    if (a.do === "hello") {
+      return `claimed success though the store failed: GET /hello answered ${y.status} while the store could not read the session; whether the visitor is new is not known then, and the visitor must learn it did not work (pass the error on)`;
+    }
+    const failing = referenceSide.probe.failing;
+    const what =
+      a.do === "reset" && failing.has("destroy")
+        ? failing.has("get")
+          ? "read or forget the session"
+          : "forget the session"
+        : "read the session";
+    return `claimed success though the store failed: ${route(a)} answered ${y.status} while the store could not ${what}; the visitor must learn it did not work (pass the error on)`;
   }
   if (r.status >= 500 && y.status < 500) {
     return `${route(a)} answered ${y.status} while the store failed: the error was not passed on (next(error)), so the visitor is told something else went wrong`;
@@ -318,7 +368,11 @@ function storeRule({ action: a, yours: y, reference: r, before, owners }: S) {
   for (const label of Object.keys(r.store)) {
     if (label in y.store) continue;
     const owner = owners.get(label);
-    if (owner && owner !== actor(a)) {
+    if (a.do === "reset" && a.method !== "POST") {
+      said.push(
+        `${a.method} /reset ended ${owner ?? "the visitor"}'s session (${label}): only a POST may forget the visitor; ${WHO_SENDS[a.method]} would end the session`,
+      );
+    } else if (owner && owner !== actor(a)) {
       said.push(
         `another visitor's session was removed: ${actor(a)}'s ${route(a)} ended ${owner}'s session (${label}), a session it had no valid cookie for`,
       );
@@ -334,6 +388,14 @@ function storeRule({ action: a, yours: y, reference: r, before, owners }: S) {
   }
   for (const label of Object.keys(r.store)) {
     if (!(label in y.store) || same(y.store[label], r.store[label])) continue;
+    const { [LIFETIME]: lifetime, ...kept } = y.store[label] as Record<string, unknown>;
+    const { [LIFETIME]: _lifetime, ...expected } = r.store[label] as Record<string, unknown>;
+    if (a.do === "hello" && same(kept, expected) && lifetime !== undefined) {
+      said.push(
+        `/hello changed how long the session lives in the store (${String(lifetime)}, where the session cookie lives ${SESSION_MAX_AGE / 60_000} minutes): /hello only reads the session; a record that outlives its cookie lets a kept copy of the cookie work long after the browser dropped it`,
+      );
+      continue;
+    }
     said.push(
       a.do === "hello"
         ? `/hello changed the session in the store: ${JSON.stringify(y.store[label])} where it held ${JSON.stringify(r.store[label])}`
@@ -344,7 +406,10 @@ function storeRule({ action: a, yours: y, reference: r, before, owners }: S) {
 }
 
 function cookieRule({ action: a, yours: y, reference: r }: S) {
-  if (same(y.cookies, r.cookies) || (a.do === "reset" && a.method === "GET")) return undefined;
+  if (same(y.cookies, r.cookies)) return undefined;
+  if (a.do === "reset" && a.method !== "POST") {
+    return `${a.method} /reset changed the cookies (${JSON.stringify(y.cookies)}): only a POST may forget the visitor; ${WHO_SENDS[a.method]} would end the session`;
+  }
   type C = {
     name: string;
     cleared?: boolean;
@@ -352,6 +417,7 @@ function cookieRule({ action: a, yours: y, reference: r }: S) {
     domain?: string;
     secure?: boolean;
     rejected?: boolean;
+    partitioned?: boolean;
   };
   const mine = (y.cookies as C[]).filter((c) => c.name === COOKIE_NAME);
   const theirs = (r.cookies as C[]).filter((c) => c.name === COOKIE_NAME);
@@ -370,6 +436,9 @@ function cookieRule({ action: a, yours: y, reference: r }: S) {
     }
     if (last.domain !== cleared.domain) {
       return `the session cookie is not cleared: the domain is not the cookie's (Domain=${last.domain}, the session cookie has ${cleared.domain === "(none)" ? "none" : `Domain=${cleared.domain}`}; a cookie is only replaced by one with the same name, path and domain)`;
+    }
+    if (last.partitioned && !cleared.partitioned) {
+      return "the session cookie is not cleared: the clearing cookie says Partitioned, and a partitioned cookie is another cookie than the session cookie, which is not partitioned (without Secure, browsers even reject it), so the old one stays; clear it as it was set";
     }
     if ("rejected" in last) {
       return "the session cookie is not cleared: the clearing cookie says SameSite=None without Secure, and browsers reject such a cookie, so the old one stays; clear it as it was set";
@@ -460,13 +529,42 @@ function model(module: Module, extra: fc.Arbitrary<Action>[], examples: Action[]
     body,
     cookie,
     session: (data) => {
-      const { cookie: _cookie, ...rest } = data as Record<string, unknown>;
-      return rest;
+      // The record's own expiry, in whole minutes from now: the workshop's 30, or else shown.
+      const { cookie, ...rest } = data as { cookie?: { expires?: string | null } };
+      const expires = cookie?.expires;
+      const minutes = expires ? Math.round((Date.parse(expires) - Date.now()) / 60_000) : undefined;
+      if (minutes === SESSION_MAX_AGE / 60_000) return rest;
+      return {
+        ...rest,
+        [LIFETIME]: minutes === undefined ? "until the browser closes" : `${minutes} minutes`,
+      };
     },
     allowed: [
       {
         name: "any 5xx, with any cookies, when the store fails",
         apply: (o) => (o.status >= 500 ? { ...o, status: 500, cookies: [] } : o),
+      },
+      {
+        // Nothing to forget: the store need not be asked. Asked, and failing, it must be heard.
+        name: "204 without asking a failing store to forget a session it never held",
+        apply: (o, a, side) =>
+          a.do === "reset" &&
+          a.method === "POST" &&
+          !side.notes.heldSession &&
+          side.probe.failing.has("destroy") &&
+          o.status === 204 &&
+          !o.traffic.destroy &&
+          !o.traffic.clear
+            ? { ...o, status: 500, body: "(an error)", cookies: [] }
+            : o,
+      },
+      {
+        // Judged by what it changes (the store, the cookies), not by what it answers.
+        name: "any answer to a reset that is not a POST (a 404, a 405…)",
+        apply: (o, a) =>
+          a.do === "reset" && a.method !== "POST"
+            ? { ...o, status: 0, body: "(any answer: not a POST)" }
+            : o,
       },
       {
         name: "more or fewer reads of the visitor's own session (get)",
@@ -512,22 +610,37 @@ function inTime(side: Side, app: express.Express): express.Express {
 }
 
 /**
- * From now on, setTimeout (global and node:timers/promises) and AbortSignal.timeout set by an app whose store is slow
- * runs out at once. Installed once for the process, never removed: checks run side by side in it.
+ * From now on, the timers set by an app whose store is slow run out at once: setTimeout and
+ * setInterval (global and node:timers), node:timers/promises' setTimeout and scheduler.wait,
+ * util.promisify(setTimeout), AbortSignal.timeout. Installed once for the process, never
+ * removed: checks run side by side in it.
  */
 let hurried = false;
 function hurryTimers(): void {
   if (hurried) return;
   hurried = true;
-  const { setTimeout: realTimeout } = globalThis;
+  const { setTimeout: realTimeout, setInterval: realInterval } = globalThis;
   const realPromise = timers.setTimeout;
+  const { scheduler } = timers;
+  const realWait = scheduler.wait;
   const due = (ms: number | undefined) => (handling.getStore()?.probe.slow.size ? 0 : ms);
   const realAbort = AbortSignal.timeout;
   AbortSignal.timeout = (ms: number) => realAbort.call(AbortSignal, due(ms) ?? ms);
-  globalThis.setTimeout = ((run: () => void, ms?: number, ...args: unknown[]) =>
-    realTimeout(run, due(ms), ...args)) as typeof setTimeout;
-  timers.setTimeout = ((ms?: number, ...rest: unknown[]) =>
+  const promised = ((ms?: number, ...rest: unknown[]) =>
     realPromise(due(ms), ...rest)) as typeof timers.setTimeout;
+  const timeout = Object.assign(
+    (run: () => void, ms?: number, ...args: unknown[]) => realTimeout(run, due(ms), ...args),
+    { [promisify.custom]: promised },
+  ) as unknown as typeof setTimeout;
+  const interval = ((run: () => void, ms?: number, ...args: unknown[]) =>
+    realInterval(run, due(ms), ...args)) as typeof setInterval;
+  globalThis.setTimeout = timeout;
+  globalThis.setInterval = interval;
+  nodeTimers.setTimeout = timeout;
+  nodeTimers.setInterval = interval;
+  timers.setTimeout = promised;
+  scheduler.wait = (ms: number, options?: Parameters<typeof realWait>[1]) =>
+    realWait.call(scheduler, due(ms) ?? ms, options);
   syncBuiltinESMExports();
 }
 
@@ -557,9 +670,15 @@ export default defineCheck<Module>({
               [reset(A)],
               // A regular, greeted after more visits than anyone counts by hand.
               [visit(A, 4), visit(A, 2), hello(A)],
-              [visit(A, 4), visit(A, 4), visit(A, 4), hello(A)],
-              // A link or a prefetch: GET, not POST.
-              [visit(A), { do: "reset", who: A, method: "GET", naming: undefined }, hello(A)],
+              [visit(A, 12), hello(A), visit(A, 25), hello(A)],
+              // A link or a prefetch (GET), a monitor (HEAD), a preflight (OPTIONS): not POST.
+              [
+                visit(A),
+                { do: "reset", who: A, method: "GET", naming: undefined },
+                { do: "reset", who: A, method: "HEAD", naming: undefined },
+                { do: "reset", who: A, method: "OPTIONS", naming: undefined },
+                hello(A),
+              ],
               // A browser that holds other cookies too.
               [visit(A), { do: "other-cookie", who: A }, reset(A), visit(A)],
               // Attacks: a forged cookie, a body naming another visitor's session.
@@ -571,20 +690,23 @@ export default defineCheck<Module>({
         ),
     },
     {
-      name: "POST /reset says so when the store fails to forget the session",
+      name: "GET /hello and POST /reset say so when the store fails to read or to forget the session",
       timeoutMs: 30_000,
       run: ({ module }) => {
         const fault = fc.record({
           do: fc.constant("fail" as const),
-          op: fc.constant("destroy" as const),
+          op: fc.constantFrom("destroy" as const, "destroy" as const, "get" as const),
           on: fc.boolean(),
           slow: fc.boolean(),
         });
         const broken: Action = { do: "fail", op: "destroy", on: true };
         const slowThenBroken: Action = { ...broken, slow: true };
+        const unreadable: Action = { do: "fail", op: "get", on: true };
         const examples = [
           [visit(A), broken, reset(A), hello(A)],
           [visit(A), slowThenBroken, reset(A), hello(A)],
+          // A store that cannot read the visitor's session: neither a newcomer nor back.
+          [visit(A), unreadable, hello(A)],
         ];
         hurryTimers();
         return differential(model(module, [fault], examples), { runs: 6 });

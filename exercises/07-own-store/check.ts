@@ -5,17 +5,21 @@
  * A differential check (test/checks/differential.ts, test/checks/redis-probe.ts): scenarios of
  * visitors (who make sessions through express-session), of more sessions written under several
  * prefixes (some with characters a SCAN pattern reads as wildcards), of an admin calling the
- * Store API directly (with a callback, as express-session does, or awaiting it, as a tool does),
- * and of Redis faults (it refuses writes, or it is down), run on your store and on the reference
- * side by side, each in a Redis database of its own that also holds other apps' keys. After every
- * step both must look the same to a visitor (status, body, cookie), to the admin (what each call
- * answered: the count, the sessions, or an error) and to the operator (every key of the database,
- * its value and TTL; and what each call cost Redis: no KEYS, no command over every key, no command
- * per key, no other app's key touched). The 16 classic scenarios (`examples`), then 6 drawn
- * ones; CHECK_RUNS and CHECK_DRAW draw more, or others.
+ * Store API directly (with a callback, as express-session does, or awaiting it, as a tool does;
+ * one store per prefix for the whole scenario, as an app keeps one; sometimes length() and all()
+ * at the same time), and of Redis faults (it refuses writes, or it is down; in the classic
+ * scenarios also: it refuses one key part-way through a walk, or it holds writes for 1.25 s), run
+ * on your store and on the reference side by side, each in a Redis database of its own that also
+ * holds other apps' keys. After every step both must look the same to a visitor (status, body,
+ * cookie), to the admin (what each call answered: the count, the sessions, or an error) and to
+ * the operator (every key of the database, its value and TTL, a key under a prefix that holds no
+ * session aside; and what each call cost Redis: no KEYS, no command over every key, no command
+ * per key, no other app's key touched, no refused command sent again and again). The 20 classic
+ * scenarios (`examples`), then 6 drawn ones; CHECK_RUNS and CHECK_DRAW draw more, or others.
  *
  * What a call cost is read from a MONITOR of the check's own that keeps each command's arguments
- * (RedisSides counts commands by name only); faults are ACL rules on a Redis user per side.
+ * (RedisSides counts commands by name only); faults are ACL rules on a Redis user per side, and
+ * the commands Redis refused a side are counted from its ACL LOG.
  */
 import express, { type ErrorRequestHandler } from "express";
 import type { SessionData } from "express-session";
@@ -84,15 +88,24 @@ const MOST_KEYS_PER_COMMAND = 250;
 const commandsAllowed = (keysInDatabase: number) => Math.ceil(keysInDatabase / 4) + 10;
 /** How long an admin call may take before the check calls it hung. */
 const ANSWER_WITHIN_MS = 2500;
+/**
+ * How long a "paused" fault holds writes: more than a second (a call that gives up waiting
+ * after 1 s says done too early), less than the app client's 1.5 s socket timeout.
+ */
+const PAUSE_MS = 1250;
+/** Commands Redis may refuse in one call: the one that failed, and a few pages in flight. */
+const MOST_REFUSED = 10;
 
-type Op = "length" | "all" | "clear";
-type Fault = "read-only" | "down";
+/** "page": length() and all() at the same time on one store, as an admin page may ask. */
+type Op = "length" | "all" | "clear" | "page";
+type StoreOp = Exclude<Op, "page">;
+type Fault = "read-only" | "down" | "paused" | "midway";
 type Action =
   | { do: "visit"; who: number }
   | { do: "sessions"; prefix: number; count: number }
   | { do: "leftover"; prefix: number }
   | { do: "admin"; op: Op; prefix: number; via: "callback" | "await" }
-  | { do: "fault"; fault: Fault };
+  | { do: "fault"; fault: Fault; prefix?: number };
 
 const name = (i: number) => "ABC"[i] ?? "?";
 const prefixOf = (a: { prefix: number }) => PREFIXES[a.prefix] ?? APP_PREFIX;
@@ -106,10 +119,17 @@ function describe(a: Action): string {
     case "leftover":
       return `a key "${prefixOf(a)}${LEFTOVER}" that holds no session (a hash an old tool left under the prefix, like a key that expires between SCAN and MGET)`;
     case "admin": {
-      const call = a.via === "await" ? `await store.${a.op}()` : `store.${a.op}(callback)`;
-      return `admin: ${call}, the store's prefix "${prefixOf(a)}"`;
+      const at =
+        a.op === "page" ? " (both at the same time, as an admin page showing both may)" : "";
+      return `admin: ${how(a)}${at}, the store's prefix "${prefixOf(a)}"`;
     }
     case "fault":
+      if (a.fault === "paused") {
+        return `Redis holds every write for ${PAUSE_MS / 1000} s as the next call starts (CLIENT PAUSE … WRITE, as in a failover): writes wait, then go through`;
+      }
+      if (a.fault === "midway") {
+        return `Redis refuses the store one key under "${prefixOf({ prefix: a.prefix ?? 0 })}" from now on, the last one a walk reaches: a walk fails part-way, after its first pages worked`;
+      }
       return a.fault === "down"
         ? "Redis is down from now on (the connection is lost)"
         : "Redis refuses writes from now on (a read-only replica after a failover)";
@@ -194,6 +214,17 @@ class CommandLog {
   }
 }
 
+/** How many commands Redis refused USER so far (its ACL LOG: each entry counts its repeats). */
+async function refusedSoFar(admin: RedisClient, user: string): Promise<number> {
+  const entries = (await admin.sendCommand(["ACL", "LOG", "128"])) as unknown[][];
+  let refused = 0;
+  for (const entry of entries) {
+    const field = (name: string) => entry[entry.indexOf(name) + 1];
+    if (field("username") === user) refused += Number(field("count") ?? 0);
+  }
+  return refused;
+}
+
 async function addressOf(client: RedisClient): Promise<string> {
   const info = String(await client.sendCommand(["CLIENT", "INFO"]));
   return /\baddr=(\S+)/.exec(info)?.[1] ?? "";
@@ -224,6 +255,15 @@ interface SideState {
   user: string;
   /** Sessions the check wrote so far (their ids: bulk-0000, bulk-0001…). */
   written: number;
+  /**
+   * The admin's store of each prefix, kept for the whole scenario as an app keeps one for the
+   * process: its calls share it. (Not express-session's own: the harness wraps that one.)
+   */
+  stores: Map<string, Store>;
+  /** Admin calls made so far on each prefix's store. */
+  calls: Map<string, number>;
+  /** A "paused" fault: the next admin call starts as Redis holds writes. */
+  pauseNext: boolean;
 }
 /** SIDE's state in ENV's current scenario. */
 const stateOf = (env: Environment, side: Side) => env.states.get(side.name) as SideState;
@@ -277,7 +317,16 @@ async function build(env: Environment, side: Side, Store: StoreClass) {
   await client.connect();
   side.after(() => (client.isOpen ? client.destroy() : undefined));
   env.log.watch(await addressOf(client));
-  env.states.set(side.name, { Store, client, db, user, written: 0 });
+  env.states.set(side.name, {
+    Store,
+    client,
+    db,
+    user,
+    written: 0,
+    stores: new Map(),
+    calls: new Map(),
+    pauseNext: false,
+  });
 
   const app = express();
   app.use(workshopSession(new Store({ client, prefix: APP_PREFIX })));
@@ -306,6 +355,16 @@ const visitsIn = (text: string | null) => {
     return text === null ? undefined : `(not JSON: ${text.slice(0, 30)})`;
   }
 };
+
+/** Does TEXT (a key's value, null when not a string) hold a session: JSON with a cookie? */
+function isSessionText(text: string | null): boolean {
+  try {
+    const value = JSON.parse(text ?? "") as unknown;
+    return isObject(value) && isObject((value as { cookie?: unknown }).cookie);
+  } catch {
+    return false;
+  }
+}
 
 /** Every key of the database: its value (null when not a string) and milliseconds to live. */
 async function keysOf(
@@ -348,7 +407,10 @@ async function snapshot(admin: RedisClient): Promise<Record<string, unknown>> {
   const held = await keysOf(admin);
   const entries: Record<string, unknown> = {};
   for (const prefix of PREFIXES) {
-    const mine = [...held].filter(([key]) => key.startsWith(prefix + BULK));
+    // Sessions only: a key under the prefix that holds none (LEFTOVER) may stay or go.
+    const mine = [...held].filter(
+      ([key, { text }]) => key.startsWith(prefix + BULK) && isSessionText(text),
+    );
     entries[`${prefix}${BULK}*`] = {
       written: prefix,
       count: mine.length,
@@ -389,7 +451,7 @@ type Outcome =
  * Calls OP on STORE as express-session (a callback) or a tool (await) would. ANSWERED runs the
  * moment it first answers.
  */
-async function call(store: Store, op: Op, via: "callback" | "await", answered: () => void) {
+async function call(store: Store, op: StoreOp, via: "callback" | "await", answered: () => void) {
   let callbacks = 0;
   let rejectedToo = false;
   const method = store[op] as (callback?: (error: unknown, result?: unknown) => void) => unknown;
@@ -486,7 +548,8 @@ type Cost =
   | { kind: "transaction"; keys: number }
   | { kind: "per-key"; commands: number; keys: number }
   | { kind: "others"; keys: string[] }
-  | { kind: "values"; command: string };
+  | { kind: "values"; command: string }
+  | { kind: "refused"; commands: number };
 
 /** What COMMANDS (one call's) cost Redis: nothing when they walked a page at a time. */
 function costOf(commands: Command[], prefix: string, keysInDatabase: number, op?: Op): Cost[] {
@@ -550,17 +613,32 @@ async function admin(
   const { Store, client, db } = stateOf(env, side);
   const prefix = prefixOf(a);
   const adminClient = env.sides.admin(side.name);
+  const state = stateOf(env, side);
   const keysInDatabase = await adminClient.dbSize();
+  const ops: StoreOp[] = a.op === "page" ? ["length", "all"] : [a.op];
   // Keys under the prefix that hold no session: a count may leave them out.
-  const leftovers = a.op === "length" ? await adminClient.exists(prefix + LEFTOVER) : 0;
+  const leftovers = ops.includes("length") ? await adminClient.exists(prefix + LEFTOVER) : 0;
   const held = leftovers > 0 ? await keysUnder(adminClient, prefix) : 0;
-  const store = new Store({ client, prefix });
+  // One store per prefix for the whole scenario, as an app keeps one for the process.
+  const store = state.stores.get(prefix) ?? new Store({ client, prefix });
+  state.stores.set(prefix, store);
+  state.calls.set(prefix, (state.calls.get(prefix) ?? 0) + 1);
+  const refusedBefore = await refusedSoFar(adminClient, state.user);
   const mark = env.log.mark(db);
+  if (state.pauseNext) {
+    state.pauseNext = false;
+    await adminClient.sendCommand(["CLIENT", "PAUSE", String(PAUSE_MS), "WRITE"]);
+  }
   // At the answer, a marker down the store's own connection: whatever the store sends after
   // it, it sent after saying it was done.
   const marker = `answered-${++env.answers}`;
-  const answered = () => void client.echo(marker).catch(() => {});
-  const { result, callbacks, rejectedToo } = await call(store, a.op, a.via, answered).catch(
+  let echoed: Promise<unknown> = Promise.resolve();
+  // Once every call has answered (two at once for an admin page).
+  let waiting = ops.length;
+  const answered = () => {
+    if (--waiting === 0) echoed = client.echo(marker).catch(() => {});
+  };
+  const calls = await Promise.all(ops.map((op) => call(store, op, a.via, answered))).catch(
     async (error: unknown) => {
       // Hung: say also what it had cost Redis by then (a walk of a key per command is slow).
       const costs = costOf(await env.log.since(db, mark), prefix, keysInDatabase);
@@ -569,8 +647,12 @@ async function admin(
       throw new Wrong(`${error.what}\n${said}`);
     },
   );
+  const results = calls.map((c) => c.result);
+  const counted = results[ops.indexOf("length")];
   // What an admin sees the moment the call says it is done.
   const left = a.op === "clear" ? await keysUnder(adminClient, prefix) : 0;
+  // The marker has run once Redis ran what the store sent before it (a paused write holds it).
+  await Promise.race([echoed, new Promise((resolve) => setTimeout(resolve, ANSWER_WITHIN_MS))]);
   // Until the store's connection is quiet: a store that answered early is still at work.
   let commands = await env.log.since(db, mark);
   for (let quiet = 0, rounds = 0; quiet < 2 && rounds < 100; rounds++) {
@@ -581,24 +663,28 @@ async function admin(
   // Commands Redis ran after the answer: the call said "done" before it was.
   const at = commands.findIndex((command) => command.name === "ECHO" && command.args[0] === marker);
   const late = at < 0 ? 0 : commands.slice(at + 1).filter((command) => !command.lua).length;
+  const refused = (await refusedSoFar(adminClient, state.user)) - refusedBefore;
+  const cost = costOf(commands, prefix, keysInDatabase, a.op === "page" ? undefined : a.op);
+  if (refused > MOST_REFUSED) cost.push({ kind: "refused", commands: refused });
   const body: AdminBody = {
-    result,
+    results,
     early: late > 0 ? { commands: late, left } : undefined,
-    withoutLeftovers:
-      leftovers > 0 && "answered" in result && result.answered === held - leftovers
+    withLeftovers:
+      leftovers > 0 && counted && "answered" in counted && counted.answered === held
         ? leftovers
         : undefined,
-    calledBack: callbacks(),
-    rejectedToo: rejectedToo(),
-    cost: costOf(commands, prefix, keysInDatabase, a.op),
+    calledBack: Math.max(...calls.map((c) => c.callbacks())),
+    rejectedToo: calls.some((c) => c.rejectedToo()),
+    cost,
   };
   return { status: 200, text: JSON.stringify(body), header: () => undefined, setCookies: [] };
 }
 
 interface AdminBody {
-  result: Outcome;
-  /** How many keys that hold no session a count left out, when it left out just those. */
-  withoutLeftovers: number | undefined;
+  /** What each call answered: one, or length()'s then all()'s for an admin page. */
+  results: Outcome[];
+  /** How many keys that hold no session a count counted too, when it counted every key. */
+  withLeftovers: number | undefined;
   /** Commands sent after the answer, and the store's keys left when it answered. */
   early: { commands: number; left: number } | undefined;
   calledBack: number;
@@ -609,20 +695,23 @@ interface AdminBody {
 /** What the admin's call answered, normalised: ids of visitors' sessions shown as #1, #2… */
 function adminBody(a: Extract<Action, { do: "admin" }>, raw: AdminBody, side: Side) {
   const prefix = prefixOf(a);
-  const { result } = raw;
-  let answer: unknown;
-  if ("answered" in result) {
-    if (a.op === "length") answer = result.answered;
-    else if (a.op === "clear") answer = "done";
-    else answer = sessionsAnswered(result.answered, prefix, side);
-  } else if ("error" in result) {
-    answer = "(an error)";
-  } else {
-    answer = result;
-  }
+  const answerOf = (op: StoreOp, result: Outcome | undefined): unknown => {
+    if (!result) return undefined;
+    if ("answered" in result) {
+      if (op === "length") return result.answered;
+      if (op === "clear") return "done";
+      return sessionsAnswered(result.answered, prefix, side);
+    }
+    if ("error" in result) return "(an error)";
+    return result;
+  };
+  const answer =
+    a.op === "page"
+      ? { length: answerOf("length", raw.results[0]), all: answerOf("all", raw.results[1]) }
+      : answerOf(a.op, raw.results[0]);
   const body: Record<string, unknown> = { answer, cost: raw.cost };
   if (raw.early) body.workedAfterAnswering = raw.early;
-  if (raw.withoutLeftovers) body.withoutLeftovers = raw.withoutLeftovers;
+  if (raw.withLeftovers) body.withLeftovers = raw.withLeftovers;
   if (raw.calledBack > 1) body.calledBack = raw.calledBack;
   if (raw.rejectedToo) body.rejectedToo = true;
   return body;
@@ -640,7 +729,7 @@ function sessionsAnswered(answered: unknown, prefix: string, side: Side) {
   const notSessions: string[] = [];
   for (const [id, session] of Object.entries(answered as Record<string, SessionData>)) {
     const label = side.labels.get(prefix + id);
-    if (!isObject(session)) {
+    if (!isObject(session) || !isObject((session as { cookie?: unknown }).cookie)) {
       notSessions.push(`${id}: ${JSON.stringify(session)}`);
     } else if (id.startsWith(BULK)) {
       written++;
@@ -663,8 +752,14 @@ function sessionsAnswered(answered: unknown, prefix: string, side: Side) {
 
 type S = Step<Action>;
 const WILDCARDS = /[*?[\]\\]/;
-const how = (a: Extract<Action, { do: "admin" }>) =>
-  a.via === "await" ? `await store.${a.op}()` : `store.${a.op}(callback)`;
+function how(a: Extract<Action, { do: "admin" }>): string {
+  if (a.op === "page") {
+    return a.via === "await"
+      ? "await Promise.all([store.length(), store.all()])"
+      : "store.length(callback) and store.all(callback)";
+  }
+  return a.via === "await" ? `await store.${a.op}()` : `store.${a.op}(callback)`;
+}
 
 /** Why a prefix with wildcards in it goes wrong, when it does. */
 const patternHint = (prefix: string) =>
@@ -691,6 +786,8 @@ function costSaid(cost: Cost): string {
       return `sent one command per key, or nearly (${cost.commands} commands for the ${cost.keys} keys of the database): a million sessions would be a million commands; one command per page`;
     case "values":
       return `read the sessions' values (${cost.command}) to count them: a count needs the keys alone, and every session's data crossed the network for one number`;
+    case "refused":
+      return `kept sending commands that Redis refused (${cost.commands} refused in one call): when Redis says no, pass its error on at once; trying again and again without a pause hammers a Redis that is already in trouble, and the caller waits for nothing`;
     case "others":
       return `read or wrote another app's keys (${cost.keys.join(", ")}): only keys that start with the store's prefix are its own`;
   }
@@ -706,24 +803,26 @@ function costRule({ action: a, yours: y, reference: r }: S) {
   return mine.map((cost) => `${how(a)} on "${prefixOf(a)}" ${costSaid(cost)}`).join("\n");
 }
 
-function answerRule({ action: a, yours: y, reference: r }: S) {
-  if (a.do !== "admin") return undefined;
-  const mine = y.body as Record<string, unknown>;
-  const theirs = r.body as Record<string, unknown>;
+type Answered = Record<string, unknown> | string | number;
+
+/** What is wrong with ANSWER, one call's (OP, called as CALL), where the reference got EXPECTED. */
+function answerSaid(
+  op: StoreOp,
+  call: string,
+  answer: Answered,
+  expected: Answered,
+  prefix: string,
+): string[] {
   const said: string[] = [];
-  const call = how(a);
-  const prefix = prefixOf(a);
-  const answer = mine.answer as Record<string, unknown> | string | number;
-  const expected = theirs.answer as Record<string, unknown> | string | number;
   if (typeof answer === "object" && answer !== null && "noPromise" in answer) {
     said.push(
-      `${call} got nothing: without a callback, ${a.op}() must answer with a promise (a tool awaits it)`,
+      `${call} got nothing: without a callback, ${op}() must answer with a promise (a tool awaits it)`,
     );
   } else if (typeof answer === "object" && answer !== null && "resultAsError" in answer) {
     said.push(
       `${call} called back with its result in the error's place (${String(answer.resultAsError)}): a store's callback is (error, result), so (null, result) when it worked`,
     );
-  } else if (a.op === "length" && answer === null && typeof expected === "number") {
+  } else if (op === "length" && answer === null && typeof expected === "number") {
     said.push(
       `${call} called back with no count: a store's callback is (error, result), so (null, count) when it worked`,
     );
@@ -738,18 +837,18 @@ function answerRule({ action: a, yours: y, reference: r }: S) {
   } else if (answer === "(an error)" && expected !== "(an error)") {
     said.push(`${call} failed where the reference answered ${JSON.stringify(expected)}`);
   } else if (JSON.stringify(answer) !== JSON.stringify(expected)) {
-    if (a.op === "length" && typeof answer === "number" && typeof expected === "number") {
+    if (op === "length" && typeof answer === "number" && typeof expected === "number") {
       said.push(
         answer > expected
           ? `${call} counted keys that are not this store's sessions: it answered ${answer}, the store holds ${expected}${patternHint(prefix)}`
           : `${call} missed this store's sessions: it answered ${answer}, the store holds ${expected}${patternHint(prefix)}`,
       );
-    } else if (a.op === "all" && typeof answer === "object" && typeof expected === "object") {
+    } else if (op === "all" && typeof answer === "object" && typeof expected === "object") {
       const strangers = (answer as { notThisStoresIds?: string[] }).notThisStoresIds;
       const notSessions = (answer as { notSessions?: string[] }).notSessions;
       if (notSessions) {
         said.push(
-          `${call} answered entries that are not sessions (${notSessions.join(", ")}): a key whose value is gone (expired since SCAN saw it) or is no session is left out`,
+          `${call} answered entries that are not sessions (${notSessions.join(", ")}): a key whose value is gone (expired since SCAN saw it), or is no string (a hash: MGET reads nothing for it), is left out`,
         );
       }
       if (strangers) {
@@ -771,6 +870,50 @@ function answerRule({ action: a, yours: y, reference: r }: S) {
         `${call} answered ${JSON.stringify(answer)} where ${JSON.stringify(expected)} was expected`,
       );
     }
+  }
+  return said;
+}
+
+function answerRule({ action: a, yours: y, reference: r, referenceSide }: S, env: Environment) {
+  if (a.do !== "admin") return undefined;
+  const mine = y.body as Record<string, unknown>;
+  const theirs = r.body as Record<string, unknown>;
+  const said: string[] = [];
+  const call = how(a);
+  const prefix = prefixOf(a);
+  if (a.op === "page") {
+    const answers = mine.answer as Record<string, unknown>;
+    const expected = theirs.answer as Record<string, unknown>;
+    for (const [part, other] of [
+      ["length", "all"],
+      ["all", "length"],
+    ] as const) {
+      const partCall = a.via === "await" ? `await store.${part}()` : `store.${part}(callback)`;
+      said.push(
+        ...answerSaid(
+          part,
+          `${partCall} (at the same time as ${other}())`,
+          answers[part] as Answered,
+          expected[part] as Answered,
+          prefix,
+        ),
+      );
+    }
+    if (said.length > 0) {
+      said.push(
+        "  (two calls at the same time on one store: each walks on its own, so what a walk keeps as it goes (its cursor, the keys it found) belongs to the call, not to the store)",
+      );
+    }
+  } else {
+    said.push(
+      ...answerSaid(a.op, call, mine.answer as Answered, theirs.answer as Answered, prefix),
+    );
+  }
+  const calls = stateOf(env, referenceSide).calls.get(prefix) ?? 0;
+  if (said.length > 0 && calls > 1 && a.op !== "clear") {
+    said.push(
+      `  (this store was called ${calls - 1} time(s) before in this scenario: an app keeps one store for the whole process, so each call must ask Redis again, not answer from what an earlier call saw or left on the store)`,
+    );
   }
   const early = mine.workedAfterAnswering as { commands: number; left: number } | undefined;
   if (early && !theirs.workedAfterAnswering && said.length === 0) {
@@ -883,7 +1026,7 @@ const actions: fc.Arbitrary<Action>[] = [
   fc.record({ do: fc.constant("leftover" as const), prefix }),
   fc.record({
     do: fc.constant("admin" as const),
-    op: fc.constantFrom<Op>("clear", "all", "length"),
+    op: fc.constantFrom<Op>("clear", "all", "length", "page"),
     prefix,
     via: fc.constantFrom<"callback" | "await">("callback", "await"),
   }),
@@ -917,6 +1060,29 @@ async function perform(env: Environment, a: Action, side: Side): Promise<Answer 
       await adminClient.hSet(prefixOf(a) + LEFTOVER, { owner: "a tool from 2019" });
       return undefined;
     case "fault": {
+      if (a.fault === "paused") {
+        state.pauseNext = true;
+        return undefined;
+      }
+      if (a.fault === "midway") {
+        const refused = await lastKeyOfWalk(adminClient, prefixOf({ prefix: a.prefix ?? 0 }));
+        if (!refused) return undefined;
+        // Reading or deleting that one key is refused; every other command and key works.
+        const allowed = allButKey(refused).map((pattern) => `~${pattern}`);
+        await adminClient.sendCommand([
+          "ACL",
+          "SETUSER",
+          state.user,
+          ...PAGE_COMMANDS.map((c) => `-${c}`),
+        ]);
+        await adminClient.sendCommand([
+          "ACL",
+          "SETUSER",
+          state.user,
+          `(${[...allowed, ...PAGE_COMMANDS.map((c) => `+${c}`)].join(" ")})`,
+        ]);
+        return undefined;
+      }
       const rules = a.fault === "down" ? ["off"] : ["-@write"];
       await adminClient.sendCommand(["ACL", "SETUSER", state.user, ...rules]);
       if (a.fault === "down") await adminClient.sendCommand(["CLIENT", "KILL", "USER", state.user]);
@@ -925,6 +1091,28 @@ async function perform(env: Environment, a: Action, side: Side): Promise<Answer 
     case "admin":
       return admin(env, a, side);
   }
+}
+
+/** The commands a walk reads or deletes a page with: a "midway" fault refuses one key to them. */
+const PAGE_COMMANDS = ["mget", "unlink", "del"];
+
+/** The key under PREFIX that a walk reaches last (SCAN's order is the same for every COUNT). */
+async function lastKeyOfWalk(admin: RedisClient, prefix: string): Promise<string | undefined> {
+  let last: string | undefined;
+  for await (const page of admin.scanIterator({ COUNT: 100 }))
+    for (const key of page) if (key.startsWith(prefix)) last = key;
+  return last;
+}
+
+/** ACL key patterns for every key but KEY (a pattern cannot say "not", so: how it differs). */
+function allButKey(key: string): string[] {
+  const literal = (text: string) => [...text].map((c) => `\\${c}`).join("");
+  const patterns = [`${literal(key)}?*`];
+  [...key].forEach((c, i) => {
+    patterns.push(`${"?".repeat(i)}[^\\${c}]*`);
+    if (i > 0) patterns.push(literal(key.slice(0, i)));
+  });
+  return patterns;
 }
 
 function model(module: Module, env: Environment, examples: Action[][]): Model<Action> {
@@ -949,14 +1137,33 @@ function model(module: Module, env: Environment, examples: Action[][]): Model<Ac
       {
         name: "length() counts, or leaves out, keys under the prefix that hold no session",
         apply: (o, a) => {
-          if (a.do !== "admin" || a.op !== "length") return o;
-          const { withoutLeftovers, ...body } = o.body as {
-            answer: number;
-            withoutLeftovers?: number;
+          if (a.do !== "admin" || (a.op !== "length" && a.op !== "page")) return o;
+          const { withLeftovers, ...body } = o.body as {
+            answer: number | { length: number; all: unknown };
+            withLeftovers?: number;
           };
-          return withoutLeftovers
-            ? { ...o, body: { ...body, answer: body.answer + withoutLeftovers } }
-            : o;
+          if (!withLeftovers) return o;
+          const answer =
+            typeof body.answer === "number"
+              ? body.answer - withLeftovers
+              : { ...body.answer, length: body.answer.length - withLeftovers };
+          return { ...o, body: { ...body, answer } };
+        },
+      },
+      {
+        // A page deleted before another failed is gone: how many went depends on the page size.
+        name: "what a clear that failed part-way had deleted before it failed",
+        apply: (o, a) => {
+          if (a.do !== "admin" || a.op !== "clear") return o;
+          if ((o.body as { answer?: unknown }).answer !== "(an error)") return o;
+          const store = Object.fromEntries(
+            Object.entries(o.store).map(([label, entry]) =>
+              (entry as Entry).written === prefixOf(a)
+                ? [label, { written: prefixOf(a), count: "(some, or none)" }]
+                : [label, entry],
+            ),
+          );
+          return { ...o, store };
         },
       },
       {
@@ -966,7 +1173,7 @@ function model(module: Module, env: Environment, examples: Action[][]): Model<Ac
         apply: (o, a) => (a.do === "admin" ? { ...o, traffic: {} } : o),
       },
     ],
-    rules: [costRule, answerRule, storeRule, visitRule],
+    rules: [costRule, (step) => answerRule(step, env), storeRule, visitRule],
     probe: async (name) => {
       const probe = await env.sides.probe(name);
       probe.sessions = () => snapshot(env.sides.admin(name));
@@ -1000,7 +1207,13 @@ const clear = (prefix: number, via: "callback" | "await" = "callback"): Action =
   prefix,
   via,
 });
-const fault = (kind: Fault): Action => ({ do: "fault", fault: kind });
+const page = (prefix: number, via: "callback" | "await" = "callback"): Action => ({
+  do: "admin",
+  op: "page",
+  prefix,
+  via,
+});
+const fault = (kind: Fault, prefix?: number): Action => ({ do: "fault", fault: kind, prefix });
 
 export default defineCheck<Module>({
   entry: "paged-session-store.ts",
@@ -1034,6 +1247,15 @@ export default defineCheck<Module>({
             [sessions(DASH, 2000), sessions(SESS, 3), length(SESS), all(SESS), clear(SESS)],
             // A key under the prefix that holds no session.
             [{ do: "leftover", prefix: SESS }, visit(A), all(SESS), length(SESS, "await")],
+            // One store for the process, and an admin page asking for the count and the sessions
+            // at once: two walks side by side, and calls after a clear ask Redis again.
+            [sessions(SESS), visit(A), page(SESS, "await"), clear(SESS), page(SESS)],
+            // More sessions than an admin page would show: all() answers every one.
+            [sessions(SESS, 1500), all(SESS, "await")],
+            // Redis fails part-way through a walk, after its first pages worked.
+            [sessions(SHOP), fault("midway", SHOP), all(SHOP, "await"), clear(SHOP)],
+            // Redis holds writes for a moment: clear() waits for its deletes.
+            [sessions(SESS), fault("paused"), clear(SESS, "await"), length(SESS)],
           ]),
           { runs: 6, maxActions: 6, shrinkTries: 20 },
         );

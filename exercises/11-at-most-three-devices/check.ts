@@ -6,9 +6,11 @@
  * A differential check (test/checks/differential.ts, test/checks/redis-probe.ts): scenarios of
  * six browsers (A to E are ada, F is eve), drawn at random, run on your app and on the
  * reference side by side, each in a Redis database of its own and as two processes that take
- * requests in turn (twoProcesses). Logins one at a time, or two or
- * three of ada's sent at once; visits (GET /me) between them, which change who was seen last;
- * logouts; a store whose destroy() fails. After every step the check compares the answers, the
+ * requests in turn (twoProcesses). Logins one at a time, or two or three of ada's sent at once
+ * (or the others sent while the first one's login is ending a session); visits (GET /me)
+ * between them, which change who was seen last; logouts; a store whose destroy() fails.
+ * Classic scenarios add a store whose destroy() is slow and a session Redis drops on its own
+ * (its index entry left behind). After every step the check compares the answers, the
  * sessions in Redis (which live, so which browsers are still logged in), each user's index
  * (user-sessions:<user>), the tombstones of ended sessions (step 05's ended:<id>: a late write
  * cannot bring them back), and the commands sent (no SCAN or KEYS over every session).
@@ -45,10 +47,20 @@ const JSON_CLIENT = { accept: "application/json" };
 
 type Action =
   | { do: "login"; who: number }
-  | { do: "together"; who: number[] } // logins of several browsers, sent at the same moment
+  // Logins of several browsers, sent at the same moment; or, STAGGERED, the first alone, the
+  // others once it is ending a session (its destroy() held until they have answered).
+  | { do: "together"; who: number[]; staggered?: boolean }
   | { do: "visit"; who: number }
   | { do: "logout"; who: number }
-  | { do: "fail"; on: boolean };
+  | { do: "store"; fault: Fault }
+  | { do: "evict"; who: number }; // Redis drops this browser's session on its own
+
+/** How the store's destroy() behaves: as it should, failing, or slow (then as it should). */
+type Fault = "works" | "fails" | "slow";
+/** How long a slow store's destroy() takes (ms): an answer that stops waiting sooner is seen. */
+const SLOW_MS = 300;
+/** At most this long (ms), a staggered step holds the first login's destroy() for the others. */
+const HOLD_MS = 200;
 
 /** The session id inside a session cookie's value (s%3A<id>.<signature>). */
 const idIn = (value: string | undefined) =>
@@ -59,14 +71,25 @@ function describe(a: Action): string {
   switch (a.do) {
     case "login":
       return `${name(a.who)}: POST /login as ${USERS[a.who]}`;
-    case "together":
-      return `${a.who.map(name).join(", ")} at the same moment: POST /login as ${USERS[a.who[0] ?? 0]}; then each GET /me, in turn`;
+    case "together": {
+      const [first = 0, ...rest] = a.who;
+      const as = `POST /login as ${USERS[first]}`;
+      return a.staggered
+        ? `${name(first)}: ${as}, and ${rest.map(name).join(", ")} the same while ${name(first)}'s login is ending a session; then each GET /me, in turn`
+        : `${a.who.map(name).join(", ")} at the same moment: ${as}; then each GET /me, in turn`;
+    }
     case "visit":
       return `${name(a.who)}: GET /me`;
     case "logout":
       return `${name(a.who)}: POST /logout`;
-    case "fail":
-      return a.on ? "the store starts failing destroy() (a broken store)" : "the store works again";
+    case "store":
+      return {
+        fails: "the store starts failing destroy() (a broken store)",
+        works: "the store works again",
+        slow: `the store becomes slow: each destroy() takes ${SLOW_MS} ms, then succeeds`,
+      }[a.fault];
+    case "evict":
+      return `Redis drops ${name(a.who)}'s session on its own (evicted: out of memory); the index still lists it`;
   }
 }
 
@@ -89,14 +112,20 @@ function label(side: Side, who: number[]): void {
 }
 
 /**
- * The fault: while SIDE's store is broken, destroy() fails for a session that is stored. A
- * login's own regenerate() (which destroys the new browser's id, never stored) still works, so
- * the login gets as far as ending others. Each store instance of this scenario (one per
- * process) is known from the first request it is handed to (watched). Step 05's store is broken
- * in its class, so that a destroy taken from it early (`store.destroy.bind(store)` in
- * createApp) fails too; a store of another class, on the instance.
+ * The faults: while SIDE's store is broken, destroy() fails for a session that is stored; while
+ * it is slow, it takes SLOW_MS first. A login's own regenerate() (which destroys the new
+ * browser's id, never stored) still works at once, so the login gets as far as ending others.
+ * In a staggered step, the first destroy() of a stored session sends the other logins, and
+ * waits for their answers (HOLD_MS at most) before it goes on. Each store instance of this
+ * scenario (one per process) is known from the first request it is handed to (watched).
+ * Step 05's store is broken in its class, so that a destroy taken from it early
+ * (`store.destroy.bind(store)` in createApp) fails too; a store of another class, on the
+ * instance.
  */
 const breakable = new WeakMap<object, { side: Side; sides: RedisSides }>();
+const faultOf = (side: Side): Fault => (side.notes.fault as Fault | undefined) ?? "works";
+/** A staggered step under way on a side: FIRE sends the other logins; ANSWERED, once they have. */
+const staggers = new WeakMap<Side, { fire: () => void; answered: Promise<void> }>();
 function breakableDestroy(
   this: session.Store,
   destroy: session.Store["destroy"],
@@ -114,17 +143,27 @@ function breakableDestroy(
     side.notes.pending = Number(side.notes.pending) - 1;
     callback?.(error);
   };
-  if (!side.notes.broken) {
+  const fault = faultOf(side);
+  if (fault === "works" && !staggers.has(side)) {
     destroy.call(this, id, done);
     return;
   }
   sides
     .admin(side.name)
     .exists(`sess:${id}`)
-    .then((stored) => {
+    .then(async (stored) => {
       if (!stored) return destroy.call(this, id, done);
-      done(new Error("the session store failed to destroy (a fault the check injected)"));
-    }, done);
+      const stagger = staggers.get(side);
+      if (stagger) {
+        stagger.fire();
+        await stagger.answered;
+      }
+      if (fault === "fails")
+        return done(new Error("the session store failed to destroy (a fault the check injected)"));
+      if (fault === "slow") await new Promise((resolve) => setTimeout(resolve, SLOW_MS));
+      destroy.call(this, id, done);
+    })
+    .catch(done);
 }
 const finalDestroy = FinalLogoutStore.prototype.destroy;
 FinalLogoutStore.prototype.destroy = function (this: FinalLogoutStore, id, callback) {
@@ -190,6 +229,14 @@ function watched(app: Express, side: Side, sides: RedisSides): Express {
   return outer;
 }
 
+/** The ids of SIDE's sessions that Redis dropped on its own (an evict step). */
+const evictedIds = new WeakMap<Side, Set<string>>();
+function evicted(side: Side): Set<string> {
+  const ids = evictedIds.get(side) ?? new Set<string>();
+  evictedIds.set(side, ids);
+  return ids;
+}
+
 function model(
   modules: [Module, Module],
   sides: RedisSides,
@@ -204,6 +251,7 @@ function model(
       arbitrary: fc.record({
         do: fc.constant("together" as const),
         who: fc.shuffledSubarray([0, 1, 2, 3, 4], { minLength: 2, maxLength: 3 }),
+        staggered: fc.boolean(),
       }),
     },
     { weight: 4, arbitrary: fc.record({ do: fc.constant("visit" as const), who }) },
@@ -212,22 +260,49 @@ function model(
   );
 
   async function perform(a: Action, side: Side): Promise<Answer | undefined> {
-    if (a.do === "fail") {
-      side.notes.broken = a.on;
+    if (a.do === "store") {
+      side.notes.fault = a.fault;
+      return undefined;
+    }
+    if (a.do === "evict") {
+      const id = idOf(side, a.who);
+      if (id) {
+        await sides.admin(side.name).del(`sess:${id}`);
+        evicted(side).add(id);
+      }
       return undefined;
     }
     await later(side);
     side.notes.early = false;
     const browsers = a.do === "together" ? a.who : [a.who];
-    const answers = await Promise.all(
-      browsers.map((i) => {
-        const visitor = side.visitors[i];
-        if (!visitor) throw new Error(`no browser ${i}`);
-        if (a.do === "visit") return visitor.send("GET", "/me", JSON_CLIENT);
-        if (a.do === "logout") return visitor.send("POST", "/logout", JSON_CLIENT);
-        return visitor.send("POST", "/login", JSON_CLIENT, { username: USERS[i] });
-      }),
-    );
+    const send = (i: number) => {
+      const visitor = side.visitors[i];
+      if (!visitor) throw new Error(`no browser ${i}`);
+      if (a.do === "visit") return visitor.send("GET", "/me", JSON_CLIENT);
+      if (a.do === "logout") return visitor.send("POST", "/logout", JSON_CLIENT);
+      return visitor.send("POST", "/login", JSON_CLIENT, { username: USERS[i] });
+    };
+    let answers: Answer[];
+    if (a.do === "together" && a.staggered) {
+      // The first login alone; the others once it ends a session (or has answered, if it ends
+      // none), while its destroy() waits for their answers.
+      const [first = 0, ...rest] = browsers;
+      let fire = () => {};
+      const fired = new Promise<void>((resolve) => {
+        fire = resolve;
+      });
+      let answered = () => {};
+      const held = new Promise<void>((resolve) => {
+        answered = resolve;
+        setTimeout(resolve, HOLD_MS);
+      });
+      staggers.set(side, { fire, answered: held });
+      const firstAnswer = send(first).finally(fire);
+      await fired;
+      staggers.delete(side);
+      const others = await Promise.all(rest.map(send)).finally(answered);
+      answers = [await firstAnswer, ...others];
+    } else answers = await Promise.all(browsers.map(send));
     side.notes.lastAt = Date.now();
     label(side, browsers);
     if (answers.length === 1) return answers[0];
@@ -254,8 +329,13 @@ function model(
     const admin = sides.admin(side.name);
     const labelOf = (id: string) => side.labels.get(id) ?? "(a session not in the store)";
     const index: Record<string, string[]> = {};
+    // A session Redis dropped on its own may stay listed or not: only the app's ends are judged.
+    const dropped = evicted(side);
     for (const user of new Set(USERS)) {
-      index[user] = (await admin.zRange(`user-sessions:${user}`, 0, -1)).map(labelOf).sort();
+      index[user] = (await admin.zRange(`user-sessions:${user}`, 0, -1))
+        .filter((id) => !dropped.has(id))
+        .map(labelOf)
+        .sort();
     }
     const ids = [...side.labels.keys()];
     const buried = ids.length ? await admin.mGet(ids.map((id) => `ended:${id}`)) : [];
@@ -270,7 +350,8 @@ function model(
       } catch {}
     }
     if (a.do === "together") said = `then GET /me: ${answer.text}`;
-    const early = a.do === "together" ? false : side.notes.early === true;
+    // Only a success is judged: an error may go out while another destroy() is under way.
+    const early = a.do !== "together" && answer.status < 400 && side.notes.early === true;
     return { said, index, tombstones, early };
   }
 
@@ -378,7 +459,7 @@ function storeRule({ action: a, yours: y, reference: r, owners }: S) {
     if (n > LIMIT && n > expected) {
       said.push(
         a.do === "together"
-          ? `logins at the same moment left ${user} with ${n} live sessions, more than ${LIMIT}: choose what to end after this login is in the index, never from a count taken before (a race)`
+          ? `logins at the same moment left ${user} with ${n} live sessions, more than ${LIMIT}: choose what to end after this login is in the index, never from a count taken before, and never leave it to another login under way (a race)`
           : `${user} has ${n} live sessions after this step, more than ${LIMIT}`,
       );
     } else if (n < expected && n < LIMIT) {
@@ -438,6 +519,11 @@ const [A, B, C, D, E, F] = [0, 1, 2, 3, 4, 5];
 const login = (who: number): Action => ({ do: "login", who });
 const visit = (who: number): Action => ({ do: "visit", who });
 const together = (...who: number[]): Action => ({ do: "together", who });
+const staggered = (...who: number[]): Action => ({ do: "together", who, staggered: true });
+const broken: Action = { do: "store", fault: "fails" };
+const fixed: Action = { do: "store", fault: "works" };
+const slow: Action = { do: "store", fault: "slow" };
+const evict = (who: number): Action => ({ do: "evict", who });
 
 export default defineCheck<Module>({
   entry: "app.ts",
@@ -459,6 +545,8 @@ export default defineCheck<Module>({
               [login(A), login(B), together(C, D), visit(A)],
               [login(A), together(B, C, D), visit(A), login(E), visit(B)],
               [login(A), login(B), login(C), login(A), login(D), visit(B)],
+              // One login ends a session; the other, sent meanwhile, finds four: it ends too.
+              [login(A), login(B), login(C), staggered(D, E), visit(A)],
             ],
           ),
           { runs: 6, maxActions: 8 },
@@ -470,15 +558,33 @@ export default defineCheck<Module>({
       timeoutMs: 30_000,
       run: async ({ module, dir, redis }) => {
         const sides = await RedisSides.start(await redis());
-        const fault = fc.record({ do: fc.constant("fail" as const), on: fc.boolean() });
-        const broken: Action = { do: "fail", on: true };
-        const fixed: Action = { do: "fail", on: false };
+        const fault = fc.record({
+          do: fc.constant("store" as const),
+          fault: fc.constantFrom<Fault>("fails", "works"),
+        });
         await differential(
           model(
             [module, await again(join(dir, "app.ts"))],
             sides,
             [fault],
-            [[login(A), login(B), login(C), broken, login(D), visit(A), fixed, login(E), visit(B)]],
+            [
+              // D's login cannot end A, and A stays the least recently seen; then of the two
+              // beyond the limit at E's login, A is gone already (ending it succeeds), B cannot be
+              // ended: no success either. A slow store is waited for: A's login ends B and C.
+              [
+                login(A),
+                login(B),
+                login(C),
+                broken,
+                login(D),
+                evict(A),
+                login(E),
+                slow,
+                login(A),
+                fixed,
+                visit(B),
+              ],
+            ],
           ),
           { runs: 3, maxActions: 8 },
         );

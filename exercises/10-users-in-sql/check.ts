@@ -10,11 +10,14 @@
  * and to an operator: the rows of the session table (whose they are), which password the
  * users table now holds, the clients of the pool still checked out, and what your code sent
  * PostgreSQL (writes inside one transaction that ends, values never pasted into the SQL).
- * Faults: one of your writes fails in PostgreSQL mid-transaction. Races: another browser's
- * request, already under way, writes its session back after the change; and two browsers of
- * one user change the password at the same moment, with the right current password: exactly
- * one change may succeed. On PostgreSQL the check holds the user's row lock while both
- * requests reach it (seen in pg_stat_activity), so the first one sent wins. On the embedded
+ * New passwords have spaces at their ends: stored and compared as sent. Faults: one of your
+ * writes fails in PostgreSQL mid-transaction (or your read, or your COMMIT), or the session
+ * store fails as the id is renewed after the change. Races: another browser's request, already
+ * under way, writes its session back (nine minutes) after the change; and two browsers of one
+ * user change the password at the same moment, with the right current password: exactly one
+ * change may succeed. On PostgreSQL the check holds the first user's row lock while both
+ * requests reach it (seen in pg_stat_activity), so the first one sent wins; the change of
+ * another user must not wait behind it. On the embedded
  * engine (PGlite) transactions never overlap, so the first one's transaction is held back
  * until the second one's has begun: the second wins, and a check of the current password made
  * outside the transaction is caught there too.
@@ -60,15 +63,20 @@ type Action =
   | {
       do: "change";
       who: Who;
-      current: "right" | "wrong" | "missing";
+      /** padded: the right one with a space before and after (a different password). */
+      current: "right" | "wrong" | "missing" | "padded";
       next: "fresh" | "short";
       /** A browser whose GET / is under way: read its session before, writes it back after. */
       inFlight: Who | undefined;
     }
   /** WHO and OTHER change their passwords at the same moment, each with the right current one. */
   | { do: "both"; who: Who; other: Who }
-  /** Write NTH of the next change fails; -1: its transaction's first statement (its read). */
-  | { do: "fail"; nth: -1 | 1 | 2 };
+  /**
+   * Write NTH of the next change fails; -1: its transaction's first statement (its read);
+   * "commit": its COMMIT; "store": the session store, when the change renews the session id.
+   */
+  | { do: "fail"; nth: Fault };
+type Fault = -1 | 1 | 2 | 3 | "commit" | "store";
 
 const name = (i: Who | undefined) => (i === undefined ? "" : ("ABCD"[i] ?? "?"));
 const JSON_CLIENT = { accept: "application/json" };
@@ -91,8 +99,15 @@ interface Db {
   /** Who each visitor is logged in as (planted), by visitor. */
   loggedInAs: Map<Who, UserIndex>;
   changes: number;
-  /** Makes your Nth write of the next change fail (0: none; -1: the transaction's first statement). */
+  /**
+   * Makes your Nth write of the next change fail (0: none; -1: the transaction's first
+   * statement; Infinity: its COMMIT).
+   */
   failNth: number;
+  /** Makes the session store's next deletion of a session fail (the renewal of the id). */
+  storeFault: boolean;
+  /** The SQL texts your code sent during this change (to find a salt or hash pasted in). */
+  texts: string[];
   writes: number;
   /** Holds the next session write of the app (a request under way) until released. */
   gate: { caught: () => void; released: Promise<void> } | undefined;
@@ -107,7 +122,12 @@ interface Db {
 }
 
 /** Per client of your pool: inside a transaction, and whether it wrote there. */
-const transactions = new WeakMap<pg.PoolClient, { open: boolean; wrote: boolean }>();
+const transactions = new WeakMap<
+  pg.PoolClient,
+  { open: boolean; wrote: boolean; failed: boolean }
+>();
+/** Counted when a transaction that wrote commits (one where a statement failed rolls back). */
+const COMMITTED = "transactions that committed writes";
 
 const isWrite = (sql: string) =>
   /\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE)\b/i.test(
@@ -127,7 +147,7 @@ function pasted(db: Db, text: string): boolean {
 
 /** Watches every query your code sends on CLIENT: transactions, writes, pasted values, faults. */
 function watch(db: Db, client: pg.PoolClient): void {
-  const state = { open: false, wrote: false };
+  const state = { open: false, wrote: false, failed: false };
   transactions.set(client, state);
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
@@ -136,6 +156,7 @@ function watch(db: Db, client: pg.PoolClient): void {
       typeof first === "string" ? first : String((first as { text?: unknown })?.text ?? "");
     const sql = text.trim().replace(/^(\s*--[^\n]*\n)+/, "");
     if (pasted(db, text)) db.probe.count("values pasted into the SQL text");
+    db.texts.push(text);
     if (/^LOCK\b/i.test(sql)) db.probe.count("whole tables locked");
     // A read of the session table with no WHERE: every user's sessions, at every change.
     if (/\bFROM\s+("?public"?\.)?"?session"?(?![\w"])/i.test(sql) && !/\bWHERE\b/i.test(sql))
@@ -143,6 +164,7 @@ function watch(db: Db, client: pg.PoolClient): void {
     if (/^(BEGIN|START\s+TRANSACTION)\b/i.test(sql)) {
       state.open = true;
       state.wrote = false;
+      state.failed = false;
       const gate = db.beginGate;
       if (gate && !gate.caught) {
         gate.caught = true;
@@ -156,18 +178,24 @@ function watch(db: Db, client: pg.PoolClient): void {
         );
       return begun;
     } else if (/^(COMMIT|END|ROLLBACK|ABORT)\b/i.test(sql)) {
-      if (/^(COMMIT|END)\b/i.test(sql) && state.wrote && db.failNth > db.writes) {
+      const commits = /^(COMMIT|END)\b/i.test(sql);
+      if (commits && state.wrote && db.failNth > db.writes) {
         // Fewer writes than the fault's number (the change in one statement, WITH … of
-        // several): PostgreSQL refuses the COMMIT instead, so the fault strikes every change.
-        args[0] = FAILING_SQL;
+        // several; or the fault is the COMMIT's): PostgreSQL refuses the COMMIT instead, so
+        // the fault strikes every change. A refused COMMIT ends the transaction, as
+        // PostgreSQL's own do (a serialization failure, a deferred constraint).
+        args[0] = `ROLLBACK; ${FAILING_SQL}`;
         if (Array.isArray(args[1])) args.splice(1, 1);
         db.writes = db.failNth;
+        state.failed = true;
       }
-      if (state.open && state.wrote) db.probe.count("transactions that wrote");
+      // After a failed statement, PostgreSQL answers COMMIT with a ROLLBACK: nothing written.
+      if (commits && state.open && state.wrote && !state.failed) db.probe.count(COMMITTED);
       state.open = false;
     } else if (state.open && db.failNth === -1) {
       // The transaction's first statement (a locking read, most often) fails: a lock timeout.
       db.failNth = 0;
+      state.failed = true;
       args[0] = FAILING_SQL;
       if (Array.isArray(args[1])) args.splice(1, 1);
     } else if (isWrite(sql)) {
@@ -176,6 +204,7 @@ function watch(db: Db, client: pg.PoolClient): void {
       db.writes++;
       if (db.writes === db.failNth) {
         // A real failure in PostgreSQL: inside a transaction, it aborts it.
+        if (state.open) state.failed = true;
         args[0] = FAILING_SQL;
         if (Array.isArray(args[1])) args.splice(1, 1);
       }
@@ -184,13 +213,21 @@ function watch(db: Db, client: pg.PoolClient): void {
   };
 }
 
-/** Holds the app's session writes while a gate is set (a request under way, paused). */
+/**
+ * Holds the app's session writes while a gate is set (a request under way, paused); fails the
+ * store's deletion of a session (regenerate's) when a store fault is set.
+ */
 function gated(db: Db): void {
   const pool = db.app as unknown as { query: (...args: unknown[]) => Promise<unknown> };
   const query = pool.query.bind(pool);
   pool.query = (...args) => {
     const gate = db.gate;
     const text = typeof args[0] === "string" ? args[0] : "";
+    if (db.storeFault && /^DELETE FROM\s+("?\w+"?\.)?"?session"?\s+WHERE\s+sid\b/i.test(text)) {
+      db.storeFault = false;
+      args[0] = FAILING_SQL;
+      if (Array.isArray(args[1])) args.splice(1, 1);
+    }
     if (gate && /^INSERT INTO\b[\s\S]*ON CONFLICT \(sid\)/i.test(text)) {
       db.gate = undefined;
       gate.caught();
@@ -227,6 +264,8 @@ async function openDb(url: string, schema: string, admin: pg.Pool): Promise<Db> 
     loggedInAs: new Map(),
     changes: 0,
     failNth: 0,
+    storeFault: false,
+    texts: [],
     writes: 0,
     gate: undefined,
     beginGate: undefined,
@@ -243,7 +282,6 @@ async function openDb(url: string, schema: string, admin: pg.Pool): Promise<Db> 
     state.open = false;
     // Released with an error, the client is closed: PostgreSQL rolls its transaction back.
     if (!error) db.probe.count("clients given back inside a transaction");
-    else if (state.wrote) db.probe.count("transactions that wrote");
   });
   gated(db);
   return db;
@@ -295,6 +333,7 @@ async function reset(db: Db, starting: Starting): Promise<void> {
   db.sids.clear();
   db.changes = 0;
   db.failNth = 0;
+  db.storeFault = false;
   db.gate = undefined;
 }
 
@@ -353,7 +392,9 @@ async function perform(
   const db = dbs[side.name];
   if (a.do === "both") return changeAtOnce(db, engine, a, side);
   if (a.do === "fail") {
-    db.failNth = a.nth;
+    if (a.nth === "store") db.storeFault = true;
+    else db.failNth = a.nth === "commit" ? Number.POSITIVE_INFINITY : a.nth;
+    side.notes.fault = a.nth;
     return undefined;
   }
   if (a.do === "login") {
@@ -370,13 +411,19 @@ async function perform(
   const user = db.users[db.loggedInAs.get(a.who) ?? 0];
   if (!user) return undefined;
   const openBefore = givenBackOpen(db);
-  const fresh = `${user.username}-new-password-${++db.changes}`;
+  const currentPassword = {
+    right: user.password,
+    padded: ` ${user.password} `,
+    wrong: "not-the-password",
+    missing: undefined,
+  }[a.current];
   const body = {
-    ...(a.current === "missing"
-      ? {}
-      : { currentPassword: a.current === "right" ? user.password : "not-the-password" }),
-    newPassword: a.next === "fresh" ? fresh : "short",
+    ...(currentPassword === undefined ? {} : { currentPassword }),
+    newPassword: a.next === "fresh" ? freshPassword(db, user.username) : "short",
   };
+  // The fault armed for this change (a "fail" step just before), else none.
+  side.notes.fault = db.failNth !== 0 || db.storeFault ? side.notes.fault : undefined;
+  db.texts = [];
   side.notes.sentPassword = body.newPassword;
   side.notes.changer = user.username;
   const racing = a.inFlight === undefined ? undefined : side.visitors[a.inFlight];
@@ -395,22 +442,54 @@ async function perform(
       .send("POST", "/password", JSON_CLIENT, body, CHANGE_WITHIN_MS)
       .finally(async () => {
         db.failNth = 0;
-        // The held request took a minute (a slow upload): what ended the id must outlast it.
+        db.storeFault = false;
+        // The held request took nine minutes (a slow upload): what ended the id must outlast
+        // it (step 10: ten minutes outlives any request).
         await db.app
-          .query(`UPDATE ${db.schema}.ended_sessions SET until = until - interval '1 minute'`)
+          .query(`UPDATE ${db.schema}.ended_sessions SET until = until - interval '9 minutes'`)
           .catch(() => {});
         release();
       });
     await underWay.catch(() => undefined);
     stuckIfGivenBackOpen(db, engine, openBefore);
+    await hashPasted(db);
     return settled(user, body.newPassword, answer);
   }
   db.writes = 0;
-  const answer = await visitor
-    .send("POST", "/password", JSON_CLIENT, body)
-    .finally(() => (db.failNth = 0));
+  const answer = await visitor.send("POST", "/password", JSON_CLIENT, body).finally(() => {
+    db.failNth = 0;
+    db.storeFault = false;
+  });
   stuckIfGivenBackOpen(db, engine, openBefore);
+  await hashPasted(db);
   return settled(user, body.newPassword, answer);
+}
+
+/**
+ * A new password, as a visitor may type it: spaces at its ends, a capital, a letter beyond
+ * ASCII. Every character counts: it is stored, and later compared, exactly as sent.
+ */
+const freshPassword = (db: Db, username: string) => ` ${username}-new-Pässword-${++db.changes} `;
+
+/**
+ * Whether the SQL sent during the change held the salt or the hash now stored (as hex or
+ * base64, say) rather than a parameter: read once the change is over, from the users table.
+ */
+async function hashPasted(db: Db): Promise<void> {
+  const { rows } = await db.app.query<{ salt: Buffer; hash: Buffer }>(
+    `SELECT password_salt AS salt, password_hash AS hash FROM ${db.schema}.users`,
+  );
+  const forms = rows.flatMap(({ salt, hash }) =>
+    [salt, hash].flatMap((bytes) => [
+      bytes.toString("hex"),
+      bytes.toString("base64").replace(/=+$/, ""),
+      bytes.toString("base64url"),
+    ]),
+  );
+  const texts = db.texts.join("\n");
+  db.texts = [];
+  if (forms.some((form) => texts.toLowerCase().includes(form.toLowerCase())))
+    db.probe.count("values pasted into the SQL text");
 }
 
 const givenBackOpen = (db: Db) => db.probe.traffic["clients given back inside a transaction"] ?? 0;
@@ -505,11 +584,20 @@ async function changeAtOnce(
     const user = db.users[db.loggedInAs.get(who) ?? 0];
     const visitor = side.visitors[who];
     if (!user || !visitor) return undefined;
-    const sent = `${user.username}-new-password-${++db.changes}`;
+    const sent = freshPassword(db, user.username);
     return { user, visitor, sent, body: { currentPassword: user.password, newPassword: sent } };
   });
   const [first, second] = changes;
   if (!first || !second) return undefined;
+  db.storeFault = false; // a store fault is for a change on its own
+  side.notes.fault = undefined;
+  db.texts = [];
+  // Two users' changes (PostgreSQL): the second must not wait for the first one's lock.
+  const twoUsers =
+    engine !== "pglite" &&
+    db.loggedInAs.has(a.who) &&
+    db.loggedInAs.has(a.other) &&
+    first.user !== second.user;
   side.notes.sent = idIn(first.visitor.cookie(COOKIE_NAME));
   side.notes.sentPassword = first.sent;
   side.notes.changer = first.user.username;
@@ -525,11 +613,17 @@ async function changeAtOnce(
     answer.catch(() => {}); // awaited below, once the hold has ended
     return answer;
   };
+  let mostWaiting = 0;
   const waitFor = (n: number, ms: number) =>
-    waitUntil(`${n} waiting`, async () => answered > 0 || (await hold.waiting()) >= n, {
-      timeoutMs: ms,
-      everyMs: 5,
-    }).catch(() => {});
+    waitUntil(
+      `${n} waiting`,
+      async () => {
+        if (answered > 0) return true;
+        mostWaiting = Math.max(mostWaiting, await hold.waiting());
+        return mostWaiting >= n;
+      },
+      { timeoutMs: ms, everyMs: 5 },
+    ).catch(() => {});
   const firstAnswer = send(first);
   let secondAnswer: Promise<Answer>;
   try {
@@ -541,6 +635,8 @@ async function changeAtOnce(
   }
   const [one, two] = await Promise.all([firstAnswer, secondAnswer]);
   stuckIfGivenBackOpen(db, engine, openBefore);
+  await hashPasted(db);
+  side.notes.queued = twoUsers ? mostWaiting >= 2 : undefined;
   // Settled in the order they can commit: on PGlite, the second one's transaction ran first.
   if (engine === "pglite") settled(second.user, second.sent, two);
   settled(first.user, first.sent, one);
@@ -595,6 +691,9 @@ async function body(dbs: Record<Side["name"], Db>, a: Action, answer: Answer, si
   return {
     answer: out,
     ...(a.do === "both" ? { "the other change": side.notes.other } : {}),
+    ...(a.do === "both" && side.notes.queued !== undefined
+      ? { "the other user's change waited for the first": side.notes.queued }
+      : {}),
     passwords: await passwords(db, side.notes.sentPassword),
     "clients still out of the pool": db.yours.totalCount - db.yours.idleCount,
   };
@@ -643,6 +742,8 @@ type Body = {
   answer: unknown;
   /** For two changes at once: the status of the second one. */
   "the other change"?: number;
+  /** Two users' changes at once: whether the second one waited behind the first one's lock. */
+  "the other user's change waited for the first"?: boolean;
   passwords: Record<string, string>;
   "clients still out of the pool": number;
 };
@@ -658,24 +759,32 @@ const route = (a: Action) =>
 
 function raceRule({ action: a, yours: y, reference: r }: S) {
   if (a.do !== "both") return undefined;
+  const [first, second] = [name(a.who), name(a.other)];
+  const queued = "the other user's change waited for the first";
+  if ((y.body as Body)[queued] && (r.body as Body)[queued] === false)
+    return `one user's password change waited for another user's: ${second}'s change waited until ${first}'s (of another user) was over; a change must hold up only the changes of its own user (lock that user's row, not every change), else one slow change stops every user's`;
   const statuses = (o: Observation) => [o.status, (o.body as Body)["the other change"]];
   const [mine, theirs] = [statuses(y), statuses(r)];
   if (same(mine, theirs)) return undefined;
-  const [first, second] = [name(a.who), name(a.other)];
   if (mine.every((status) => status === 200) && theirs.includes(403))
     return `two changes at once both succeeded: ${first} and ${second} sent the right current password at the same moment, and both were told 200; but once one change is made, the password the other one was checked against is no longer the current one: that one must answer 403 (else one new password silently replaces the other, and each change ends the other's session)`;
   return `two changes at once: ${first}'s POST /password answered ${mine[0]} and ${second}'s ${mine[1]} where ${theirs[0]} and ${theirs[1]} were expected (exactly one change may succeed; the other is told the current password is wrong)`;
 }
 
-function statusRule({ action: a, yours: y, reference: r }: S) {
+function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   if (y.status === r.status) return undefined;
   if (a.do === "change") {
+    const fault = referenceSide.notes.fault as Fault | undefined;
+    if (r.status >= 500 && y.status < 400 && fault === "store")
+      return `claimed success though the session store failed: POST /password answered ${y.status} while the store refused to end this browser's old session id (renewing it, after the change was committed); the visitor must learn that the renewal did not happen (let the error through, as a login does), not believe in a new login that was never made`;
+    if (r.status >= 500 && y.status < 400 && fault === "commit")
+      return `claimed success though the COMMIT failed: POST /password answered ${y.status} while PostgreSQL refused the transaction's COMMIT, so nothing of the change was written; answer only once the COMMIT has succeeded, and let its error through`;
     if (r.status >= 500 && y.status < 400)
-      return `claimed success though a write failed: POST /password answered ${y.status} while PostgreSQL refused part of the change; the visitor must learn it did not happen (let the error through, after a ROLLBACK)`;
+      return `claimed success though a write failed: POST /password answered ${y.status} while PostgreSQL refused part of the change (a write, or its COMMIT); the visitor must learn it did not happen: answer only once the COMMIT has succeeded, and let an error through, after a ROLLBACK (once a statement of a transaction has failed, its COMMIT writes nothing)`;
     if (r.status === 403 && y.status < 400)
-      return `a wrong current password was accepted: POST /password answered ${y.status} where 403 was expected`;
+      return `a wrong current password was accepted: POST /password answered ${y.status} where 403 was expected${a.current === "padded" ? " (the current password was sent with a space before and after it: that is another password; every character counts, as typed)" : ""}`;
     if (r.status === 200 && y.status === 403 && a.current === "right")
-      return "the right current password was refused: POST /password answered 403 where 200 was expected (when the password was changed before, what that change stored must verify the password it set: the new salt and the new hash, both)";
+      return "the right current password was refused: POST /password answered 403 where 200 was expected (when the password was changed before, what that change stored must verify the password it set, exactly as it was sent: spaces at its ends, capitals and accents count; the new salt and the new hash, both)";
     if (r.status === 401)
       return `POST /password without a login answered ${y.status} where 401 was expected`;
     if (r.status === 400)
@@ -706,7 +815,7 @@ function sessionRule(step: S) {
     const owner = owners.get(label) ?? "a";
     if (a.do === "change" && a.inFlight !== undefined && owner === name(a.inFlight))
       said.push(
-        `an ended session came back: ${owner}'s request, under way during the change, wrote ${owner}'s session (${label}, ${whose}) back after it was deleted; deleting the row is not enough, the id must stay ended for as long as a request under way may write it back (this one wrote a minute later), as a logout ends it`,
+        `an ended session came back: ${owner}'s request, under way during the change, wrote ${owner}'s session (${label}, ${whose}) back after it was deleted; deleting the row is not enough, the id must stay ended for as long as a request under way may write it back (this one wrote nine minutes later; step 10 keeps an ended id ten), as a logout ends it`,
       );
     else if (failed)
       said.push(
@@ -813,10 +922,12 @@ function trafficRule({ action: a, yours: y, reference: r }: S) {
     said.push(
       `a whole table was locked (${route(a)}: LOCK TABLE): every login and every other user's change waits while this one hashes; lock the one user's row (SELECT … FOR UPDATE)`,
     );
-  const tx = "transactions that wrote";
+  const tx = COMMITTED;
   if (n(y, tx) > n(r, tx))
     said.push(
-      `the change was written in ${n(y, tx)} transactions: the new hash and the end of the other sessions belong in ONE`,
+      n(y, tx) > 1
+        ? `the change was written in ${n(y, tx)} transactions: the new hash and the end of the other sessions belong in ONE`
+        : `a transaction of yours committed writes though ${route(a)} should change nothing (answered ${r.status}): a change that is refused or fails part-way must leave every table as it was`,
     );
   else if (n(y, tx) < n(r, tx) && n(y, "writes outside a transaction") === 0)
     said.push(
@@ -864,7 +975,7 @@ const clientActions: { arbitrary: fc.Arbitrary<Action>; weight: number }[] = [
     arbitrary: fc.record({
       do: fc.constant("change" as const),
       who,
-      current: fc.constantFrom("right", "right", "right", "wrong", "missing"),
+      current: fc.constantFrom("right", "right", "right", "wrong", "padded", "missing"),
       next: fc.constantFrom("fresh", "fresh", "fresh", "short"),
       inFlight: fc.option(who, { nil: undefined, freq: 3 }),
     }),
@@ -889,17 +1000,28 @@ function describe(a: Action): string {
     case "fail":
       return a.nth === -1
         ? "PostgreSQL will refuse the first statement of the next password change's transaction (its read of the user: a lock timeout, say)"
-        : `PostgreSQL will refuse write number ${a.nth} of the next password change`;
+        : a.nth === "commit"
+          ? "PostgreSQL will refuse the COMMIT of the next password change"
+          : a.nth === "store"
+            ? "the session store will fail to end the old session id when the next password change renews it (PostgreSQL refuses its DELETE)"
+            : `PostgreSQL will refuse write number ${a.nth} of the next password change (its COMMIT, if it has fewer writes)`;
     case "both":
       return `${name(a.who)} and ${name(a.other)}: POST /password at the same moment, each with the right current password and a new password (${name(a.other)}'s sent while ${name(a.who)}'s waits)`;
     case "change": {
       const current =
-        a.current === "missing" ? "no currentPassword" : `the ${a.current} current password`;
-      const next = a.next === "fresh" ? "a new password" : "a too short new password";
+        a.current === "missing"
+          ? "no currentPassword"
+          : a.current === "padded"
+            ? "the right current password with a space before and after it"
+            : `the ${a.current} current password`;
+      const next =
+        a.next === "fresh"
+          ? "a new password (with spaces at its ends)"
+          : "a too short new password";
       const race =
         a.inFlight === undefined
           ? ""
-          : `, while ${name(a.inFlight)}'s GET / is under way (its session read before, written back a minute later)`;
+          : `, while ${name(a.inFlight)}'s GET / is under way (its session read before, written back nine minutes later)`;
       return `${name(a.who)}: POST /password with ${current} and ${next}${race}`;
     }
   }
@@ -931,7 +1053,7 @@ async function run(
   };
   const fault = fc.record({
     do: fc.constant("fail" as const),
-    nth: fc.constantFrom<-1 | 1 | 2>(2, 1, -1),
+    nth: fc.constantFrom<Fault>(2, 1, -1, 3, "commit", "store"),
   });
   const model: Model<Action> = {
     visitors: VISITORS,
@@ -970,7 +1092,7 @@ async function run(
       {
         name: "two changes at once: whether the one told 403 wrote before it found out (rolled back)",
         apply: (o, a) => {
-          const tx = "transactions that wrote";
+          const tx = COMMITTED;
           if (a.do !== "both" || !o.traffic[tx]) return o;
           return { ...o, traffic: { ...o.traffic, [tx]: 1 } };
         },
@@ -1007,14 +1129,16 @@ export default defineCheck<Module>({
           [
             // Two browsers of ada, one of bob: the change ends ada's other browser only.
             [login(A, 0), login(B, 0), login(C, 1), change(A), me(B), me(A), me(C)],
-            // The other browser's request was under way (for a minute): its session must not come back.
+            // The other browser's request was under way (for nine minutes): its session must not come back.
             [login(A, 0), login(B, 0), change(A, { inFlight: B }), me(B)],
-            // A wrong current password, a missing one, a short new one, nobody logged in.
+            // A wrong current password (and the right one with spaces around it), a missing one,
+            // a short new one, nobody logged in.
             [
               login(A, 0),
               login(B, 0),
               change(A, { current: "wrong" }),
               me(B),
+              change(A, { current: "padded" }),
               change(A, { current: "missing" }),
               change(A, { next: "short" }),
               change(D),
@@ -1023,6 +1147,8 @@ export default defineCheck<Module>({
             [login(A, 0), change(A), change(A), me(A)],
             // Two browsers of ada change it at the same moment: one wins, the other gets 403.
             [login(A, 0), login(B, 0), login(C, 1), both(A, B), me(A), me(B), me(C)],
+            // Ada and bob change theirs at the same moment: neither waits for the other.
+            [login(A, 0), login(C, 1), both(A, C), me(A), me(C)],
             // An anonymous visitor's session and bob's survive ada's change; then bob changes his.
             [
               visit(D),
@@ -1049,6 +1175,19 @@ export default defineCheck<Module>({
             [login(A, 0), login(B, 0), { do: "fail", nth: 2 }, change(A), me(B), me(A)],
             [login(A, 0), login(B, 0), { do: "fail", nth: 1 }, change(A), me(B), change(A), me(B)],
             [login(A, 0), { do: "fail", nth: -1 }, change(A), me(A), change(A)],
+            // The last write fails (a change of two writes: its COMMIT), then the COMMIT itself.
+            [
+              login(A, 0),
+              login(B, 0),
+              { do: "fail", nth: 3 },
+              change(A),
+              me(B),
+              { do: "fail", nth: "commit" },
+              change(A),
+              me(B),
+            ],
+            // The change is committed; the session store fails as this browser's id is renewed.
+            [login(A, 0), login(B, 0), { do: "fail", nth: "store" }, change(A), me(B)],
           ],
           3,
         ),

@@ -37,7 +37,6 @@ import {
 } from "../../test/checks/differential.ts";
 import { appRedisClient, type CheckRedis, defineCheck } from "../../test/checks/kit.ts";
 import { type HeldSession, RedisSides } from "../../test/checks/redis-probe.ts";
-import * as reference from "./solution/app.ts";
 
 type Module = typeof import("./solution/app.ts");
 
@@ -488,8 +487,8 @@ async function rigFor(side: Side, clients: RedisClient[], file: string) {
   return balancer;
 }
 
+/** The model; FILE: your app.ts, loaded anew for each worker (the reference's beside it). */
 async function model(
-  module: Module,
   file: string,
   redis: CheckRedis,
   after: (fn: () => unknown) => void,
@@ -602,8 +601,8 @@ export default defineCheck<Module>({
     {
       name: "behind the CDN and the balancer: the visitor's own address and protocol, a Secure cookie over HTTPS only, sessions shared by every worker",
       timeoutMs: 30_000,
-      run: async ({ module, dir, redis, after }) =>
-        differential(await model(module, join(dir, "app.ts"), await redis(), after), {
+      run: async ({ dir, redis, after }) =>
+        differential(await model(join(dir, "app.ts"), await redis(), after), {
           runs: 12,
           maxActions: 6,
         }),

@@ -17,8 +17,8 @@ import express from "express";
 import fc from "fast-check";
 import { redisClient } from "../../lib/services/redis.ts";
 import type { RedisClient } from "../../steps/shared/redis-client.ts";
-import { type AppClock, withClock } from "../../test/checks/app-clock.ts";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
+import { type AppClock, withClock } from "../../test/checks/app-clock.ts";
 import {
   type Answer,
   differential,

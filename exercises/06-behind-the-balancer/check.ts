@@ -17,7 +17,7 @@
  * reference are compared: status, body (GET /whoami's address and protocol, the visits, the
  * page), the cookie and its attributes, what the app believes of the request (req.ip,
  * req.protocol, req.secure: what logs and rate limits use), the sessions in Redis with their
- * TTL, the other keys, and the commands Redis received. Runs: the 8 examples, then 12 drawn
+ * TTL, the other keys, and the commands Redis received. Runs: the 12 examples, then 12 drawn
  * scenarios of up to 6 steps.
  */
 import { join } from "node:path";
@@ -68,7 +68,10 @@ interface Through {
   edge: number;
   /** What the visitor wrote in X-Forwarded-For themselves. */
   spoofed: string[];
-  /** What the visitor wrote in X-Real-IP (the proxies pass it on untouched), if anything. */
+  /**
+   * What the visitor wrote in X-Real-IP, CF-Connecting-IP and True-Client-IP (the proxies pass
+   * them on untouched), if anything.
+   */
   realIp?: string | undefined;
   /** The address the visitor wrote in a Forwarded header (RFC 7239: for=…), if any. */
   forwardedFor?: string | undefined;
@@ -137,7 +140,10 @@ function forwarded(t: Through): Record<string, string> {
   return {
     "x-forwarded-for": [...t.spoofed, t.address, edgeOf(t)].join(", "),
     "x-forwarded-proto": t.proto,
-    ...(t.realIp === undefined ? {} : { "x-real-ip": t.realIp }),
+    // Headers some proxies set with the client's address: a visitor can write them all.
+    ...(t.realIp === undefined
+      ? {}
+      : { "x-real-ip": t.realIp, "cf-connecting-ip": t.realIp, "true-client-ip": t.realIp }),
     ...(t.forwardedFor === undefined ? {} : { forwarded: `for="${t.forwardedFor}"` }),
   };
 }
@@ -154,7 +160,10 @@ function describe(a: Action): string {
     default: {
       const route = a.do === "whoami" ? "GET /whoami" : `GET / ${a.page ? "(the page)" : "(JSON)"}`;
       const headers = forwarded(a);
-      const realIp = a.realIp === undefined ? "" : `, X-Real-IP: ${a.realIp} (the visitor's own)`;
+      const realIp =
+        a.realIp === undefined
+          ? ""
+          : `, X-Real-IP, CF-Connecting-IP and True-Client-IP: ${a.realIp} (the visitor's own)`;
       const own =
         a.forwardedFor === undefined ? "" : `, Forwarded: ${headers.forwarded} (the visitor's own)`;
       return `${name(a.who)} (at ${a.address}, over ${a.proto}): ${route}, delivered with X-Forwarded-For: ${headers["x-forwarded-for"]}, X-Forwarded-Proto: ${a.proto}${realIp}${own}`;
@@ -289,7 +298,7 @@ function whose(address: unknown, a: Action): string {
     const header = a.spoofed.includes(String(address))
       ? "X-Forwarded-For"
       : a.realIp === address
-        ? "X-Real-IP"
+        ? "X-Real-IP (or CF-Connecting-IP, True-Client-IP)"
         : "Forwarded";
     return `${String(address)}, which the visitor wrote in ${header} themselves`;
   }
@@ -580,6 +589,11 @@ const EXAMPLES: Action[][] = [
   [visit(from(A, { proto: "http" }))],
   [whoami(from(B, { address: "192.0.20.9", spoofed: ["6.6.6.6", "192.0.2.66"] }))],
   [whoami(from(A, { realIp: "6.6.6.6" })), whoami(from(A, { forwardedFor: "6.6.6.6" }))],
+  // The CDN's first and last edge servers: every address of 192.0.2.0/24 is one.
+  [
+    whoami(from(A, { edge: 1, spoofed: ["6.6.6.6"] })),
+    whoami(from(B, { edge: 254, spoofed: ["6.6.6.6"] })),
+  ],
   // A visitor at a private address: trusting private networks believes what it wrote.
   [whoami(from(B, { address: "10.20.30.40", spoofed: ["6.6.6.6"] }))],
   [

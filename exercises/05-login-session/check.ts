@@ -227,7 +227,7 @@ const idIn = (value: string | undefined) =>
 const VISITORS = 3;
 // "another's": another user's name and password in the body, as a login form would send them.
 // "padded", "trailing", "shouted", "wide": the user's own password with spaces around it, a
-// space after it, in capitals, in full-width letters: each one another password.
+// line break after it, in capitals, in full-width letters: each one another password.
 // "form": the own password from a browser form; "in the URL": only in the query string.
 type Password =
   | "own"
@@ -276,7 +276,8 @@ function describe(a: Action): string {
         none: "{}",
         "another's": "{username: <another user>, password: <that user's password>}",
         padded: '{password: " <the password of whom they logged in as> "} (spaces around it)',
-        trailing: '{password: "<the password of whom they logged in as> "} (a space after it)',
+        trailing:
+          '{password: "<the password of whom they logged in as>\\n"} (a line break after it, as a pasted line ends)',
         shouted: "{password: <the password of whom they logged in as, in capitals>}",
         wide: "{password: <the password of whom they logged in as, in full-width letters: ａｌｉｃｅ…>}",
         form: "password=<the password of whom they logged in as> (a browser's form, application/x-www-form-urlencoded)",
@@ -361,7 +362,7 @@ async function perform(a: Action, side: Side, w: World): Promise<Answer | undefi
       const password = {
         own: known,
         padded: ` ${known} `,
-        trailing: `${known} `,
+        trailing: `${known}\n`,
         shouted: known.toUpperCase(),
         wide: fullWidth(known),
         wrong: WRONG_PASSWORD,
@@ -818,6 +819,33 @@ function model(module: Module, w: World, examples: Action[][]): Model<Action> {
         }),
       },
       {
+        // A confirmation that is over opens nothing: kept in the session, or dropped from it
+        // (with the write that drops it) when the page finds it over, alike.
+        name: "a confirmation that is over: kept, or dropped by GET /account",
+        apply: (o, a, side) => {
+          const state = stateOf(side);
+          const over = (at: unknown) =>
+            typeof at === "string" &&
+            at.startsWith("minute ") &&
+            state.minutes - Number(at.slice("minute ".length)) >= 5 - 1e-9;
+          const store = Object.fromEntries(
+            Object.entries(o.store).map(([label, data]) => {
+              const { confirmedAt, ...rest } = data as Record<string, unknown>;
+              return [label, over(confirmedAt) ? rest : data];
+            }),
+          );
+          const confirmedAt = "who" in a ? state.confirmedAt[a.who] : undefined;
+          const dropping =
+            a.do === "account" &&
+            o.status === 403 &&
+            confirmedAt !== undefined &&
+            state.minutes - confirmedAt >= 5 - 1e-9;
+          // The write: the store's set(), Redis's SET, and the final store's look for a tombstone.
+          const { set: _set, SET: _SET, EXISTS: _EXISTS, ...traffic } = o.traffic;
+          return { ...o, store, traffic: dropping ? traffic : o.traffic };
+        },
+      },
+      {
         name: "more or fewer reads of the visitor's own session (get, GET)",
         apply: (o) => {
           const { get: _get, GET: _GET, ...traffic } = o.traffic;
@@ -888,8 +916,9 @@ export default defineCheck<Module>({
             // Another user's name and password: the password must be the logged-in user's.
             [login(A), confirm(A, "another's"), account(A)],
             [login(A), confirm(A, "padded"), account(A)],
-            // The last millisecond of the five minutes is still inside them.
-            [login(A), confirm(A), wait(5 - 1 / MINUTE), account(A)],
+            // The last millisecond of the five minutes is still inside them, from a password
+            // typed half a second into a minute: the time is now()'s, to the millisecond.
+            [login(A), wait(1 / 120), confirm(A), wait(5 - 1 / MINUTE), account(A)],
             // A password as typed: every character of it, from JSON or a form, never a URL.
             [login(A, 1), confirm(A), account(A)],
             [login(A), confirm(A, "shouted"), confirm(A, "trailing"), confirm(A, "wide")],

@@ -9,9 +9,9 @@
  * many origins (front.example, partners' sites drawn at random, look-alikes of both drawn the
  * same way, spellings of both that no browser writes, null, a page of the API's own site, the API's own page, browsers that send no
  * Sec-Fetch-Site or no Origin) call the API with fetch(…, { credentials: "include" }) or post a
- * form, with the visitor's cookie; a script (no browser) calls it too; now and then a PUT, PATCH
- * or DELETE arrives from another origin with no preflight of the API's (a gateway in front
- * answered it). The check sends the
+ * form, with the visitor's cookie; a script (no browser) calls it too; now and then a PUT, PATCH,
+ * DELETE, PROPFIND or JSON POST arrives from another origin with no preflight of the API's (a
+ * gateway in front answered it). The check sends the
  * preflight when a browser would, and decides from the answers' headers, as a browser does,
  * whether the request goes out and whether the page may read the answer. Your app and the
  * reference run side by side, each with a MemoryStore; after every call the check compares what
@@ -64,6 +64,8 @@ const FIXED_PAGES: Page[] = [
   // The API's own host over plain HTTP, or on another port: another origin, whatever its host.
   `http://${HOST}`,
   "https://api.shop.example",
+  // Ends as the API's origin does: another host of the API's own site.
+  `https://evil.${HOST}`,
   "null",
   SIBLING,
   OWN,
@@ -84,6 +86,8 @@ const LOOK_ALIKES: ((label: string) => Page)[] = [
   (label) => `https://${label}.partners.example/`,
   (label) => `https://${label.toUpperCase()}.partners.example`,
   (label) => `https://${label}..partners.example`,
+  // Not ASCII: a browser writes such a host in punycode (xn--…), never as typed.
+  (label) => `https://${label}é.partners.example`,
 ];
 /**
  * Spellings of an allowed origin that no browser writes (URL parsers tidy each one into the
@@ -117,10 +121,11 @@ const PAGE: fc.Arbitrary<Page> = fc.oneof(
 /** Which of its headers a form's browser sends: both, or one of them only. */
 type Sends = "both" | "no Sec-Fetch-Site" | "no Origin";
 /**
- * Methods that change things and that a browser sends from another origin only after a preflight:
- * the API refuses them by itself all the same, whoever answered that preflight.
+ * Requests that change things and that a browser sends from another origin only after a
+ * preflight (any method but GET, HEAD and POST; a POST with a JSON body): the API refuses them
+ * by itself all the same, whoever answered that preflight.
  */
-type Unsafe = "PUT" | "PATCH" | "DELETE";
+type Unsafe = "PUT" | "PATCH" | "DELETE" | "PROPFIND" | "POST (JSON)";
 /** "add-form": fetch with a URLSearchParams body, a request that needs no preflight. */
 type Call = "read" | "add" | "add-form" | "empty";
 type Action =
@@ -194,7 +199,7 @@ function describe(a: Action): string {
     case "script":
       return `a script (no browser: no Origin, no Sec-Fetch-Site): ${ROUTE[a.call].method} /basket`;
     case "unchecked":
-      return `${shown(a.page)}: ${a.method} /basket with the visitor's cookie, its preflight answered by something else than the API (a gateway in front, say)`;
+      return `${shown(a.page)}: ${a.method === "POST (JSON)" ? 'POST /basket {"item": "cocoa"} (JSON)' : `${a.method} /basket`} with the visitor's cookie, its preflight answered by something else than the API (a gateway in front, say)`;
     case "typed":
       return "the visitor types the API's /basket into the address bar";
   }
@@ -261,7 +266,10 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
       "sec-fetch-site": fetchSite(a.page),
       "sec-fetch-mode": "cors",
     };
-    answer = await victim.send(a.method, "/basket", headers);
+    answer =
+      a.method === "POST (JSON)"
+        ? await victim.send("POST", "/basket", headers, { item: "cocoa" })
+        : await victim.send(a.method, "/basket", headers);
   } else if (a.do === "form") {
     // A form's POST: no preflight, whatever its origin; the answer goes to the window, not a script.
     const origin = originOf(a.page);
@@ -431,7 +439,7 @@ function changeRule({ action: a, yours, reference, before }: S) {
     return `${how} ${where} changed the basket: ${who}${old} was not refused (403), and the store holds ${JSON.stringify(yours.store)} where it held ${JSON.stringify(before)}`;
   }
   if (a.do === "unchecked" && r.changes === 403 && y.changes !== 403) {
-    return `a ${a.method} from another origin was not refused: ${describe(a)} answered ${y.changes}, not 403. Every method but GET, HEAD and OPTIONS changes things, not only those the API has routes for today, and the API refuses them itself`;
+    return `a ${a.method} from another origin was not refused: ${describe(a)} answered ${y.changes}, not 403. Every method but GET, HEAD and OPTIONS changes things, not only those the API has routes for today, whatever the body's type, and the API refuses them itself`;
   }
   if (y.changes === 403 && r.changes !== 403 && y.sent) {
     if (a.do === "script")
@@ -486,7 +494,7 @@ function model(module: Module, examples: Action[][]): Model<Action> {
         arbitrary: fc.record({
           do: fc.constant("unchecked" as const),
           page: PAGE,
-          method: fc.constantFrom<Unsafe>("PUT", "PATCH", "DELETE"),
+          method: fc.constantFrom<Unsafe>("PUT", "PATCH", "DELETE", "PROPFIND", "POST (JSON)"),
         }),
         weight: 1,
       },
@@ -592,7 +600,14 @@ const EXAMPLES: Action[][] = [
   [
     fetchFrom(partner("xn--caf-dma"), "add"),
     fetchFrom(partner("shop--2"), "read"),
-    ...reads("https://acme..partners.example"),
+    ...reads("https://acme..partners.example", "https://café.partners.example"),
+  ],
+  // Any method, any body, that changes things; a host that ends as the API's does.
+  [
+    fetchFrom(FRONT, "add"),
+    { do: "unchecked", page: "https://evil-front.example", method: "POST (JSON)" },
+    { do: "unchecked", page: SIBLING, method: "PROPFIND" },
+    form(`https://evil.${HOST}`),
   ],
   // A default port written out; a dot matched as any character; the API's host on another port.
   [
@@ -618,7 +633,7 @@ export default defineCheck<Module>({
       run: ({ module }) => differential(model(module, EXAMPLES), { runs: 15, maxActions: 5 }),
     },
     {
-      name: "who is a frontend comes from the list the app is given: without the partners' pattern, no partner; without front.example, not front.example",
+      name: "who is a frontend comes from the list the app is given: without the partners' pattern, no partner; without front.example, not front.example; *.example, one label",
       timeoutMs: 30_000,
       run: async ({ module }) => {
         // Each list, and a frontend it leaves out: that one is another site to this app.
@@ -648,6 +663,26 @@ export default defineCheck<Module>({
           } finally {
             await close();
           }
+        }
+        // A pattern of another length: one label in place of the * there too.
+        const { site: other, close: closeOther } = await serveApp(
+          module.createApp(new session.MemoryStore(), ["https://*.example"]),
+        );
+        try {
+          for (const [origin, frontend] of [
+            ["https://acme.example", true],
+            ["https://a.b.example", false],
+          ] as const) {
+            const read = await fetch(`${other.url}/basket`, {
+              headers: { ...PROXY, origin, "sec-fetch-site": "cross-site" },
+            });
+            if (Boolean(read.headers.get("access-control-allow-origin")) !== frontend)
+              wrong(
+                `given ["https://*.example"] as its frontends (FRONTEND_ORIGINS), the app ${frontend ? "refused" : "let in"} ${origin}: a pattern's * is one label, whatever the number of labels after it`,
+              );
+          }
+        } finally {
+          await closeOther();
         }
       },
     },

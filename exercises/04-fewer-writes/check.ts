@@ -5,14 +5,14 @@
  * 10 minutes after the last write, no less, no more).
  *
  * A differential check (test/checks/differential.ts): scenarios of three visitors (pages, the
- * images and scripts that come with them, sent as a browser sends them or with no such headers,
- * time passing, a MongoDB that refuses writes, or reads), drawn at random, run on your app and
- * on the reference side by side, each with a MongoDB database of its own. After every step
- * the two must look the same to a visitor (status, visit count, the cookie's expiry, the
- * page's inspector) and to an operator (the documents in the database: where, what, when each
- * expires, and whether anything deletes them once ended; the commands the driver sent, seen
- * with command monitoring on the MongoClient each app is given), but for the differences the
- * policy allows.
+ * images, styles, scripts, fonts and fetch() calls that come with them, sent as a browser sends
+ * them or with no such headers, time passing, a MongoDB that refuses writes, or reads), drawn
+ * at random, run on your app and on the reference side by side, each with a MongoDB database of
+ * its own. After every step the two must look the same to a visitor (status, visit count, the
+ * cookie's expiry, the page's inspector) and to an operator (the documents in the database:
+ * where, what, when each expires, and whether anything deletes them once ended; the commands
+ * the driver sent, seen with command monitoring on the MongoClient each app is given), but for
+ * the differences the policy allows.
  *
  * Nobody waits. "N minutes pass" ages what each side holds by N minutes: in every document its
  * `expires`, its `lastModified` and the cookie expiry written in the session; the expiry of
@@ -61,12 +61,20 @@ const ASSETS = [
   },
   { path: "/style.css", dest: "style", accept: "text/css,*/*;q=0.1" },
   { path: "/app.js", dest: "script", accept: "*/*" },
+  { path: "/img/logo.png", dest: "image", accept: "image/avif,image/webp,image/*,*/*;q=0.8" },
+  { path: "/fonts/body.woff2", dest: "font", accept: "*/*" },
+  // A script's fetch() of the page's data: a request of the page too, that changes nothing.
+  { path: "/api/prefs", dest: "empty", accept: "application/json", mode: "cors" },
 ];
+
+/** The assets an "assets" step asks for: COUNT of them, from FIRST on. */
+const assetsOf = (a: { count: number; first?: number }) =>
+  ASSETS.slice(a.first ?? 0, (a.first ?? 0) + a.count);
 
 type Action =
   | { do: "visit"; who: number; page: boolean }
   /** BROWSER: sent as a browser sends them for a page (Sec-Fetch-*), or with no such headers. */
-  | { do: "assets"; who: number; count: number; browser: boolean }
+  | { do: "assets"; who: number; count: number; browser: boolean; first?: number }
   | { do: "wait"; minutes: number }
   | { do: "refuse-writes"; on: boolean }
   | { do: "refuse-reads"; on: boolean };
@@ -194,7 +202,8 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     arbitrary: fc.record({
       do: fc.constant("assets" as const),
       who,
-      count: fc.constantFrom(1, 3),
+      count: fc.constantFrom(1, 3, ASSETS.length),
+      first: fc.constantFrom(0, 0, 3, 4, 5),
       browser: fc.boolean(),
     }),
     weight: 4,
@@ -243,11 +252,11 @@ function describe(a: Action): string {
     case "visit":
       return `${name(a.who)}: GET /${a.page ? " (a browser: the page)" : ""}`;
     case "assets":
-      return `${name(a.who)}: ${ASSETS.slice(0, a.count)
+      return `${name(a.who)}: ${assetsOf(a)
         .map(({ path }) => `GET ${path}`)
         .join(", ")} (requests that change nothing${
         a.browser
-          ? `; a browser's, for a page: Sec-Fetch-Dest ${ASSETS.slice(0, a.count)
+          ? `; a browser's, for a page: Sec-Fetch-Dest ${assetsOf(a)
               .map(({ dest }) => dest)
               .join(", ")}`
           : ""
@@ -339,12 +348,12 @@ async function perform(a: Action, side: Side, admin: MongoClient): Promise<Answe
   if (a.do === "visit") {
     answer = await visitor.send("GET", "/", a.page ? HTML_CLIENT : JSON_CLIENT);
   } else {
-    for (const { path, dest, accept } of ASSETS.slice(0, a.count)) {
+    for (const { path, dest, accept, mode } of assetsOf(a)) {
       const headers: Record<string, string> = a.browser
         ? {
             accept,
             "sec-fetch-dest": dest,
-            "sec-fetch-mode": "no-cors",
+            "sec-fetch-mode": mode ?? "no-cors",
             "sec-fetch-site": "same-origin",
           }
         : {};
@@ -796,7 +805,14 @@ export default defineCheck<Module>({
             // A page and its images, then the same a few minutes later.
             [visit(A), assets(A), wait(4), assets(A), wait(9.5), assets(A), visit(A)],
             // Just over the 10 minutes the policy allows: a browser's image request.
-            [visit(A), wait(1), wait(9.25), assets(A, 1, true)],
+            [visit(A), wait(1), wait(9.22), assets(A, 1, true)],
+            // Each kind of request a page makes, as a browser makes it, past the 10 minutes.
+            ...[3, 4, 5].map((first) => [
+              visit(A),
+              wait(1),
+              wait(9.5),
+              { ...assets(A, 1, true), first },
+            ]),
             // The page's inspector, and a second visitor.
             [visit(A, true), visit(B), assets(B), wait(12), assets(A, 3, true), assets(B)],
             // A session over: 2 hours and more without a request.

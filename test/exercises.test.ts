@@ -114,7 +114,7 @@ const results = new Map<string, CheckResult>();
 const firstRuns = new Map<string, CheckResult>();
 const ran = runChecks(targets, { concurrency: 4 }).then(async (all) => {
   for (const result of all) results.set(result.dir, result);
-  // 431 folders, four at a time in one process, beside the other test files: a rare result
+  // Some 500 folders, four at a time in one process, beside the other test files: a rare result
   // against expectation may be the crowd's doing, not the check's (CI once saw a wrong answer
   // fail for another reason; 20 runs here, loaded or not, never did). Such a folder runs once
   // more, alone; its test fails if that run is wrong too, and says what the first run said

@@ -40,12 +40,20 @@ type Action =
   | { do: "forge"; who: number; of: number }
   | { do: "other-cookie"; who: number }
   | { do: "fail"; op: "destroy" | "get"; on: boolean; slow?: boolean };
-/** POST ends the session; the others must not (a link, a prefetch, a monitor, a preflight). */
-type Method = "POST" | "GET" | "HEAD" | "OPTIONS";
-const WHO_SENDS: Record<Exclude<Method, "POST">, string> = {
-  GET: "a link, a prefetch or an <img src>",
-  HEAD: "a link checker or an uptime monitor (HEAD)",
-  OPTIONS: "a CORS preflight (OPTIONS, sent by the browser on its own)",
+/**
+ * POST ends the session; the others must not (a link, a prefetch, a monitor, a preflight, and the
+ * methods the task does not offer: DELETE, PUT, PATCH).
+ */
+type Method = "POST" | "GET" | "HEAD" | "OPTIONS" | "DELETE" | "PUT" | "PATCH";
+const NOT_POST: Record<Exclude<Method, "POST">, string> = {
+  GET: "a link, a prefetch or an <img src> would end the session",
+  HEAD: "a link checker or an uptime monitor (HEAD) would end the session",
+  OPTIONS: "a CORS preflight (OPTIONS, sent by the browser on its own) would end the session",
+  DELETE:
+    "the task's way to forget is POST /reset alone, and a DELETE that forgets too is one more way to end a session that nobody asked for (answer it without touching the session)",
+  PUT: "the task's way to forget is POST /reset alone, and a PUT that forgets too is one more way to end a session that nobody asked for (answer it without touching the session)",
+  PATCH:
+    "the task's way to forget is POST /reset alone, and a PATCH that forgets too is one more way to end a session that nobody asked for (answer it without touching the session)",
 };
 
 const JSON_CLIENT = { accept: "application/json" };
@@ -93,9 +101,14 @@ const clientActions: fc.Arbitrary<Action>[] = [
       "POST",
       "POST",
       "POST",
+      "POST",
+      "POST",
       "GET",
       "HEAD",
       "OPTIONS",
+      "DELETE",
+      "PUT",
+      "PATCH",
     ),
     naming: fc.option(who, { nil: undefined, freq: 3 }),
   }),
@@ -196,23 +209,34 @@ async function visitsOf(reference: Side, who: number): Promise<number | undefine
   return id ? (sessions[id] as { visits?: number } | undefined)?.visits : undefined;
 }
 
+/** A directive that gives a cache a lifetime of a second or more (max-age=60, s-maxage=5…). */
+const lasting = (directive: string) => new RegExp(`(^|[,\\s])(${directive})=\\s*"?[1-9]`, "i");
+
 /**
  * Which cache may answer in the app's place from a copy of ANSWER, and so show an old or another
  * visitor's greeting: "shared" (a CDN, a proxy: Cache-Control public, s-maxage, or a max-age
- * without private), "browser" (private with a max-age), or none.
+ * without private; or a lifetime in a header only CDNs obey, such as CDN-Cache-Control,
+ * Cloudflare-CDN-Cache-Control, Surrogate-Control), "browser" (private with a lifetime), or none.
+ * A lifetime: max-age (s-maxage), or else an Expires date still to come, or else a Last-Modified
+ * long enough ago for a cache to guess one (a tenth of its age); or a while a stale copy may still
+ * be shown (stale-while-revalidate, stale-if-error). CDN_HEADERS: the names of the headers the
+ * app sent that only CDNs obey.
  */
-function cacheMayKeep(answer: Answer): "shared" | "browser" | undefined {
+function cacheMayKeep(answer: Answer, cdnHeaders: string[]): "shared" | "browser" | undefined {
   const directives = (answer.header("cache-control") ?? "").toLowerCase();
   const has = (name: string) => new RegExp(`(^|[,\\s])${name}\\b`).test(directives);
   const ages = /(^|[,\s])(s-maxage|max-age)=/.test(directives);
-  // A lifetime: max-age (s-maxage), or else an Expires date still to come.
   const expires = Date.parse(answer.header("expires") ?? "");
-  const lifetime = ages
-    ? /(^|[,\s])(s-maxage|max-age)=\s*[1-9]/.test(directives)
-    : expires > Date.now();
-  // What a CDN alone obeys: CDN-Cache-Control, Surrogate-Control (a lifetime there: shared).
-  const cdn = ["cdn-cache-control", "surrogate-control"].some((name) =>
-    /(^|[,\s])(s-maxage|max-age)=\s*[1-9]/i.test(answer.header(name) ?? ""),
+  const modified = Date.parse(answer.header("last-modified") ?? "");
+  const lifetime =
+    (ages
+      ? lasting("s-maxage|max-age").test(directives)
+      : answer.header("expires") !== undefined
+        ? expires > Date.now()
+        : Date.now() - modified >= 10_000) ||
+    lasting("stale-while-revalidate|stale-if-error").test(directives);
+  const cdn = cdnHeaders.some((name) =>
+    lasting("s-maxage|max-age").test(answer.header(name) ?? ""),
   );
   if (cdn) return "shared";
   if (has("no-store") || has("no-cache") || !(lifetime || has("public"))) return undefined;
@@ -220,21 +244,36 @@ function cacheMayKeep(answer: Answer): "shared" | "browser" | undefined {
 }
 
 /** The headers that let a cache keep an answer, as said in a message. */
-const cacheHeaders = (answer: Answer) =>
-  Object.entries(CACHE_HEADERS)
-    .filter(([name]) => answer.header(name) !== undefined)
-    .map(([name, said]) => `${said}: ${answer.header(name)}`)
+const cacheHeaders = (answer: Answer, cdnHeaders: string[]) =>
+  ["cache-control", "expires", "last-modified", ...cdnHeaders]
+    .filter((name) => answer.header(name) !== undefined)
+    .map((name) => {
+      const said = name
+        .split("-")
+        .map((word) => (word === "cdn" ? "CDN" : `${word.charAt(0).toUpperCase()}${word.slice(1)}`))
+        .join("-");
+      const guessed =
+        name === "last-modified" &&
+        answer.header("expires") === undefined &&
+        !/max-age=/i.test(answer.header("cache-control") ?? "");
+      return `${said}: ${answer.header(name)}${guessed ? " (given no lifetime, a cache guesses one: a tenth of the time since then)" : ""}`;
+    })
     .join(", ");
-const CACHE_HEADERS = {
-  "cache-control": "Cache-Control",
-  expires: "Expires",
-  "cdn-cache-control": "CDN-Cache-Control",
-  "surrogate-control": "Surrogate-Control",
-};
+
+/** Headers only CDNs obey: CDN-Cache-Control, Surrogate-Control, and a CDN's own (Cloudflare-…). */
+const CDN_ONLY = /(^|-)cdn-cache-control$|^surrogate-control$/i;
 
 async function body(a: Action, answer: Answer, side: Side, reference: Side) {
-  const cache = answer.status < 400 ? cacheMayKeep(answer) : undefined;
-  if (cache) return { cache, headers: cacheHeaders(answer) };
+  const sent = Array.isArray(side.notes.headers) ? (side.notes.headers as string[]) : [];
+  const cdnHeaders = [
+    ...new Set([
+      "cdn-cache-control",
+      "surrogate-control",
+      ...sent.filter((n) => CDN_ONLY.test(n)).map((n) => n.toLowerCase()),
+    ]),
+  ];
+  const cache = answer.status < 400 ? cacheMayKeep(answer, cdnHeaders) : undefined;
+  if (cache) return { cache, headers: cacheHeaders(answer, cdnHeaders) };
   return personalBody(a, answer, side, reference);
 }
 
@@ -370,7 +409,7 @@ function storeRule({ action: a, yours: y, reference: r, before, owners }: S) {
     const owner = owners.get(label);
     if (a.do === "reset" && a.method !== "POST") {
       said.push(
-        `${a.method} /reset ended ${owner ?? "the visitor"}'s session (${label}): only a POST may forget the visitor; ${WHO_SENDS[a.method]} would end the session`,
+        `${a.method} /reset ended ${owner ?? "the visitor"}'s session (${label}): only a POST may forget the visitor; ${NOT_POST[a.method]}`,
       );
     } else if (owner && owner !== actor(a)) {
       said.push(
@@ -408,7 +447,7 @@ function storeRule({ action: a, yours: y, reference: r, before, owners }: S) {
 function cookieRule({ action: a, yours: y, reference: r }: S) {
   if (same(y.cookies, r.cookies)) return undefined;
   if (a.do === "reset" && a.method !== "POST") {
-    return `${a.method} /reset changed the cookies (${JSON.stringify(y.cookies)}): only a POST may forget the visitor; ${WHO_SENDS[a.method]} would end the session`;
+    return `${a.method} /reset changed the cookies (${JSON.stringify(y.cookies)}): only a POST may forget the visitor; ${NOT_POST[a.method]}`;
   }
   type C = {
     name: string;
@@ -606,7 +645,21 @@ function model(module: Module, extra: fc.Arbitrary<Action>[], examples: Action[]
 const handling = new AsyncLocalStorage<Side>();
 
 function inTime(side: Side, app: express.Express): express.Express {
-  return express().use((req, res, next) => handling.run(side, () => app(req, res, next)));
+  return express().use((req, res, next) => {
+    // The names of the headers the app sends (a CDN's own cache header among them).
+    const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => typeof res;
+    res.writeHead = ((...args: unknown[]) => {
+      const given = args.find((arg) => typeof arg === "object" && arg !== null);
+      side.notes.headers = [
+        ...res.getHeaderNames(),
+        ...(Array.isArray(given)
+          ? given.filter((_, i) => i % 2 === 0).map(String)
+          : Object.keys(given ?? {})),
+      ];
+      return writeHead(...args);
+    }) as typeof res.writeHead;
+    handling.run(side, () => app(req, res, next));
+  });
 }
 
 /**
@@ -671,12 +724,13 @@ export default defineCheck<Module>({
               // A regular, greeted after more visits than anyone counts by hand.
               [visit(A, 4), visit(A, 2), hello(A)],
               [visit(A, 12), hello(A), visit(A, 25), hello(A)],
-              // A link or a prefetch (GET), a monitor (HEAD), a preflight (OPTIONS): not POST.
+              // A link or a prefetch (GET), a monitor (HEAD), a preflight (OPTIONS), and the
+              // methods the task does not offer (DELETE, PUT, PATCH): not POST.
               [
                 visit(A),
-                { do: "reset", who: A, method: "GET", naming: undefined },
-                { do: "reset", who: A, method: "HEAD", naming: undefined },
-                { do: "reset", who: A, method: "OPTIONS", naming: undefined },
+                ...(["GET", "HEAD", "OPTIONS", "DELETE", "PUT", "PATCH"] as const).map(
+                  (method): Action => ({ do: "reset", who: A, method, naming: undefined }),
+                ),
                 hello(A),
               ],
               // A browser that holds other cookies too.

@@ -16,15 +16,17 @@
  * each visitor's cookie (a browser drops an expired one). The timers the app schedules are
  * caught (setInterval, setTimeout, and those of node:timers/promises) and run at the moments
  * they would fire; just before each runs, the files are looked at too (no ended file may have
- * stayed more than 5 minutes, counted from the start for one that ended before it). An
- * interval, or a timeout set by a timer's run, must not keep the process alive. The app is
+ * stayed more than 5 minutes, counted from the start for one that ended before it), and a timer
+ * that lists the folder when it runs must have been set for 5 minutes or less. An interval, a
+ * timeout set by a timer's run, or one set more than 10 s ahead, must not keep the process
+ * alive. A request must not delete another visitor's file. The app is
  * built on a clock 13 minutes behind, so that a time taken once at start-up is not taken for
  * "now". An operator's view of reads: before each request the access times of the folder and
  * its files are set far back, so that afterwards they show what the request listed or read.
  *
- * The 12 classic scenarios below (in one, another server writes a live session file named to
- * come first in the folder), then 20 drawn ones of up to 7 steps (CHECK_RUNS, CHECK_DRAW to
- * draw others).
+ * The 14 classic scenarios below (in one, another server writes a live session file named to
+ * come first in the folder; in another, 60 live sessions are saved at once), then 20 drawn ones
+ * of up to 7 steps (CHECK_RUNS, CHECK_DRAW to draw others).
  */
 
 import { AsyncLocalStorage } from "node:async_hooks";
@@ -40,7 +42,7 @@ import {
   utimesSync,
   writeFileSync,
 } from "node:fs";
-import { readdir } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { createRequire, syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -105,11 +107,14 @@ const VISITORS = 3;
 const SCRIPT = 2;
 /** The id of the session file another server writes into the folder: it sorts before any other. */
 const PLANTED = "-".repeat(32);
+/** How many live sessions a busy hour saves at once: more than a cap a store might set. */
+const CROWD = 60;
 
 type Action =
   | { do: "visit"; who: number }
   | { do: "asset"; who: number }
   | { do: "plant" }
+  | { do: "crowd" }
   | { do: "wait"; minutes: number }
   | { do: "forget"; who: number }
   | { do: "disk"; full: boolean }
@@ -118,6 +123,8 @@ type Action =
 interface Timer {
   /** When it fires next, in ms since the app started (the check's clock). */
   due: number;
+  /** The delay it was set with (ms). */
+  delay: number;
   every: number | undefined;
   run: () => void;
   /** The last minute in which it ran (a faster timer is counted, run once a minute). */
@@ -142,8 +149,13 @@ interface SideClock {
   started: number;
   /** In the last wait, the file kept longest past its end at a moment a timer fired: minutes, and that moment. */
   late: { minutes: number; at: number } | undefined;
-  /** The request in flight: the acting visitor's own session ids, minutes since its last request. */
-  request: { own: Set<string>; idle: number | undefined } | undefined;
+  /** In the last wait, the longest delay (ms) of a timer that walked the folder when it ran, if over the grace. */
+  slowWalk: number | undefined;
+  /**
+   * The request in flight: the acting visitor's own session ids, minutes since its last request,
+   * the session files on disk before it.
+   */
+  request: { own: Set<string>; idle: number | undefined; files: string[] } | undefined;
 }
 
 /**
@@ -169,6 +181,14 @@ class DiskProbe extends StoreProbe {
 }
 /** The traffic counted when, in a wait, a file stayed on disk past the policy (see noteLate). */
 const LATE = "ended files kept too long";
+/** The traffic counted when, in a wait, a timer set for longer than the grace walked the folder. */
+const SLOW_WALK = "folder walked by a timer set for more than 5 minutes";
+/** The longest delay of a timer that walks the folder: the grace (with a second for rounding). */
+const WALK_AT_MOST = GRACE * MINUTE + 1000;
+/** A timer set for longer than this must not keep the process alive (a shutdown would wait). */
+const REF_AT_MOST = 10_000;
+/** The traffic counted when a request deleted another visitor's file. */
+const OTHERS_DELETED = "other visitors' files deleted";
 const ENOSPC = "ENOSPC: no space left on device (a fault the check injected)";
 
 const clocks = new WeakMap<StoreProbe, SideClock>();
@@ -222,6 +242,7 @@ function keepTimers(): void {
     side.after(() => clearTimeout(handle));
     clock.timers.push({
       due: clock.now + delay,
+      delay,
       every: every ? delay : undefined,
       run,
       handle,
@@ -344,13 +365,25 @@ function age(clock: SideClock, side: Side, ms: number): void {
   forgetAccess(clock.dir);
 }
 
-/** Waits until the folder stops changing: a reaper deletes files asynchronously. */
-async function quiet(dir: string): Promise<void> {
+/**
+ * Waits until the folder and FILES (its files before a timer ran) stop changing: a reaper lists
+ * the folder, reads and deletes files asynchronously. Looks by stat alone, which leaves the
+ * access times alone: they show afterwards whether the timer listed the folder.
+ */
+async function quiet(dir: string, files: string[]): Promise<void> {
+  const look = async (path: string) => {
+    try {
+      const { atimeMs, mtimeMs, size } = await stat(path);
+      return `${atimeMs}:${mtimeMs}:${size}`;
+    } catch {
+      return "(gone)";
+    }
+  };
   let last = "";
-  // Each listing queues behind the file operations already asked for; twelve alike in a row
+  // Each look queues behind the file operations already asked for; twelve alike in a row
   // outlast a reaper's chain (list, open, read, close, delete…).
-  for (let same = 0, tries = 0; same < 12 && tries < 200; tries++) {
-    const now = (await readdir(dir)).sort().join();
+  for (let same = 0, tries = 0; same < 12 && tries < 200 + 8 * files.length; tries++) {
+    const now = (await Promise.all([dir, ...files.map((f) => join(dir, f))].map(look))).join();
     same = now === last ? same + 1 : 0;
     last = now;
   }
@@ -366,6 +399,7 @@ async function pass(side: Side, ms: number): Promise<number> {
   const target = clock.now + ms;
   let walks = 0;
   clock.late = undefined;
+  clock.slowWalk = undefined;
   for (;;) {
     const timer = clock.timers
       .filter((t) => t.due <= target)
@@ -378,9 +412,18 @@ async function pass(side: Side, ms: number): Promise<number> {
     const minute = Math.floor(clock.now / MINUTE);
     if (timer.ranIn !== minute) {
       timer.ranIn = minute;
-      noteLate(clock);
+      const files = noteLate(clock);
       silencingStoreLog(() => catchTimers(clock, side, timer.run, true));
-      await quiet(clock.dir);
+      await quiet(clock.dir, files);
+      // Listed the folder (a reaper's walk) though set for longer than the grace: a file that
+      // ends just after one walk stays until the next.
+      if (
+        statSync(clock.dir).atimeMs > LONG_AGO.getTime() + MINUTE &&
+        timer.delay > WALK_AT_MOST &&
+        timer.delay > (clock.slowWalk ?? 0)
+      ) {
+        clock.slowWalk = timer.delay;
+      }
     }
     if (timer.every === undefined) {
       clock.timers.splice(clock.timers.indexOf(timer), 1);
@@ -406,10 +449,10 @@ async function pass(side: Side, ms: number): Promise<number> {
  * before the app (re)started counts from the start: a reaper's first walk comes one interval
  * after it.
  */
-function noteLate(clock: SideClock): void {
+function noteLate(clock: SideClock): string[] {
   const sinceStart = (clock.now - clock.started) / MINUTE;
-  for (const file of readdirSync(clock.dir)) {
-    if (!file.endsWith(".json")) continue;
+  const files = readdirSync(clock.dir).filter((file) => file.endsWith(".json"));
+  for (const file of files) {
     try {
       const { __lastAccess, cookie } = JSON.parse(readFileSync(join(clock.dir, file), "utf8")) as {
         __lastAccess?: unknown;
@@ -426,6 +469,7 @@ function noteLate(clock: SideClock): void {
     } catch {} // deleted meanwhile, or not JSON
   }
   forgetAccess(clock.dir);
+  return files;
 }
 
 /** session-file-store logs a line each time it reaps: not the learner's output. */
@@ -455,7 +499,12 @@ function look(clock: SideClock, probe: StoreProbe): Record<string, unknown> {
     probe.count("folder listed");
   }
   const files: Record<string, unknown> = {};
-  for (const file of readdirSync(clock.dir).sort()) {
+  const now = readdirSync(clock.dir);
+  const gone = (request?.files ?? []).filter(
+    (file) => !now.includes(file) && !request?.own.has(file.slice(0, -".json".length)),
+  );
+  if (gone.length > 0) probe.count(OTHERS_DELETED, gone.length);
+  for (const file of now.sort()) {
     if (!file.endsWith(".json")) continue;
     const id = file.slice(0, -".json".length);
     const path = join(clock.dir, file);
@@ -518,6 +567,8 @@ function describe(a: Action): string {
       return `${name(a.who)}: GET /favicon.ico (a request that leaves the session unchanged)`;
     case "plant":
       return "another server on the same folder saves a session (its file's name sorts first)";
+    case "crowd":
+      return `a busy hour: ${CROWD} visitors' live sessions are saved in the folder, the last requests 10 seconds apart`;
     case "wait":
       return `${minutes(a.minutes)} pass`;
     case "forget":
@@ -553,24 +604,32 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
       const walks = await pass(side, a.minutes * MINUTE);
       if (walks > 0) side.probe.count("folder walks", walks);
       if (clock.late) side.probe.count(LATE);
+      if (clock.slowWalk) side.probe.count(SLOW_WALK);
       // Not a request: the operator looks at the folder once the time has passed.
       return { status: 200, ...NO_ANSWER };
     }
-    case "plant": {
+    case "plant":
+    case "crowd": {
       const now = Date.now();
-      const stored = {
+      const stored = (last: number) => ({
         cookie: {
           originalMaxAge: LIFETIME * MINUTE,
-          expires: new Date(now + LIFETIME * MINUTE).toISOString(),
+          expires: new Date(last + LIFETIME * MINUTE).toISOString(),
           secure: false,
           httpOnly: true,
           path: "/",
           sameSite: "lax",
         },
         visits: 1,
-        __lastAccess: now,
-      };
-      writeFileSync(join(clock.dir, `${PLANTED}.json`), JSON.stringify(stored));
+        __lastAccess: last,
+      });
+      if (a.do === "plant") {
+        writeFileSync(join(clock.dir, `${PLANTED}.json`), JSON.stringify(stored(now)));
+      }
+      for (let i = 0; a.do === "crowd" && i < CROWD; i++) {
+        const id = `crowd-${String(i).padStart(2, "0")}`.padEnd(32, "x");
+        writeFileSync(join(clock.dir, `${id}.json`), JSON.stringify(stored(now - i * 10_000)));
+      }
       forgetAccess(clock.dir);
       // Not a request: the operator looks at the folder once the file is written.
       return { status: 200, ...NO_ANSWER };
@@ -584,7 +643,9 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
       clock.request = {
         own: new Set(before ? [before] : []),
         idle: last === undefined ? undefined : (clock.now - last) / MINUTE,
+        files: readdirSync(clock.dir).filter((file) => file.endsWith(".json")),
       };
+      forgetAccess(clock.dir); // the listing above is the check's, not the request's
       clock.lastRequest[a.who] = clock.now;
       // After a failed write, express-session closes the connection once it has answered: a
       // request on a full disk asks for a connection of its own, not to be reused.
@@ -607,9 +668,13 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
 function body(a: Action, answer: Answer, side: Side): unknown {
   if (a.do !== "visit") return "";
   if (answer.status >= 400) return "(an error)";
-  // A repeating timer (an interval, or a timeout set by a timer's run: a chain) that keeps the
-  // process alive: a graceful shutdown waits for it for ever.
-  if (clockOf(side).timers.some((t) => (t.every !== undefined || t.chained) && t.handle.hasRef()))
+  // A repeating timer (an interval, or a timeout set by a timer's run: a chain), or a long one,
+  // that keeps the process alive: a graceful shutdown waits for it (for ever, for a repeating one).
+  if (
+    clockOf(side).timers.some(
+      (t) => (t.every !== undefined || t.chained || t.delay > REF_AT_MOST) && t.handle.hasRef(),
+    )
+  )
     return "(a timer keeps the process alive)";
   try {
     const json = JSON.parse(answer.text) as { visits: number; sessionId: string };
@@ -680,7 +745,7 @@ function cookieRule({ yours: y, reference: r }: S) {
 function bodyRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   if (a.do !== "visit" || same(y.body, r.body) || y.status !== r.status) return undefined;
   if (y.body === "(a timer keeps the process alive)")
-    return "a timer of yours keeps the process alive: a repeating timer (an interval, or a timeout that sets the next one) holds Node's event loop open, so a graceful shutdown (SIGTERM, Ctrl-C) waits for it for ever; unref() it (the reaper's own timer is unref()ed), or clear it when the server closes";
+    return "a timer of yours keeps the process alive: a repeating timer (an interval, or a timeout that sets the next one), or a timeout set minutes ahead, holds Node's event loop open, so a graceful shutdown (SIGTERM, Ctrl-C) waits for it (for ever, for a repeating one); unref() it (the reaper's own timer is unref()ed), or clear it when the server closes";
   const mine = y.body as { visits?: number };
   const theirs = r.body as { visits?: number };
   const idle = clockOf(referenceSide).request?.idle;
@@ -771,6 +836,12 @@ const trafficRule =
         `expired files stay on disk too long: ${minutes(late.at)} into the scenario, as a timer of yours fired, the file of an ended session had been on disk ${minutes(late.minutes)} since its end (the policy: gone within ${GRACE} minutes, so a reaper that reads every file runs at least every ${GRACE} minutes)`,
       );
     }
+    if (a.do === "wait" && more(SLOW_WALK) && memo.clock?.slowWalk) {
+      const delay = memo.clock.slowWalk;
+      said.push(
+        `expired files stay on disk too long: a timer of yours walked the folder ${Math.round(delay / 1000)} seconds (${quarter(delay)} minutes) after it was set, so the file of a session that ends just after one walk stays that long past its end (the policy: gone within ${GRACE} minutes, so the folder is walked at least every ${GRACE} minutes)`,
+      );
+    }
     if (a.do === "wait" && count(y, "folder walks") > 0) {
       said.push(
         `the reaper walks the whole folder too often: ${count(y, "folder walks")} times in ${minutes(a.minutes)} (the policy: at most once a minute, since each walk reads every file)`,
@@ -783,13 +854,15 @@ const trafficRule =
     }
     const listed = more("folder listed") || more("length") || more("all");
     const others = more("other visitors' files read");
-    if (a.do !== "wait" && (listed || others)) {
+    const deleted = more(OTHERS_DELETED);
+    if (a.do !== "wait" && (listed || others || deleted)) {
       const what = [
         listed ? "listed the folder" : "",
         others ? `read ${count(y, "other visitors' files read")} other visitors' files` : "",
+        deleted ? `deleted ${count(y, OTHERS_DELETED)} other visitors' files` : "",
       ];
       said.push(
-        `read every session file to answer one visitor: ${route} ${what.filter(Boolean).join(" and ")}; deleting ended sessions is the reaper's job, on its own timer, not every request's`,
+        `${listed || others ? "read every session file to answer one visitor" : "a request deleted other visitors' files"}: ${route} ${what.filter(Boolean).join(" and ")}; deleting ended sessions is the reaper's job, on its own timer, not every request's`,
       );
     }
     if (said.length > 0) return said.join("\n");
@@ -829,6 +902,7 @@ function model(module: Module, root: string, examples: Action[][]): Model<Action
       lastRequest: [],
       started: 0,
       late: undefined,
+      slowWalk: undefined,
       request: undefined,
     };
     if (sideName === "yours") memo.clock = clock;
@@ -963,6 +1037,10 @@ export default defineCheck<Module>({
             [wait(2.25), visit(A), wait(1.75), visit(B), wait(26.5)],
             // A live file that comes first in the folder: the ended ones after it still go.
             [visit(A), wait(19), { do: "plant" }, wait(7.5)],
+            // A busy hour: many live files, and none may go before its session ends.
+            [{ do: "crowd" }, wait(5.25)],
+            // An ended file, and another visitor's request: the reaper deletes it, not the request.
+            [wait(1), visit(A), visit(A), wait(21.5), visit(B)],
             // A script keeps its cookie: a request that changes nothing still counts, and an
             // ended session is not served again, though its file is still on disk.
             [visit(C), wait(10), { do: "asset", who: C }, wait(16), visit(C), wait(21), visit(C)],

@@ -9,17 +9,20 @@
  * requests in turn (twoProcesses). Logins one at a time, or two or three of ada's sent at once
  * (or the others sent while the first one's login is ending a session); visits (GET /me)
  * between them, which change who was seen last; logouts; a store whose destroy() fails.
- * Classic scenarios add a store whose destroy() is slow and a session Redis drops on its own
- * (its index entry left behind). After every step the check compares the answers, the
- * sessions in Redis (which live, so which browsers are still logged in), each user's index
- * (user-sessions:<user>), the tombstones of ended sessions (step 05's ended:<id>: a late write
- * cannot bring them back), and the commands sent (no SCAN or KEYS over every session).
+ * Classic scenarios add a store whose destroy() is slow, a session Redis drops on its own (its
+ * index entry left behind) and a session that ran out (its key gone, its entry's score past).
+ * After every step the check compares the answers, the sessions in Redis (which live, so which
+ * browsers are still logged in), each user's index (user-sessions:<user>), the tombstones of
+ * ended sessions (step 05's ended:<id>: a late write cannot bring them back), whether a login
+ * answered before its destroy() calls and its changes to the index were confirmed, and the
+ * commands sent (no SCAN or KEYS over every session).
  */
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import express, { type Express } from "express";
 import type session from "express-session";
 import fc from "fast-check";
+import type { RedisClient } from "../../steps/shared/redis-client.ts";
 import { FinalLogoutStore } from "../../steps/05-login-logout/final-logout.ts";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 import {
@@ -53,7 +56,8 @@ type Action =
   | { do: "visit"; who: number }
   | { do: "logout"; who: number }
   | { do: "store"; fault: Fault }
-  | { do: "evict"; who: number }; // Redis drops this browser's session on its own
+  | { do: "evict"; who: number } // Redis drops this browser's session on its own
+  | { do: "expire"; who: number }; // this browser's session ran out (its expiry is past)
 
 /** How the store's destroy() behaves: as it should, failing, or slow (then as it should). */
 type Fault = "works" | "fails" | "slow";
@@ -90,6 +94,8 @@ function describe(a: Action): string {
       }[a.fault];
     case "evict":
       return `Redis drops ${name(a.who)}'s session on its own (evicted: out of memory); the index still lists it`;
+    case "expire":
+      return `${name(a.who)}'s session runs out (its maxAge passes): Redis forgets it, and its score in the index is a time now past`;
   }
 }
 
@@ -177,6 +183,37 @@ function makeBreakable(store: session.Store, side: Side, sides: RedisSides): voi
   store.destroy = (id, callback) => breakableDestroy.call(store, destroy, id, callback);
 }
 
+/** A user's index; the commands that only read it. */
+const INDEX_KEY = /^user-sessions:[a-z]+$/;
+const READS = new Set(
+  "ZRANGE ZRANGEBYSCORE ZREVRANGE ZREVRANGEBYSCORE ZRANGEBYLEX ZCARD ZCOUNT ZSCORE ZMSCORE ZRANK ZREVRANK ZSCAN EXISTS TYPE TTL PTTL EVAL_RO EVALSHA_RO".split(
+    " ",
+  ),
+);
+
+/**
+ * CLIENT, the app's Redis client, watched: SIDE.notes.indexWrites counts the commands that
+ * change a user's index (ZREM, ZREMRANGEBYRANK, a script or a MULTI's command naming it…) sent
+ * and not yet answered, whatever way they are sent (every command goes through its queue).
+ */
+function watchIndexWrites(client: RedisClient, side: Side): RedisClient {
+  const queue = client._getQueue();
+  const add = queue.addCommand.bind(queue);
+  queue.addCommand = ((args, options) => {
+    const promise = add(args, options);
+    const command = String(args[0]).toUpperCase();
+    if (READS.has(command) || !args.slice(1).some((arg) => INDEX_KEY.test(String(arg))))
+      return promise;
+    side.notes.indexWrites = Number(side.notes.indexWrites ?? 0) + 1;
+    const settled = () => {
+      side.notes.indexWrites = Number(side.notes.indexWrites) - 1;
+    };
+    promise.then(settled, settled);
+    return promise;
+  }) as typeof queue.addCommand;
+  return client;
+}
+
 /**
  * Two processes of the app behind one balancer, as step 06 runs it: two instances of its
  * module (a second import is a second instance, with module state of its own), each with a
@@ -185,7 +222,9 @@ function makeBreakable(store: session.Store, side: Side, sides: RedisSides): voi
  */
 async function twoProcesses(modules: [Module, Module], side: Side, sides: RedisSides) {
   const apps = await Promise.all(
-    modules.map(async (module) => module.createApp(await sides.client(side))),
+    modules.map(async (module) =>
+      module.createApp(watchIndexWrites(await sides.client(side), side)),
+    ),
   );
   let turn = 0;
   const balancer = express();
@@ -202,8 +241,9 @@ const references: Promise<[Module, Module]> = again(
 
 /**
  * APP, watched: whether an answer's headers went out while a destroy() was under way (a
- * session beyond the limit not yet ended). express-session's own save at the end of a login
- * may still be under way then: only destroy() is judged. Each store it hands a request can be
+ * session beyond the limit not yet ended), or a change to a user's index (watchIndexWrites: a
+ * session ended, not yet out of the index). express-session's own save at the end of a login
+ * may still be under way then: only those are judged. Each store it hands a request can be
  * broken (makeBreakable).
  */
 function watched(app: Express, side: Side, sides: RedisSides): Express {
@@ -221,6 +261,7 @@ function watched(app: Express, side: Side, sides: RedisSides): Express {
     const writeHead = res.writeHead;
     res.writeHead = function (this: typeof res, ...args: unknown[]) {
       if (Number(side.notes.pending ?? 0) > 0) side.notes.early = true;
+      if (Number(side.notes.indexWrites ?? 0) > 0) side.notes.earlyIndex = true;
       return (writeHead as (...a: unknown[]) => typeof res).apply(this, args);
     } as typeof res.writeHead;
     next();
@@ -229,7 +270,7 @@ function watched(app: Express, side: Side, sides: RedisSides): Express {
   return outer;
 }
 
-/** The ids of SIDE's sessions that Redis dropped on its own (an evict step). */
+/** The ids of SIDE's sessions that Redis dropped on its own or that ran out (evict, expire). */
 const evictedIds = new WeakMap<Side, Set<string>>();
 function evicted(side: Side): Set<string> {
   const ids = evictedIds.get(side) ?? new Set<string>();
@@ -272,8 +313,22 @@ function model(
       }
       return undefined;
     }
+    if (a.do === "expire") {
+      // As if its maxAge had passed: Redis forgets the session, its index entry stays listed
+      // with its expiry, now past (the lowest score in the index).
+      const id = idOf(side, a.who);
+      const admin = sides.admin(side.name);
+      const key = `user-sessions:${USERS[a.who]}`;
+      if (id && (await admin.zScore(key, id)) !== null) {
+        await admin.zAdd(key, { score: Date.now() - 1000, value: id }, { condition: "XX" });
+        await admin.del(`sess:${id}`);
+        evicted(side).add(id);
+      }
+      return undefined;
+    }
     await later(side);
     side.notes.early = false;
+    side.notes.earlyIndex = false;
     const browsers = a.do === "together" ? a.who : [a.who];
     const send = (i: number) => {
       const visitor = side.visitors[i];
@@ -329,7 +384,8 @@ function model(
     const admin = sides.admin(side.name);
     const labelOf = (id: string) => side.labels.get(id) ?? "(a session not in the store)";
     const index: Record<string, string[]> = {};
-    // A session Redis dropped on its own may stay listed or not: only the app's ends are judged.
+    // A session Redis dropped on its own (or that ran out) may stay listed or not: only the
+    // app's ends are judged.
     const dropped = evicted(side);
     for (const user of new Set(USERS)) {
       index[user] = (await admin.zRange(`user-sessions:${user}`, 0, -1))
@@ -351,8 +407,10 @@ function model(
     }
     if (a.do === "together") said = `then GET /me: ${answer.text}`;
     // Only a success is judged: an error may go out while another destroy() is under way.
-    const early = a.do !== "together" && answer.status < 400 && side.notes.early === true;
-    return { said, index, tombstones, early };
+    const success = a.do !== "together" && answer.status < 400;
+    const early = success && side.notes.early === true;
+    const earlyIndex = success && side.notes.earlyIndex === true;
+    return { said, index, tombstones, early, earlyIndex };
   }
 
   return {
@@ -512,6 +570,12 @@ function trafficRule({ yours: y, reference: r }: S) {
       "answered before the store confirmed: a session beyond the limit was not yet ended when the login's answer went out",
     );
   }
+  const earlyIndex = (o: Observation) => (o.body as { earlyIndex?: boolean }).earlyIndex === true;
+  if (earlyIndex(y) && !earlyIndex(r)) {
+    said.push(
+      "answered before Redis confirmed the change to the user's index: a session the login ended was not yet out of user-sessions:<user> when the answer went out (and if that change fails, the login claims a success all the same); wait for the store and for the index",
+    );
+  }
   return said.join("\n") || undefined;
 }
 
@@ -524,6 +588,7 @@ const broken: Action = { do: "store", fault: "fails" };
 const fixed: Action = { do: "store", fault: "works" };
 const slow: Action = { do: "store", fault: "slow" };
 const evict = (who: number): Action => ({ do: "evict", who });
+const expire = (who: number): Action => ({ do: "expire", who });
 
 export default defineCheck<Module>({
   entry: "app.ts",
@@ -547,6 +612,9 @@ export default defineCheck<Module>({
               [login(A), login(B), login(C), login(A), login(D), visit(B)],
               // One login ends a session; the other, sent meanwhile, finds four: it ends too.
               [login(A), login(B), login(C), staggered(D, E), visit(A)],
+              // A ran out, its entry still listed (the lowest score): it counts among the four
+              // at D's login and goes; at E's, B is the least recently seen of four live ones.
+              [login(A), login(B), login(C), expire(A), login(D), login(E), visit(B)],
             ],
           ),
           { runs: 6, maxActions: 8 },

@@ -4,13 +4,15 @@
  * as usual for every visitor, and cost no trip to Redis.
  *
  * A differential check (test/checks/differential.ts): scenarios of three visitors (pages,
- * images, health checks; GET, HEAD, and POST or OPTIONS where no session is shown; as a script,
- * a browser's page or an image asks; with a cookie or not) run on your app and on the reference
- * side by side, each over a Redis connection of its own that the check cuts or freezes at any
- * point, as a failover does. While a failover lasts, time passes for the app: its clock (Date)
- * moves on 35 s and its timers fire. After every request: the status, body, cookies, the
- * sessions in Redis, the store's calls and the commands Redis ran. The lesson's 10 classic
- * scenarios (`examples`), then 13 drawn ones of up to 8 steps.
+ * images, health checks, a page the app does not have; GET, HEAD, and POST or OPTIONS where no
+ * session is shown; as a script, a browser's page or an image asks, with the Accept and
+ * Sec-Fetch-* headers a browser sends; with a cookie or not) run on your app and on the
+ * reference side by side, each over a Redis connection of its own that the check cuts or freezes
+ * at any point, as a failover does. Time passes for the app: its clock (Date) moves on and its
+ * timers fire, 35 s as a failover starts, and 10 minutes or 90 s between steps (during an
+ * outage or not). After every request: the status, body (a 503's Retry-After: a wait of
+ * 1 to 60 s), cookies, the sessions in Redis, the store's calls and the commands Redis ran. The
+ * lesson's 11 classic scenarios (`examples`), then 13 drawn ones of up to 8 steps.
  */
 import { availableParallelism, loadavg } from "node:os";
 import express from "express";
@@ -41,7 +43,7 @@ const deadlineMs = () =>
   Math.round(200 * Math.max(1, (loadavg()[0] ?? 0) / availableParallelism()));
 // "/?ref=newsletter": the visits page, reached from a link that carries a query string;
 // "/about/", "/ABOUT": the about page too (Express's routes ignore case and a trailing slash);
-// "/favicon.ico": a path the app does not serve (a 404, no session either).
+// "/favicon.ico", "/contact": paths the app does not serve (a 404, no session either).
 const PATHS = [
   "/",
   "/about",
@@ -51,14 +53,29 @@ const PATHS = [
   "/about/",
   "/ABOUT",
   "/favicon.ico",
+  "/contact",
 ] as const;
 type Path = (typeof PATHS)[number];
 type Method = "GET" | "HEAD" | "POST" | "OPTIONS";
-/** What the client asks for: JSON (a script), a page (a browser's tab) or an image. */
+/**
+ * What the client asks for: JSON (a script, as curl asks), a page (a browser's tab) or an image,
+ * with the headers a browser sends along (Sec-Fetch-*: what the request is for).
+ */
 const ACCEPT = {
-  json: "application/json",
-  page: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-  image: "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",
+  json: { accept: "application/json" },
+  page: {
+    accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "sec-fetch-dest": "document",
+    "sec-fetch-mode": "navigate",
+    "sec-fetch-site": "same-origin",
+    "sec-fetch-user": "?1",
+  },
+  image: {
+    accept: "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",
+    "sec-fetch-dest": "image",
+    "sec-fetch-mode": "no-cors",
+    "sec-fetch-site": "same-origin",
+  },
 } as const;
 type Accept = keyof typeof ACCEPT;
 /** Whether A asks for the visits page, with or without a query string. */
@@ -80,10 +97,12 @@ type Action =
       crowdAnswered?: boolean;
     }
   | { do: "failover"; state: RelayState }
+  /** Time passes for the apps (their clock, their timers): minutes while Redis answers. */
+  | { do: "time-passes"; seconds: number }
   | { do: "forget-cookie"; who: number };
 
 const name = (i: number) => "ABC"[i] ?? "?";
-const JSON_CLIENT = { accept: ACCEPT.json };
+const JSON_CLIENT = ACCEPT.json;
 
 /**
  * What an app sees of a failover, played by a relay between its Redis client and Redis
@@ -140,13 +159,14 @@ function catchTimers<T>(side: Side, make: () => T): T {
 const clocks = new WeakMap<Side, AppClock>();
 
 /**
- * SECONDS pass for the app of SIDE, one by one: its clock (Date) moves on a second, and each
- * timer it scheduled fires (a timeout as often as an interval).
+ * SECONDS pass for the app of SIDE, STEP by STEP (one by one during a failover; by 10 s while
+ * Redis answers, when a timer firing less often changes nothing): its clock (Date) moves on a
+ * step, and each timer it scheduled fires (a timeout as often as an interval).
  */
-async function timePasses(side: Side, seconds: number): Promise<void> {
+async function timePasses(side: Side, seconds: number, step = 1): Promise<void> {
   const clock = clocks.get(side) ?? { aheadMs: 0 };
-  for (let s = 0; s < seconds; s++) {
-    clock.aheadMs += 1000;
+  for (let s = 0; s < seconds; s += step) {
+    clock.aheadMs += 1000 * Math.min(step, seconds - s);
     for (const run of timers.get(side) ?? []) withClock(clock, run);
   }
   await new Promise((resolve) => setTimeout(resolve, 5)); // what they started, settled
@@ -175,15 +195,33 @@ function describe(a: Action): string {
         frozen: "the primary dies: Redis answers nobody while a replica is promoted",
         up: "a replica is promoted: Redis answers again",
       }[a.state];
+    case "time-passes":
+      return `${a.seconds % 60 === 0 ? `${a.seconds / 60} minutes` : `${a.seconds} seconds`} pass`;
     case "forget-cookie":
       return `${name(a.who)} opens a private window (no cookie)`;
   }
 }
 
+/** The longest Retry-After that fits a failover: it is over in about 30 s, often in 2. */
+const RETRY_AFTER_MAX_S = 60;
+/**
+ * How a 503's Retry-After reads: "a few seconds" when it asks the visitor to come back within
+ * 1 to RETRY_AFTER_MAX_S seconds (the reference says 2, or 5 when the connection is cut), in
+ * seconds or as a date (read against the app's clock); the header as sent otherwise.
+ */
+function retryAfter(answer: Answer, side: Side): string | undefined {
+  const value = answer.header("retry-after");
+  if (value === undefined) return undefined;
+  const seconds = /^\d+$/.test(value.trim())
+    ? Number(value.trim())
+    : Math.ceil((Date.parse(value) - (Date.now() + (clocks.get(side)?.aheadMs ?? 0))) / 1000);
+  return seconds >= 1 && seconds <= RETRY_AFTER_MAX_S ? "a few seconds" : value;
+}
+
 function body(a: Action, answer: Answer, side: Side): unknown {
   if (a.do !== "request") return undefined;
   if (answer.status >= 400) {
-    return { error: true, retryAfter: answer.header("retry-after") !== undefined };
+    return { error: true, retryAfter: retryAfter(answer, side) };
   }
   if (a.method === "HEAD") return "";
   if (a.path === "/health") return "(a health answer)"; // what it says beyond 200 is yours
@@ -223,10 +261,12 @@ function statusRule(s: S) {
 }
 
 function retryRule({ action: a, yours: y, reference: r }: S) {
-  const mine = y.body as { retryAfter?: boolean } | undefined;
-  const theirs = r.body as { retryAfter?: boolean } | undefined;
-  if (y.status !== 503 || r.status !== 503 || !theirs?.retryAfter || mine?.retryAfter) return;
-  return `the 503 of ${where(a)} has no Retry-After header: the visitor (and a crawler) cannot tell when to come back`;
+  const mine = (y.body as { retryAfter?: string } | undefined)?.retryAfter;
+  const theirs = (r.body as { retryAfter?: string } | undefined)?.retryAfter;
+  if (y.status !== 503 || r.status !== 503 || !theirs || mine === theirs) return;
+  if (mine === undefined)
+    return `the 503 of ${where(a)} has no Retry-After header: the visitor (and a crawler) cannot tell when to come back`;
+  return `the 503 of ${where(a)} says Retry-After: ${mine}: the header gives a number of seconds (or a date), and a failover is over in seconds, so the visitor should be told to come back within 1 to ${RETRY_AFTER_MAX_S} seconds`;
 }
 
 function trafficRule(s: S) {
@@ -262,11 +302,14 @@ function cookieRule({ action: a, yours: y, reference: r }: S) {
   return `${where(a)} sets cookies differently: ${JSON.stringify(y.cookies)} where ${JSON.stringify(r.cookies)} was expected`;
 }
 
-function sessionRule({ action: a, yours: y, reference: r }: S) {
+function sessionRule(s: S) {
+  const { action: a, yours: y, reference: r } = s;
   const sameStore = JSON.stringify(y.store) === JSON.stringify(r.store);
-  // Another status brings another body: statusRule says what is wrong then.
+  // Another status brings another body: statusRule says what is wrong then (retryRule, when
+  // only the Retry-After differs).
   if (sameStore && (y.status !== r.status || JSON.stringify(y.body) === JSON.stringify(r.body)))
     return undefined;
+  if (sameStore && retryRule(s)) return undefined;
   if (visitsPage(a) && y.status === 200 && r.status === 200) {
     return `${where(a)} answered ${JSON.stringify(y.body)} where ${JSON.stringify(r.body)} was expected (the count goes on in the same session after a failover, never a fresh one)`;
   }
@@ -309,6 +352,11 @@ function model(
     state: fc.constantFrom("down", "frozen", "up") as fc.Arbitrary<RelayState>,
   });
   const forget = fc.record({ do: fc.constant("forget-cookie" as const), who });
+  // Minutes while Redis answers, a long outage while it does not.
+  const wait = fc.record({
+    do: fc.constant("time-passes" as const),
+    seconds: fc.constantFrom(600, 90),
+  });
 
   // One template client per side, duplicated for each scenario: making a client from options
   // costs node-redis tens of milliseconds of CPU, a duplicate almost nothing.
@@ -321,12 +369,13 @@ function model(
     failovers[side.name].set("up");
     const client = templates[side.name].duplicate();
     client.on("error", () => {});
-    await client.connect();
     clients.set(side, client);
     side.after(() => (client.isOpen ? client.destroy() : undefined));
     side.notes.state = "up";
     const clock: AppClock = { aheadMs: 0 };
     clocks.set(side, clock);
+    // On the app's clock too: what the client tells the app (its events) happens in its time.
+    await withClock(clock, () => client.connect());
     const app = withClock(clock, () => catchTimers(side, () => make(client, deadlineMs())));
     // The app reads its own clock (Date), which time passing in a failover moves on.
     const front = express();
@@ -352,6 +401,8 @@ function model(
   const down: Action = { do: "failover", state: "down" };
   const freeze: Action = { do: "failover", state: "frozen" };
   const up: Action = { do: "failover", state: "up" };
+  const minutes = (n: number): Action => ({ do: "time-passes", seconds: n * 60 });
+  const seconds = (n: number): Action => ({ do: "time-passes", seconds: n });
 
   return {
     visitors: 3,
@@ -359,12 +410,13 @@ function model(
       { arbitrary: request, weight: 6 },
       { arbitrary: failover, weight: 2 },
       { arbitrary: forget, weight: 1 },
+      { arbitrary: wait, weight: 1 },
     ),
     examples: [
       [get(0, "/health")],
       // As a browser asks: the page, then its image.
       [visit(0), as(get(0, "/about"), "page"), as(get(0, "/logo.svg"), "image"), get(0, "/health")],
-      // Other methods, and other spellings of the about page.
+      // Other methods, other spellings of the about page, and a page the app does not have.
       [
         visit(0),
         { ...get(0, "/about"), method: "HEAD" },
@@ -372,6 +424,7 @@ function model(
         { ...get(0, "/logo.svg"), method: "OPTIONS" },
         as(get(0, "/about/"), "page"),
         as(get(0, "/ABOUT"), "page"),
+        as(get(0, "/contact"), "page"),
       ],
       [visit(0), down, get(0, "/about"), get(1, "/logo.svg"), get(1, "/health"), visit(0), up],
       [visit(0), freeze, get(0, "/health"), get(0, "/logo.svg"), visit(0), up, visit(0)],
@@ -384,10 +437,27 @@ function model(
       [visit(0), freeze, { ...get(1, "/health"), crowd: 25 }],
       // ... and once they all got their 503: the visits failed, this process still answers.
       [visit(0), freeze, { ...get(1, "/health"), crowd: 25, crowdAnswered: true }],
+      // Minutes of quiet, then a long outage: the health check answers all along.
+      [
+        visit(0),
+        minutes(10),
+        get(1, "/health"),
+        down,
+        get(1, "/health"),
+        seconds(90),
+        get(1, "/health"),
+        up,
+        visit(0),
+      ],
     ],
     describe,
     actor: (a) => ("who" in a ? a.who : undefined),
     async perform(a, side) {
+      if (a.do === "time-passes") {
+        // While Redis answers, a timer firing every 10 s rather than every second changes nothing.
+        await timePasses(side, a.seconds, side.notes.state === "up" ? 10 : 1);
+        return undefined;
+      }
       if (a.do === "failover") {
         failovers[side.name].set(a.state);
         side.notes.state = a.state;
@@ -415,7 +485,7 @@ function model(
         return undefined;
       }
       side.notes.sentCookie = visitor.cookies.has(COOKIE_NAME);
-      const headers = { accept: ACCEPT[a.accept] };
+      const headers = ACCEPT[a.accept];
       if (!a.crowd || side.notes.state === "up") return visitor.send(a.method, a.path, headers);
       // A crowd on the visits page with A's cookie, waiting for the store (each has asked it).
       const calls = () => (side.probe.traffic.get ?? 0) + (side.probe.traffic.set ?? 0);

@@ -4,18 +4,19 @@
  *
  * A differential check (test/checks/differential.ts, test/checks/redis-probe.ts): scenarios of
  * visitors (who make sessions through express-session), of more sessions written under several
- * prefixes (some with characters a SCAN pattern reads as wildcards), of an admin calling the
- * Store API directly (with a callback, as express-session does, or awaiting it, as a tool does;
- * one store per prefix for the whole scenario, as an app keeps one; sometimes length() and all()
- * at the same time), and of Redis faults (it refuses writes, or it is down; in the classic
- * scenarios also: it refuses one key part-way through a walk, or it holds writes for 1.25 s), run
- * on your store and on the reference side by side, each in a Redis database of its own that also
- * holds other apps' keys. After every step both must look the same to a visitor (status, body,
- * cookie), to the admin (what each call answered: the count, the sessions, or an error) and to
- * the operator (every key of the database, its value and TTL, a key under a prefix that holds no
- * session aside; and what each call cost Redis: no KEYS, no command over every key, no command
- * per key, no other app's key touched, no refused command sent again and again). The 20 classic
- * scenarios (`examples`), then 6 drawn ones; CHECK_RUNS and CHECK_DRAW draw more, or others.
+ * prefixes (some with characters a SCAN pattern, or a RegExp, reads as wildcards), of an admin
+ * calling the Store API directly (with a callback, as express-session does, or awaiting it, as a
+ * tool does; one store per prefix for the whole scenario, as an app keeps one; sometimes length()
+ * and all() at the same time), and of Redis faults (it refuses writes, or it is down; in the
+ * classic scenarios also: it refuses one key part-way through a walk, or it holds writes longer
+ * than the app's client waits for an answer), run on your store and on the reference side by
+ * side, each in a Redis database of its own that also holds other apps' keys. After every step
+ * both must look the same to a visitor (status, body, cookie), to the admin (what each call
+ * answered: the count, the sessions, or an error) and to the operator (every key of the database,
+ * its value and TTL, a key under a prefix that holds no session aside; and what each call cost
+ * Redis: no KEYS, no command over every key, no command per key, no other app's key touched, no
+ * refused command sent again and again). The 21 classic scenarios (`examples`), then 6 drawn
+ * ones; CHECK_RUNS and CHECK_DRAW draw more, or others.
  *
  * What a call cost is read from a MONITOR of the check's own that keeps each command's arguments
  * (RedisSides counts commands by name only); faults are ACL rules on a Redis user per side, and
@@ -56,14 +57,15 @@ const PREFIXES = [
   "sess-",
   // Two classes: every wildcard must be escaped, not only the first of its kind.
   "shop[eu][v2]:sess:",
+  // No wildcard for MATCH, but "." is one to a RegExp: a prefix is text, not a pattern.
+  "app.v2:sess:",
 ] as const;
 /** The app's own prefix: the visitors' sessions. */
 const APP_PREFIX = PREFIXES[0];
 /**
  * Other apps' keys in the same database, several that look like sessions: what MATCH sess*,
  * *sess:*, shop[eu]:sess:*, v2*:sess:*, eu\west:sess:*, app?:sess:* or shop\[eu\][v2]:sess:*
- * would catch, and none
- * that starts with a prefix above.
+ * would catch, or the RegExp ^app.v2:sess:, and none that starts with a prefix above.
  * (And a list, "queue:mail", written beside them.)
  */
 const OTHERS: { key: string; value: string; ttl?: number }[] = [
@@ -79,6 +81,7 @@ const OTHERS: { key: string; value: string; ttl?: number }[] = [
   { key: "appX:sess:4", value: '{"cookie":{},"app":"x"}' },
   { key: "shop[eu]v:sess:cart-9", value: '{"cookie":{},"cart":9}' },
   { key: "shop[eu]2:sess:cart-8", value: '{"cookie":{},"cart":8}' },
+  { key: "app-v2:sess:1", value: '{"cookie":{},"app":"v2"}' },
 ];
 /** Sessions written under one prefix at once: enough that a walk needs several pages. */
 const MANY = 300;
@@ -89,17 +92,21 @@ const commandsAllowed = (keysInDatabase: number) => Math.ceil(keysInDatabase / 4
 /** How long an admin call may take before the check calls it hung. */
 const ANSWER_WITHIN_MS = 2500;
 /**
- * How long a "paused" fault holds writes: more than a second (a call that gives up waiting
- * after 1 s says done too early), less than the app client's 1.5 s socket timeout.
+ * How long a "stalled" fault may hold writes: longer than the app's client waits for an answer
+ * (its socket gives up after 1.5 s without a byte; 2 s with the ping it sends meanwhile), so that
+ * a call whose writes are held fails, and a call that says "done" after waiting a second or so
+ * lies. The check lifts it as soon as both sides' calls have answered.
  */
-const PAUSE_MS = 1250;
+const STALL_MS = 5000;
+/** How long a call in a "stalled" fault may take to answer: its client gives up within 2 s. */
+const STALLED_ANSWER_WITHIN_MS = 4000;
 /** Commands Redis may refuse in one call: the one that failed, and a few pages in flight. */
 const MOST_REFUSED = 10;
 
 /** "page": length() and all() at the same time on one store, as an admin page may ask. */
 type Op = "length" | "all" | "clear" | "page";
 type StoreOp = Exclude<Op, "page">;
-type Fault = "read-only" | "down" | "paused" | "midway";
+type Fault = "read-only" | "down" | "stalled" | "midway";
 type Action =
   | { do: "visit"; who: number }
   | { do: "sessions"; prefix: number; count: number }
@@ -124,8 +131,8 @@ function describe(a: Action): string {
       return `admin: ${how(a)}${at}, the store's prefix "${prefixOf(a)}"`;
     }
     case "fault":
-      if (a.fault === "paused") {
-        return `Redis holds every write for ${PAUSE_MS / 1000} s as the next call starts (CLIENT PAUSE … WRITE, as in a failover): writes wait, then go through`;
+      if (a.fault === "stalled") {
+        return "Redis holds every write as the next call starts (CLIENT PAUSE … WRITE, as in a failover that drags on), longer than the app's client waits for an answer (1.5 s without a byte): the client gives up, and the writes fail";
       }
       if (a.fault === "midway") {
         return `Redis refuses the store one key under "${prefixOf({ prefix: a.prefix ?? 0 })}" from now on, the last one a walk reaches: a walk fails part-way, after its first pages worked`;
@@ -245,6 +252,11 @@ interface Environment {
   /** Each side's state in the current scenario (a check's folders run at the same time). */
   states: Map<Side["name"], SideState>;
   users: Record<Side["name"], { user: string; password: string; db: number; url: string }>;
+  /**
+   * Sides whose call has answered in a "stalled" fault: Redis holds writes until both have (a
+   * side still waiting must not see its writes go through when the other's call has failed).
+   */
+  stalledAnswers: number;
 }
 
 /** One side during a scenario. */
@@ -262,8 +274,8 @@ interface SideState {
   stores: Map<string, Store>;
   /** Admin calls made so far on each prefix's store. */
   calls: Map<string, number>;
-  /** A "paused" fault: the next admin call starts as Redis holds writes. */
-  pauseNext: boolean;
+  /** A "stalled" fault: the next admin call starts as Redis holds writes. */
+  stallNext: boolean;
 }
 /** SIDE's state in ENV's current scenario. */
 const stateOf = (env: Environment, side: Side) => env.states.get(side.name) as SideState;
@@ -283,6 +295,7 @@ async function startEnvironment(redis: CheckRedis): Promise<Environment> {
     sides,
     log,
     answers: 0,
+    stalledAnswers: 0,
     states: new Map(),
     users: { yours: await user("yours"), reference: await user("reference") },
   };
@@ -312,6 +325,7 @@ async function build(env: Environment, side: Side, Store: StoreClass) {
   }
   fill.rPush("queue:mail", ["welcome", "reminder"]);
   await fill.exec();
+  env.stalledAnswers = 0;
   const client = appRedisClient(url);
   client.on("error", () => {}); // outages are what some scenarios are about
   await client.connect();
@@ -325,7 +339,7 @@ async function build(env: Environment, side: Side, Store: StoreClass) {
     written: 0,
     stores: new Map(),
     calls: new Map(),
-    pauseNext: false,
+    stallNext: false,
   });
 
   const app = express();
@@ -451,7 +465,13 @@ type Outcome =
  * Calls OP on STORE as express-session (a callback) or a tool (await) would. ANSWERED runs the
  * moment it first answers.
  */
-async function call(store: Store, op: StoreOp, via: "callback" | "await", answered: () => void) {
+async function call(
+  store: Store,
+  op: StoreOp,
+  via: "callback" | "await",
+  answered: () => void,
+  withinMs = ANSWER_WITHIN_MS,
+) {
   let callbacks = 0;
   let rejectedToo = false;
   const method = store[op] as (callback?: (error: unknown, result?: unknown) => void) => unknown;
@@ -496,11 +516,11 @@ async function call(store: Store, op: StoreOp, via: "callback" | "await", answer
       reject(
         new Wrong(
           `${how} never answered: every call must call back (or settle its promise), with the error when Redis fails`,
-          `an answer within ${ANSWER_WITHIN_MS / 1000} s`,
+          `an answer within ${withinMs / 1000} s`,
           "no answer",
         ),
       );
-    }, ANSWER_WITHIN_MS);
+    }, withinMs);
   });
   try {
     const result = await Promise.race([outcome, hung]);
@@ -625,10 +645,16 @@ async function admin(
   state.calls.set(prefix, (state.calls.get(prefix) ?? 0) + 1);
   const refusedBefore = await refusedSoFar(adminClient, state.user);
   const mark = env.log.mark(db);
-  if (state.pauseNext) {
-    state.pauseNext = false;
-    await adminClient.sendCommand(["CLIENT", "PAUSE", String(PAUSE_MS), "WRITE"]);
-  }
+  const stalled = state.stallNext;
+  state.stallNext = false;
+  if (stalled) await adminClient.sendCommand(["CLIENT", "PAUSE", String(STALL_MS), "WRITE"]);
+  // A stall ends once both sides' calls have answered (or one hung: then at STALL_MS).
+  const stallOver = async () => {
+    if (stalled && ++env.stalledAnswers === 2) {
+      await adminClient.sendCommand(["CLIENT", "UNPAUSE"]);
+    }
+  };
+  const withinMs = stalled ? STALLED_ANSWER_WITHIN_MS : ANSWER_WITHIN_MS;
   // At the answer, a marker down the store's own connection: whatever the store sends after
   // it, it sent after saying it was done.
   const marker = `answered-${++env.answers}`;
@@ -638,20 +664,20 @@ async function admin(
   const answered = () => {
     if (--waiting === 0) echoed = client.echo(marker).catch(() => {});
   };
-  const calls = await Promise.all(ops.map((op) => call(store, op, a.via, answered))).catch(
-    async (error: unknown) => {
+  const calls = await Promise.all(ops.map((op) => call(store, op, a.via, answered, withinMs)))
+    .finally(stallOver)
+    .catch(async (error: unknown) => {
       // Hung: say also what it had cost Redis by then (a walk of a key per command is slow).
       const costs = costOf(await env.log.since(db, mark), prefix, keysInDatabase);
       if (!(error instanceof Wrong) || costs.length === 0) throw error;
       const said = costs.map((cost) => `meanwhile, it ${costSaid(cost)}`).join("\n");
       throw new Wrong(`${error.what}\n${said}`);
-    },
-  );
+    });
   const results = calls.map((c) => c.result);
   const counted = results[ops.indexOf("length")];
   // What an admin sees the moment the call says it is done.
   const left = a.op === "clear" ? await keysUnder(adminClient, prefix) : 0;
-  // The marker has run once Redis ran what the store sent before it (a paused write holds it).
+  // The marker has run once Redis ran what the store sent before it (a held write holds it).
   await Promise.race([echoed, new Promise((resolve) => setTimeout(resolve, ANSWER_WITHIN_MS))]);
   // Until the store's connection is quiet: a store that answered early is still at work.
   let commands = await env.log.since(db, mark);
@@ -752,6 +778,8 @@ function sessionsAnswered(answered: unknown, prefix: string, side: Side) {
 
 type S = Step<Action>;
 const WILDCARDS = /[*?[\]\\]/;
+/** Characters a RegExp reads as a pattern and SCAN's MATCH does not. */
+const REGEXP_ONLY = /[.+^$(){}|]/;
 function how(a: Extract<Action, { do: "admin" }>): string {
   if (a.op === "page") {
     return a.via === "await"
@@ -765,7 +793,9 @@ function how(a: Extract<Action, { do: "admin" }>): string {
 const patternHint = (prefix: string) =>
   WILDCARDS.test(prefix)
     ? `\n  (if your walk puts the prefix in SCAN's MATCH: "${prefix}" holds characters that MATCH reads as a pattern, * ? [ ] \\, so "${prefix}*" matches other apps' keys and misses this store's own; escape them, or check each key's start)`
-    : "";
+    : REGEXP_ONLY.test(prefix)
+      ? `\n  (if your walk reads the prefix as a RegExp: "${prefix}" holds characters a RegExp reads as a pattern, such as ".", which matches any character; a prefix is text: compare each key's start with it, or escape every character a RegExp reads specially)`
+      : "";
 
 /** A cost, in words. */
 function costSaid(cost: Cost): string {
@@ -1019,7 +1049,7 @@ function visitRule({ action: a, yours: y, reference: r }: S) {
 
 const who = fc.constantFrom(0, 0, 1, 2);
 // Listed first, drawn most often and shrunk towards: a prefix with wildcards in it.
-const prefix = fc.constantFrom(1, 0, 2, 3, 4, 5, 6);
+const prefix = fc.constantFrom(1, 0, 2, 3, 4, 5, 6, 7);
 const actions: fc.Arbitrary<Action>[] = [
   fc.record({ do: fc.constant("visit" as const), who }),
   fc.record({ do: fc.constant("sessions" as const), prefix, count: fc.constantFrom(MANY, 3, 40) }),
@@ -1060,8 +1090,8 @@ async function perform(env: Environment, a: Action, side: Side): Promise<Answer 
       await adminClient.hSet(prefixOf(a) + LEFTOVER, { owner: "a tool from 2019" });
       return undefined;
     case "fault": {
-      if (a.fault === "paused") {
-        state.pauseNext = true;
+      if (a.fault === "stalled") {
+        state.stallNext = true;
         return undefined;
       }
       if (a.fault === "midway") {
@@ -1186,7 +1216,7 @@ function model(module: Module, env: Environment, examples: Action[][]): Model<Ac
 
 const A = 0;
 const B = 1;
-const [SESS, SHOP, V2, EU, APP, DASH, TWO_CLASSES] = [0, 1, 2, 3, 4, 5, 6];
+const [SESS, SHOP, V2, EU, APP, DASH, TWO_CLASSES, DOT] = [0, 1, 2, 3, 4, 5, 6, 7];
 const visit = (who: number): Action => ({ do: "visit", who });
 const sessions = (prefix: number, count = MANY): Action => ({ do: "sessions", prefix, count });
 const length = (prefix: number, via: "callback" | "await" = "callback"): Action => ({
@@ -1232,7 +1262,8 @@ export default defineCheck<Module>({
             [visit(A), fault("down"), length(SESS, "await"), all(SESS), clear(SESS)],
             [sessions(SESS), fault("read-only"), clear(SESS)],
             // Enough sessions for several pages.
-            [sessions(SESS), visit(A), all(SESS), length(SESS, "await")],
+            // The count and the sessions, a new session, then both again: each call asks Redis.
+            [sessions(SESS), page(SESS), visit(A), all(SESS), length(SESS, "await")],
             [sessions(SESS), clear(SESS), visit(A)],
             // Prefixes with wildcards in them, beside other apps' keys that they would match.
             [sessions(SHOP, 40), length(SHOP), all(SHOP, "await"), clear(SHOP, "await")],
@@ -1241,6 +1272,7 @@ export default defineCheck<Module>({
             [sessions(APP, 40), length(APP, "await"), all(APP), clear(APP, "await")],
             [sessions(DASH, 3), all(DASH), clear(DASH, "await"), length(DASH)],
             [sessions(TWO_CLASSES, 5), length(TWO_CLASSES), all(TWO_CLASSES), clear(TWO_CLASSES)],
+            [sessions(DOT, 40), length(DOT, "await"), all(DOT), clear(DOT)],
             [sessions(SHOP), sessions(SESS, 3), all(SHOP), clear(SESS), length(SHOP, "await")],
             [sessions(SESS), fault("down"), all(SESS, "await"), length(SESS)],
             // A few sessions among thousands of other keys: most pages of a walk hold none of them.
@@ -1254,8 +1286,9 @@ export default defineCheck<Module>({
             [sessions(SESS, 1500), all(SESS, "await")],
             // Redis fails part-way through a walk, after its first pages worked.
             [sessions(SHOP), fault("midway", SHOP), all(SHOP, "await"), clear(SHOP)],
-            // Redis holds writes for a moment: clear() waits for its deletes.
-            [sessions(SESS), fault("paused"), clear(SESS, "await"), length(SESS)],
+            // Redis holds writes longer than the app's client waits: clear() waits for its
+            // deletes, so it fails, and says so.
+            [sessions(SESS, 40), fault("stalled"), clear(SESS, "await"), length(SESS)],
           ]),
           { runs: 6, maxActions: 6, shrinkTries: 20 },
         );

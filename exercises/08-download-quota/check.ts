@@ -15,10 +15,11 @@
  * - Bursts: many downloads sent at once (Promise.all), from one visitor or several, to one
  *   process or to both.
  * - Time: the window is the time to live of the count in Redis. Ten minutes are never waited
- *   for: "5 minutes pass" shortens every window's time to live by 5 minutes (or ends it), as
- *   Redis itself would have by then, and moves the app's clock (Date.now(), new Date()) on as
- *   much (test/checks/app-clock.ts). That clock starts 20 s before a midnight, so a window
- *   that follows the clock's ten minutes is seen (Redis's own clock, TIME, cannot be moved).
+ *   for: "5 minutes pass" (or 2 minutes 10 s) shortens every window's time to live by as much
+ *   (or ends it), as Redis itself would have by then, and moves the app's clock (Date.now(),
+ *   new Date()) on as much (test/checks/app-clock.ts). That clock starts 20 s before a
+ *   midnight, so a window that follows the clock's ten minutes is seen (Redis's own clock,
+ *   TIME, cannot be moved).
  *   TTLs are compared to the nearest 30 s; Retry-After to within 3 s of the reference's.
  * - What clients send: one more cookie, an X-Forwarded-For header, the session cookie spelled
  *   another way (s: unencoded, %73%3A, s%3a: express-session reads the same session), a session
@@ -28,10 +29,12 @@
  *   that what fails is your count, not the session): the visitor must get a 503, quickly (at
  *   most SLOWER_MS later than the reference's). Or the app loses Redis after its first, second
  *   or third command that writes for the count reached it (a process that dies mid-request):
- *   what reached Redis must not leave a count that never expires.
+ *   what reached Redis must not leave a count that never expires. Or Redis refuses every write
+ *   for one download (out of memory: OOM; both sides' databases are on one redis-server, so it
+ *   is set once both sides are ready and lifted once both have their answer): a 503 too.
  * - A key of the quota's under the session store's prefix (sess:) is seen as such.
  *
- * Runs: the 9 classic scenarios below, then 7 drawn ones of up to 6 steps (CHECK_DRAW, CHECK_RUNS
+ * Runs: the 11 classic scenarios below, then 7 drawn ones of up to 6 steps (CHECK_DRAW, CHECK_RUNS
  * to draw others).
  */
 import { createHmac } from "node:crypto";
@@ -80,7 +83,8 @@ const RETRY_AFTER_S = 3;
  */
 const SLOWER_MS = 500;
 
-type Fault = "down" | "frozen" | "cut";
+/** FULL: the Redis server refuses writes (out of memory: OOM), as a running Redis can for now. */
+type Fault = "down" | "frozen" | "cut" | "full";
 /** How a browser may spell the same signed session cookie: the value express-session reads is the same. */
 type Spelling = "s:" | "%73%3A" | "s%3a";
 type Action =
@@ -204,6 +208,58 @@ class Tap {
   }
 }
 
+/**
+ * A Redis that refuses writes (maxmemory: OOM) for both sides at once: the two sides' databases
+ * are on one redis-server, so "full" is the server's, set once both sides are ready for the
+ * download (their sessions made) and lifted once both have had their answer.
+ */
+class Full {
+  private readonly admin: RedisClient;
+  /** The side that came first, waiting for the other. */
+  private waiting: (() => void) | undefined;
+  /** Sides that have yet to hear their answer while Redis is full. */
+  private pending = 0;
+
+  constructor(admin: RedisClient) {
+    this.admin = admin;
+  }
+
+  /** Redis is full, once both sides are here (or MEET_MS later: the other side failed). */
+  async fill(): Promise<void> {
+    const other = this.waiting;
+    if (other) {
+      this.waiting = undefined;
+      await this.admin.configSet("maxmemory", "1");
+      this.pending = 2;
+      other();
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting = undefined;
+        resolve();
+      }, MEET_MS);
+      this.waiting = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** A side has its answer: once both have, Redis has room again. */
+  async answered(): Promise<void> {
+    if (--this.pending <= 0) await this.empty();
+  }
+
+  /** Redis has room (at the start of every scenario, whatever the last one left). */
+  async empty(): Promise<void> {
+    this.pending = 0;
+    await this.admin.configSet("maxmemory", "0");
+  }
+}
+/** How long a side waits for the other before Redis is full (it failed, or hangs). */
+const MEET_MS = 5000;
+
 // ---- What the check remembers of a side during a scenario (the same on both sides).
 
 interface SideState {
@@ -229,6 +285,8 @@ interface SideState {
   clock: AppClock;
   /** Seconds that passed in this scenario. */
   passedS: number;
+  /** When the last action began (for a fault: when Redis began to fail). */
+  started: number;
   /** What the last request's answers were, once they are all in (see Heard). */
   heard: Promise<Heard>;
 }
@@ -261,7 +319,13 @@ const stateOf = (side: Side) => states.get(side) as SideState;
  * One side's app: two processes behind one address (the check's header picks one), each a
  * copy of app.ts of its own with a Redis client of its own, both through the side's Tap.
  */
-async function twoProcesses(side: Side, copies: [Module, Module], tap: Tap): Promise<Express> {
+async function twoProcesses(
+  side: Side,
+  copies: [Module, Module],
+  tap: Tap,
+  full: Full,
+): Promise<Express> {
+  await full.empty();
   const state: SideState = {
     armed: undefined,
     downloaded: new Set(),
@@ -274,6 +338,7 @@ async function twoProcesses(side: Side, copies: [Module, Module], tap: Tap): Pro
     burst: [],
     clock: clockBeforeMidnight(),
     passedS: 0,
+    started: 0,
     heard: Promise.resolve(NOTHING_HEARD),
   };
   states.set(side, state);
@@ -419,6 +484,13 @@ function download(side: Side, who: number, on: 1 | 2, proxied = false): Promise<
   return visitor.send("POST", "/download", headers);
 }
 
+/** SECONDS as "2 minutes 10 s", "5 minutes" or "45 s". */
+function duration(seconds: number): string {
+  const m = Math.floor(seconds / 60);
+  const s = seconds % 60;
+  return [m ? `${m} minute${m > 1 ? "s" : ""}` : "", s ? `${s} s` : ""].filter(Boolean).join(" ");
+}
+
 function describe(a: Action): string {
   switch (a.do) {
     case "visit":
@@ -430,7 +502,7 @@ function describe(a: Action): string {
       return `${each}: ${a.n} × POST /download at the same time${a.from.length > 1 ? `, shared between them` : ""} (to ${a.both ? "both processes, in turn" : "process 1"})`;
     }
     case "time":
-      return `${a.seconds >= 60 ? `${a.seconds / 60} minutes` : `${a.seconds} s`} pass`;
+      return `${duration(a.seconds)} pass`;
     case "forget-scripts":
       return "Redis forgets the scripts it was given (SCRIPT FLUSH: as after a restart, or a failover to a replica)";
     case "other-cookie":
@@ -440,6 +512,8 @@ function describe(a: Action): string {
     case "twin":
       return `${name(a.who)}'s browser holds a session whose id is ${name(a.of)}'s but for its last character (ids are random: two may share any beginning)`;
     case "fault":
+      if (a.kind === "full")
+        return `${name(a.who)}: POST /download while Redis refuses every write (it is out of memory: OOM), though it answers reads; then it has room again`;
       return a.kind === "cut"
         ? `${name(a.who)}: POST /download; once ${name(a.who)}'s session was read, the ${["first", "second", "third"][a.nth - 1]} command the app sends that writes for the download reaches Redis, then the connection is lost before Redis answers (as when the app's process dies; if the app writes fewer, once it has answered)`
         : `${name(a.who)}: POST /download, and ${a.kind === "down" ? "Redis goes down" : "Redis stops answering (its connections cut 0.3 s later)"} just after ${name(a.who)}'s session was read`;
@@ -450,16 +524,16 @@ function describe(a: Action): string {
  * Does A on SIDE, and tells what its answers were (state.heard) once they are in: the other
  * side's body waits for the reference's.
  */
-async function perform(a: Action, side: Side, sides: RedisSides, tap: Tap) {
+async function perform(a: Action, side: Side, sides: RedisSides, tap: Tap, full: Full) {
   const state = stateOf(side);
   let heard = (_heard: Heard) => {};
   state.heard = new Promise((resolve) => {
     heard = resolve;
   });
-  const started = Date.now();
+  state.started = Date.now();
   let answer: Answer | undefined;
   try {
-    answer = await act(a, side, sides, tap);
+    answer = await act(a, side, sides, tap, full);
   } finally {
     const retryAfter = new Map<number, number>();
     const answers =
@@ -469,7 +543,7 @@ async function perform(a: Action, side: Side, sides: RedisSides, tap: Tap) {
       if (one.status === 429 && !retryAfter.has(who) && Number.isFinite(value))
         retryAfter.set(who, value);
     }
-    heard({ ms: Date.now() - started, status: answer?.status ?? 0, retryAfter });
+    heard({ ms: Date.now() - state.started, status: answer?.status ?? 0, retryAfter });
   }
   return answer;
 }
@@ -479,6 +553,7 @@ async function act(
   side: Side,
   sides: RedisSides,
   tap: Tap,
+  full: Full,
 ): Promise<Answer | undefined> {
   const state = stateOf(side);
   switch (a.do) {
@@ -527,6 +602,11 @@ async function act(
     }
     case "fault": {
       await withSession(side, a.who);
+      if (a.kind === "full") {
+        await full.fill();
+        state.started = Date.now(); // the wait for the other side is not the app's
+        return await download(side, a.who, 1).finally(() => full.answered());
+      }
       state.armed = { kind: a.kind, nth: a.nth };
       if (a.kind === "cut") state.cut = true;
       const answer = await download(side, a.who, 1).finally(() => {
@@ -658,6 +738,9 @@ const json = (value: unknown) =>
   );
 const same = (x: unknown, y: unknown) => json(x) === json(y);
 const who = (a: Action) => ("who" in a ? name(a.who) : "");
+/** The number of seconds in a Retry-After as compared ("≈470 s", "480 s"). */
+const secondsOf = (retryAfter: string | undefined) =>
+  Number(/\d+/.exec(retryAfter ?? "")?.[0] ?? Number.NaN);
 const secondsIn = (window: string) => Number(/^(\d+) s left$/.exec(window)?.[1] ?? Number.NaN);
 
 /** Said when time has passed: how the check moves it. */
@@ -668,6 +751,11 @@ const byRedisClock = (state: SideState) =>
 
 function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   if (y.status === r.status) return undefined;
+  if (a.do === "fault" && a.kind === "full") {
+    if (y.status < 400)
+      return `a download was let through though Redis refused to count it (it answered ${y.status}): Redis was out of memory and answered the count with an error (OOM). An error reply is Redis failing as surely as no reply: nothing was counted, so the visitor must hear "not now" (503 Service Unavailable), not "here is your file"`;
+    return `answered ${y.status} where Redis refused the write (out of memory: OOM): a running Redis that refuses writes for now (OOM, READONLY, MISCONF…) is an outage too, to be answered 503 Service Unavailable (try again later), not a crash of the app (500) nor anything else`;
+  }
   if (a.do === "fault" || (r.status === 503 && a.do !== "burst")) {
     if (y.status < 400)
       return `a download was let through though Redis failed (it answered ${y.status}): the quota could not be counted, so the visitor must hear "not now" (503 Service Unavailable), not "here is your file"`;
@@ -727,9 +815,22 @@ function answerRule({ action: a, yours: y, reference: r, referenceSide }: S) {
           `downloadsLeft does not count down in downloads sent at once: ${visitor}'s answers said ${JSON.stringify(mb.downloadsLeft)} where ${JSON.stringify(tb.downloadsLeft)} were expected (each answer tells what was left after its own download)`,
         );
       } else if (!same(mb.retryAfter, tb.retryAfter)) {
-        said.push(
-          `Retry-After does not say when the window ends: ${visitor}'s refusals said ${mb.retryAfter.join(", ")} where ${tb.retryAfter.join(", ")} (the seconds left in this visitor's window)${byRedisClock(state)}`,
+        const near = (x: string, y: string) =>
+          Math.abs(secondsOf(x) - secondsOf(y)) <= RETRY_AFTER_S;
+        const others = Object.entries(t)
+          .filter(([v]) => v !== visitor)
+          .flatMap(([, b]) => b.retryAfter);
+        const borrowed = mb.retryAfter.find(
+          (x) => !tb.retryAfter.some((y) => near(x, y)) && others.some((y) => near(x, y)),
         );
+        if (borrowed)
+          said.push(
+            `Retry-After told another visitor's window: in downloads sent at once by ${a.from.map(name).join(" and ")}, ${visitor} was refused with ${borrowed}, the time left in another visitor's window, where ${tb.retryAfter.join(", ")} (${visitor}'s own). Requests at once share the process: while one waits for Redis, the next runs, so what a request works on (its visitor's key, its count) must be its own, not kept where the next request changes it`,
+          );
+        else
+          said.push(
+            `Retry-After does not say when the window ends: ${visitor}'s refusals said ${mb.retryAfter.join(", ")} where ${tb.retryAfter.join(", ")} (the seconds left in this visitor's window)${byRedisClock(state)}`,
+          );
       }
     }
     return (
@@ -744,9 +845,13 @@ function answerRule({ action: a, yours: y, reference: r, referenceSide }: S) {
       state.timePassed &&
       same((y.body as Seen).windows, (r.body as Seen).windows) &&
       Number(/\d+/.exec(m.retryAfter ?? "")?.[0]) > Number(/\d+/.exec(t.retryAfter)?.[0]);
-    const why = lags
-      ? ` (${state.passedS / 60} minutes passed here, and Redis holds the same window as the reference's, yet Retry-After did not count them down. The check makes time pass by shortening each window's time to live and moving the app's clock, Date.now(), on as much; it cannot move Redis's own clock (TIME), so a Retry-After computed from Redis's TIME is not the window's time left here: take the time from the app's Date.now(), or from the window's time to live, PTTL)`
-      : byRedisClock(state);
+    const [mineS, theirsS] = [secondsOf(m.retryAfter), secondsOf(t.retryAfter)];
+    const wholeMinutes = mineS % 60 === 0 && mineS > theirsS && mineS - theirsS < 60;
+    const why = wholeMinutes
+      ? " (rounded up to whole minutes: Retry-After is the seconds left, to the second; rounded up, it sends the visitor back as much as a minute later than the window ends)"
+      : lags
+        ? ` (${duration(state.passedS)} passed here, and Redis holds the same window as the reference's, yet Retry-After did not count them down. The check makes time pass by shortening each window's time to live and moving the app's clock, Date.now(), on as much; it cannot move Redis's own clock (TIME), so a Retry-After computed from Redis's TIME is not the window's time left here: take the time from the app's Date.now(), or from the window's time to live, PTTL)`
+        : byRedisClock(state);
     return `Retry-After does not say when the window ends: ${m.retryAfter} where ${t.retryAfter} was expected (the seconds left in ${who(a)}'s window, which started at ${who(a)}'s first download)${why}`;
   }
   if (typeof t.downloadsLeft === "number" && typeof m.downloadsLeft === "number") {
@@ -833,6 +938,7 @@ interface Setup {
   references: [Module, Module];
   sides: RedisSides;
   taps: Record<Side["name"], Tap>;
+  full: Full;
 }
 
 function model(setup: Setup, action: fc.Arbitrary<Action>, examples: Action[][]): Model<Action> {
@@ -843,7 +949,7 @@ function model(setup: Setup, action: fc.Arbitrary<Action>, examples: Action[][])
     examples,
     describe,
     actor: (a) => ("who" in a ? a.who : "from" in a ? a.from[0] : undefined),
-    perform: (a, side) => perform(a, side, sides, taps[side.name]),
+    perform: (a, side) => perform(a, side, sides, taps[side.name], setup.full),
     body: (a, answer, side, reference) => body(a, answer, side, reference, sides),
     cookie,
     session: (held) => {
@@ -917,8 +1023,8 @@ function model(setup: Setup, action: fc.Arbitrary<Action>, examples: Action[][])
     ],
     rules: [statusRule, answerRule, quickRule, windowRule, storeRule, trafficRule, cookieRule],
     probe: (side) => sides.probe(side),
-    createApp: (side) => twoProcesses(side, setup.copies, taps[side.name]),
-    createReference: (side) => twoProcesses(side, setup.references, taps[side.name]),
+    createApp: (side) => twoProcesses(side, setup.copies, taps[side.name], setup.full),
+    createReference: (side) => twoProcesses(side, setup.references, taps[side.name], setup.full),
   };
 }
 
@@ -950,6 +1056,7 @@ async function setUp({ module, dir, redis, after }: CheckContext<Module>): Promi
     ],
     sides,
     taps: { yours, reference: theirs },
+    full: new Full(sides.admin("reference")),
   };
 }
 
@@ -969,6 +1076,7 @@ const burst = (from: readonly number[], n: number, both = true): Action => ({
   both,
 });
 const minutes = (m: number): Action => ({ do: "time", seconds: m * 60 });
+const passing = (s: number): Action => ({ do: "time", seconds: s });
 
 const visitor = fc.constantFrom(A, A, A, B, B, C);
 // Faults are rare: after one, Redis stays down for the rest of the scenario.
@@ -995,7 +1103,7 @@ const action = fc.oneof(
     weight: 4,
     arbitrary: fc.record({
       do: fc.constant("time" as const),
-      seconds: fc.constantFrom(300, 600, 570, 60),
+      seconds: fc.constantFrom(300, 600, 570, 60, 130),
     }),
   },
   { weight: 2, arbitrary: fc.record({ do: fc.constant("visit" as const), who: visitor }) },
@@ -1018,7 +1126,7 @@ const action = fc.oneof(
     arbitrary: fc.record({
       do: fc.constant("fault" as const),
       who: visitor,
-      kind: fc.constantFrom("cut" as const, "down" as const, "frozen" as const),
+      kind: fc.constantFrom("cut" as const, "down" as const, "frozen" as const, "full" as const),
       nth: fc.constantFrom(1 as const, 2 as const, 3 as const),
     }),
   },
@@ -1047,10 +1155,30 @@ export default defineCheck<Module>({
             // A burst, to both processes.
             [burst([A], 6)],
             // The window: downloads and attempts do not move it, Retry-After says its end, then
-            // a new quota.
-            [dl(A), minutes(5), dl(A), dl(A), dl(A), minutes(5), dl(A)],
+            // a new quota, begun on the other process; then a refusal after an odd number of
+            // seconds, on the first process: Retry-After is this window's seconds left, to the
+            // second, whichever process answers.
+            [
+              dl(A, 2),
+              minutes(5),
+              dl(A, 2),
+              dl(A, 2),
+              dl(A, 2),
+              minutes(5),
+              dl(A),
+              passing(130),
+              dl(A),
+              dl(A),
+              dl(A, 2),
+            ],
+            // Downloads at once, to one process, from two visitors whose windows end at
+            // different times (A's began 5 minutes before, B's begins in the burst): each
+            // refusal tells its own visitor's window.
+            [dl(A), minutes(5), burst([A, B], 8, false)],
             // Redis goes down just as a download needs it.
             [{ do: "fault", who: A, kind: "down", nth: 1 }],
+            // Redis refuses the count with an error (out of memory) for one download.
+            [{ do: "fault", who: A, kind: "full", nth: 1 }],
             // A script Redis no longer holds: EVALSHA answers NOSCRIPT, and the app sends it again.
             [dl(A), { do: "forget-scripts" }, dl(A)],
             // What a client can send: one more cookie, an X-Forwarded-For header, the session

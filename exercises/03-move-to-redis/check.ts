@@ -4,22 +4,28 @@
  * a page is a quick 503, and the app recovers by itself when Redis is back.
  *
  * A differential check (test/checks/differential.ts): fast-check draws scenarios of three
- * visitors (visits as JSON or as the page, on either of two processes of the app, processes
- * restarting, everyone away for a while, Redis going down or refusing writes, and coming
- * back), runs each one on your app and on the reference side by side, each with a Redis
- * database of its own (test/checks/redis-probe.ts) that also holds other apps' keys, and after
- * every request compares what a visitor sees (status, body, the cookie and its lifetime) and
- * what an operator sees (the sessions' keys, their TTLs in minutes, the other keys, the
- * commands Redis received, the connections opened, how long a failure took).
+ * visitors (visits as JSON or as the page, or GET /favicon.ico: a request that leaves the
+ * session unchanged, on either of two processes of the app, processes restarting, everyone
+ * away for a while, Redis going down or refusing writes, and coming back), runs each one on
+ * your app and on the reference side by side, each with a Redis database of its own
+ * (test/checks/redis-probe.ts) that also holds other apps' keys, and after every request
+ * compares what a visitor sees (status, body, the cookie and its lifetime) and what an
+ * operator sees (the sessions' keys, their TTLs in minutes, the other keys, the commands Redis
+ * received, those it refused the app's Redis user, which may not change the server's settings
+ * (ACL), the connections opened, how long a failure took).
  *
  * Time: "away N minutes" moves every key's TTL and every cookie's expiry N minutes on, so that
  * 45 minutes pass in no time; each app is built as if its process had started an hour ago.
  * Faults: each app reaches Redis through a relay of the check's own (test/checks/relay.ts) that
  * the scenario cuts (new connections wait), cuts just after the next command that writes
  * reached Redis (a process that dies mid-request), and mends; "full" makes the shared
- * redis-server refuse writes (maxmemory). The page's record is compared too, and TTLs to 5 s.
- * Runs: the 10 examples, then 9 drawn scenarios of up to 6 steps.
+ * redis-server refuse writes (maxmemory: OOM), "read-only" makes it a replica of a server that
+ * never answers (READONLY; lifted while the check itself ages the keys). The page's record is
+ * compared too, and TTLs to 5 s.
+ * Runs: the 12 examples, then 9 drawn scenarios of up to 6 steps.
  */
+import { once } from "node:events";
+import { createServer } from "node:net";
 import express, { type Express } from "express";
 import type { Store } from "express-session";
 import fc from "fast-check";
@@ -48,17 +54,39 @@ const PROCESSES = 2;
 
 type Action =
   | { do: "visit"; who: number; process: number; page: boolean }
+  /** GET /favicon.ico: no route of the app's, but a request with the session's cookie. */
+  | { do: "asset"; who: number; process: number }
   | { do: "away"; minutes: number }
   | { do: "restart"; process: number }
   | { do: "fault"; fault: Fault; on: boolean };
 
 /**
- * Redis down (nothing answers), full (out of memory: it refuses every write), or lost just
- * after the next command that writes reached it (a process that dies mid-request): then down.
+ * Redis down (nothing answers), full (out of memory: it refuses every write), read-only (made a
+ * replica: it refuses every write, READONLY), or lost just after the next command that writes
+ * reached it (a process that dies mid-request): then down.
  */
-type Fault = "down" | "full" | "cut";
+type Fault = "down" | "full" | "readonly" | "cut";
+/** How a running Redis refuses writes for now. */
+type Refusal = "full" | "readonly";
+
+/**
+ * The redis-server both sides share, as the "read-only" fault leaves it: a replica of MASTER, a
+ * server of the check's that never answers. ADMIN sends every REPLICAOF, in order; WRITERS: the
+ * sides ageing keys meanwhile, for which the fault is lifted (LIFTED).
+ */
+interface Shared {
+  admin: RedisClient;
+  masterPort: number;
+  replica: boolean;
+  writers: number;
+  lifted?: Promise<unknown>;
+  /** The REPLICAOF NO ONE that ends a scenario's "read-only" fault. */
+  primaryAgain?: Promise<unknown>;
+}
 
 const name = (i: number) => "ABC"[i] ?? "?";
+/** The path a visitor's request asks for. */
+const path = (a: Action) => (a.do === "asset" ? "/favicon.ico" : "/");
 
 /** One side's app for a scenario: two processes (apps) behind a balancer, and their clients. */
 interface Rig {
@@ -80,14 +108,24 @@ interface Rig {
   restarted: boolean;
   /** Whether Redis failed earlier in the scenario. */
   hadOutage: boolean;
-  /** Whether Redis refuses writes now (out of memory). */
+  /** Whether Redis refuses writes now because it is full (out of memory). */
   full: boolean;
+  /** The redis-server both sides share. */
+  shared: Shared;
+  /** The commands the side's Redis user was denied before the scenario (ACL LOG). */
+  deniedBefore: Record<string, number>;
   /** Connections opened through the cable while the last request was answered. */
   openedDuring: number;
+  /** The clock's lead (aheadMs) at each visitor's last request; and how far it moved since. */
+  leadAtRequest: number[];
+  awayMs: number;
   /** How long the last request took to answer (in flight: not yet known). */
   elapsedMs: Promise<number>;
 }
 const rigs = new WeakMap<Side, Rig>();
+/** Whether (and why) Redis refuses writes now: out of memory, or a replica. */
+const refusal = (rig: Rig): Refusal | undefined =>
+  rig.full ? "full" : rig.shared.replica ? "readonly" : undefined;
 const rigOf = (side: Side): Rig => {
   const rig = rigs.get(side);
   if (!rig) throw new Error("no rig for this side");
@@ -111,8 +149,11 @@ async function databaseOf(admin: RedisClient): Promise<number> {
  * DATABASE. Without createRedisClient's messages: the check's own outages are not worth a line
  * of output each.
  */
-async function appClient(cable: Relay, database: number) {
-  const client = appRedisClient(cable.url(database));
+async function appClient(cable: Relay, database: number, user: string) {
+  const url = new URL(cable.url(database));
+  url.username = user;
+  url.password = APP_PASSWORD;
+  const client = appRedisClient(url.href);
   client.on("error", () => {});
   await client.connect();
   return client;
@@ -181,12 +222,16 @@ const actions: fc.Arbitrary<Action> = fc.oneof(
   {
     arbitrary: fc.record({
       do: fc.constant("fault" as const),
-      fault: fc.constantFrom<Fault>("down", "full", "cut"),
+      fault: fc.constantFrom<Fault>("down", "full", "readonly", "cut"),
       on: fc.boolean(),
     }),
     weight: 2,
   },
-  { arbitrary: visitAction, weight: 6 },
+  { arbitrary: visitAction, weight: 5 },
+  {
+    arbitrary: fc.record({ do: fc.constant("asset" as const), who, process: onProcess }),
+    weight: 1,
+  },
   {
     arbitrary: fc.record({
       do: fc.constant("away" as const),
@@ -201,6 +246,8 @@ function describe(a: Action): string {
   switch (a.do) {
     case "visit":
       return `${name(a.who)}: GET / ${a.page ? "(the page)" : "(JSON)"} on process ${a.process + 1}`;
+    case "asset":
+      return `${name(a.who)}: GET /favicon.ico (a request that leaves the session unchanged) on process ${a.process + 1}`;
     case "away":
       return `everyone is away for ${a.minutes} minutes`;
     case "restart":
@@ -211,9 +258,40 @@ function describe(a: Action): string {
         return a.on
           ? "the next command that writes reaches Redis, and then Redis is gone (the connection lost mid-request)"
           : "Redis is back";
+      if (a.fault === "readonly")
+        return a.on
+          ? "Redis is made a replica (read-only: it refuses every write)"
+          : "Redis takes writes again";
       return a.on
         ? "Redis is full (out of memory: it refuses every write)"
         : "Redis has room again";
+  }
+}
+
+/** Makes the shared redis-server a replica (it refuses writes: READONLY), or a primary again. */
+function replica(shared: Shared, on: boolean): Promise<unknown> {
+  return shared.admin.sendCommand(
+    on ? ["REPLICAOF", "127.0.0.1", String(shared.masterPort)] : ["REPLICAOF", "NO", "ONE"],
+  );
+}
+
+/**
+ * Runs FN, the check's own writes, on a Redis that takes them: the "read-only" fault is lifted
+ * meanwhile (for both sides at once: they share the server), and put back when no side needs
+ * it lifted. Only while everyone is away: no app sends Redis anything then.
+ */
+async function writable<T>(shared: Shared, fn: () => Promise<T>): Promise<T> {
+  if (!shared.replica) return fn();
+  shared.writers++;
+  shared.lifted ??= replica(shared, false);
+  try {
+    await shared.lifted;
+    return await fn();
+  } finally {
+    if (--shared.writers === 0) {
+      shared.lifted = undefined;
+      if (shared.replica) await replica(shared, true);
+    }
   }
 }
 
@@ -242,7 +320,7 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
   switch (a.do) {
     case "away": {
       rig.aheadMs += a.minutes * 60_000;
-      await age(rig.admin, a.minutes);
+      await writable(rig.shared, () => age(rig.admin, a.minutes));
       return undefined;
     }
     case "fault": {
@@ -251,6 +329,9 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
         rig.full = a.on;
         // The same redis-server for both sides: both set it, the same way, at the same step.
         await rig.admin.configSet("maxmemory", a.on ? "1" : "0");
+      } else if (a.fault === "readonly") {
+        rig.shared.replica = a.on;
+        await replica(rig.shared, a.on);
       } else if (a.on && a.fault === "cut") {
         rig.cable.downAfterNextRequest(startsWithRead);
       } else if (a.on) {
@@ -271,7 +352,8 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
       rig.restarted = true;
       return undefined;
     }
-    case "visit": {
+    case "visit":
+    case "asset": {
       const visitor = side.visitors[a.who];
       if (!visitor) return undefined;
       const expires = rig.cookieExpires[a.who];
@@ -279,6 +361,8 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
         visitor.cookies.delete(COOKIE_NAME); // the browser drops an expired cookie
       }
       rig.target = a.process;
+      rig.awayMs = rig.aheadMs - (rig.leadAtRequest[a.who] ?? rig.aheadMs);
+      rig.leadAtRequest[a.who] = rig.aheadMs;
       const opened = rig.cable.opened;
       const started = Date.now();
       let took = (_ms: number) => {};
@@ -287,13 +371,16 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
       });
       let answer: Answer;
       try {
-        answer = await visitor.send("GET", "/", {
-          accept: a.page ? "text/html" : "application/json",
-        });
+        answer =
+          a.do === "asset"
+            ? await visitor.send("GET", "/favicon.ico", { accept: "image/*" })
+            : await visitor.send("GET", "/", {
+                accept: a.page ? "text/html" : "application/json",
+              });
       } catch (error) {
         if (error instanceof Wrong && rig.cable.state === "down") {
           throw new Wrong(
-            "an outage of Redis is not a quick 503: GET / never answered while Redis was down",
+            `an outage of Redis is not a quick 503: GET ${path(a)} never answered while Redis was down`,
             "a 503 at once (the client fails its commands while Redis is down)",
             "no answer: something waits for Redis to come back",
           );
@@ -401,7 +488,7 @@ function page(html: string, side: Side) {
 
 async function body(a: Action, answer: Answer, side: Side, reference: Side) {
   const rig = rigOf(side);
-  const failing = rig.cable.state === "down" || rig.full;
+  const failing = rig.cable.state === "down" || refusal(rig) !== undefined;
   const slower = (await rig.elapsedMs) - (await rigOf(reference).elapsedMs);
   const operator = {
     keysElsewhere: await keysElsewhere(side),
@@ -409,6 +496,7 @@ async function body(a: Action, answer: Answer, side: Side, reference: Side) {
     // Clients reconnecting while Redis is down open connections: only counted while it is up.
     newConnections: rig.cable.state === "down" ? 0 : rig.openedDuring,
     quick: !failing || slower <= SLOWER_MS,
+    changedServer: since(await denied(rig.admin, side.name), rig.deniedBefore),
   };
   if (answer.status >= 400) return { answer: "(an error)", ...operator };
   if (answer.status !== 200 || a.do !== "visit")
@@ -472,28 +560,89 @@ function kind(command: string): string | undefined {
   return bare;
 }
 
+/**
+ * Commands that change the whole redis-server, for every app that shares it (its settings, its
+ * users, its role, every database): the apps' Redis users may not run them (as in a Redis
+ * shared with others), and Redis logs each attempt (ACL LOG) by user. Not seen otherwise:
+ * MONITOR does not show administrative commands such as CONFIG.
+ */
+const SERVER_WIDE = [
+  "config",
+  "acl",
+  "replicaof",
+  "slaveof",
+  "module",
+  "debug",
+  "shutdown",
+  "failover",
+  "swapdb",
+  "flushall",
+];
+/** The Redis user of SIDE's app (its clients log in as it, with APP_PASSWORD). */
+const appUser = (side: Side["name"]) => `workshop-check-${side}`;
+const APP_PASSWORD = "not-a-secret";
+
+async function createAppUsers(admin: RedisClient): Promise<void> {
+  for (const side of ["yours", "reference"] as const) {
+    const denied = SERVER_WIDE.map((command) => `-${command}`);
+    await admin.sendCommand(["ACL", "SETUSER", appUser(side), "reset", "on", `>${APP_PASSWORD}`]);
+    await admin.sendCommand(["ACL", "SETUSER", appUser(side), "~*", "&*", "+@all", ...denied]);
+  }
+}
+
+/** The commands SIDE's Redis user was denied so far, with how often: { "config|set": 1 }. */
+async function denied(admin: RedisClient, side: Side["name"]): Promise<Record<string, number>> {
+  const entries = (await admin.sendCommand(["ACL", "LOG", "128"])) as unknown[];
+  const found: Record<string, number> = {};
+  for (const entry of entries) {
+    if (!Array.isArray(entry)) continue;
+    const field = (name: string) => entry[entry.indexOf(name) + 1] as unknown;
+    if (field("username") !== appUser(side) || field("reason") !== "command") continue;
+    const command = String(field("object"));
+    found[command] = (found[command] ?? 0) + Number(field("count"));
+  }
+  return found;
+}
+
+/** What NOW counts more than BEFORE, as "CONFIG SET×1". */
+const since = (now: Record<string, number>, before: Record<string, number>) =>
+  Object.entries(now)
+    .filter(([command, n]) => n > (before[command] ?? 0))
+    .map(
+      ([command, n]) => `${command.replace("|", " ").toUpperCase()}×${n - (before[command] ?? 0)}`,
+    );
+
 // ---- Rules: what is wrong where your app and the reference differ, in words.
 type S = Step<Action>;
 type Body = Record<string, unknown>;
 const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
-const visitor = (a: Action) => (a.do === "visit" ? name(a.who) : "");
+const visitor = (a: Action) => (a.do === "visit" || a.do === "asset" ? name(a.who) : "");
 
 function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   if (y.status === r.status) return undefined;
   const rig = rigOf(referenceSide);
   const down = rig.cable.state === "down";
-  if ((down || rig.full) && y.status < 300) {
-    return `claimed success while Redis ${down ? "was down" : "refused the write (out of memory)"}: GET / answered ${y.status}; the visit was kept nowhere the other processes can see, and the visitor must learn it did not work (a 503)`;
+  const refused = {
+    full: "refused the write (out of memory: OOM)",
+    readonly: "refused the write (a replica now: READONLY)",
+  };
+  const get = `GET ${path(a)}`;
+  const refuses = refusal(rig);
+  if ((down || refuses) && y.status < 300) {
+    return `claimed success while Redis ${refuses ? refused[refuses] : "was down"}: ${get} answered ${y.status}; the visit was kept nowhere the other processes can see, and the visitor must learn it did not work (a 503)`;
   }
-  if (down || rig.full) {
-    return `an outage of Redis is not a 503: GET / answered ${y.status} (a 503 says "try again in a moment"; pass the store's error on to the error handler that says so)`;
+  if (refuses && y.status === 500) {
+    return `an outage of Redis is not a 503: ${get} answered 500 while Redis ${refused[refuses]}; a running Redis that refuses writes for now (out of memory, a replica, a failed save: OOM, READONLY, MISCONF…) is an outage too, not a bug of the app's: a 503 says "try again in a moment"`;
+  }
+  if (down || refuses) {
+    return `an outage of Redis is not a 503: ${get} answered ${y.status} (a 503 says "try again in a moment"; pass the store's error on to the error handler that says so)`;
   }
   if (y.status >= 500 && rigOf(referenceSide).hadOutage) {
-    return `the app does not recover when Redis is back: GET / answered ${y.status} where the reference answered ${r.status}`;
+    return `the app does not recover when Redis is back: ${get} answered ${y.status} where the reference answered ${r.status}`;
   }
   if (y.status >= 500)
-    return `${visitor(a)}'s GET / answered ${y.status} where ${r.status} was expected, with Redis up: the store failed to save or touch the session (what your app printed, below, says why; "ERR value is not an integer or out of range" is Redis refusing a time to live that is not a whole number of seconds)`;
-  return `${visitor(a)}'s GET / answered ${y.status} where ${r.status} was expected`;
+    return `${visitor(a)}'s ${get} answered ${y.status} where ${r.status} was expected, with Redis up: the store failed to save or touch the session (what your app printed, below, says why; "ERR value is not an integer or out of range" is Redis refusing a time to live that is not a whole number of seconds)`;
+  return `${visitor(a)}'s ${get} answered ${y.status} where ${r.status} was expected`;
 }
 
 function keysRule({ yours: y, reference: r }: S) {
@@ -530,11 +679,51 @@ function keysRule({ yours: y, reference: r }: S) {
       `an outage of Redis is not a quick 503: the answer took more than ${SLOWER_MS / 1000} s longer than the reference's while Redis failed (it waited for Redis instead of failing at once)`,
     );
   }
+  const changed = (mine.changedServer ?? []) as string[];
+  if (changed.length && !same(mine.changedServer, theirs.changedServer)) {
+    said.push(
+      `changed the settings of a Redis shared with other apps (${changed.join(" ")}, refused here: the app's Redis user may not): a server's settings hold for every app on it (an eviction policy, say, makes a full Redis delete other apps' keys instead of refusing writes); they are its operator's, not one app's`,
+    );
+  }
   return said.join("\n") || undefined;
 }
 
-function storeRule({ action: a, yours: y, reference: r, before, referenceSide }: S) {
-  const said: string[] = [];
+/**
+ * On a request that leaves the session unchanged (GET /favicon.ico with the session's cookie):
+ * what is wrong with the cookie and the key, which both start their 45 minutes again.
+ */
+function unchangedSays({ action: a, yours: y, reference: r, referenceSide }: S) {
+  if (a.do !== "asset" || y.status !== r.status || y.status >= 500) return undefined;
+  type C = ReturnType<typeof cookie>;
+  const theirs = (r.cookies as C[]).find((c) => c.name === COOKIE_NAME);
+  if (!theirs) return undefined;
+  const mine = (y.cookies as C[]).find((c) => c.name === COOKIE_NAME);
+  const id = idIn(referenceSide.visitors[a.who]?.cookie(COOKIE_NAME));
+  const label = referenceSide.labels.get(id ?? "") ?? "";
+  type H = ReturnType<typeof session>;
+  const mineTtl = (y.store[label] as H | undefined)?.ttl;
+  const theirTtl = (r.store[label] as H | undefined)?.ttl;
+  if (!mineTtl || !theirTtl) return undefined;
+  // Whether the key's TTL moved shows only if time passed since the visitor's last request.
+  const shows = rigOf(referenceSide).awayMs > 0;
+  const key = `${PREFIX}${label}`;
+  const who = `${name(a.who)}'s`;
+  if (mine?.lifetime === theirs.lifetime && mineTtl !== theirTtl) {
+    return `the cookie outlives the key: GET /favicon.ico, a request that leaves the session unchanged, sent ${who} cookie again for ${theirs.lifetime}, but left the key's TTL as it was (${key} expires in ${mineTtl}); a request that changes nothing must move the key's TTL along with the cookie (the store's touch)`;
+  }
+  if (mine) return undefined;
+  const keyToo = !shows
+    ? ""
+    : mineTtl === theirTtl
+      ? `; yet it moved the key's TTL to ${theirTtl} (${key}): the key outlives the cookie`
+      : `, nor the key's TTL: ${who} session still ends in ${mineTtl}, cookie and key (${key})`;
+  return `a request that leaves the session unchanged did not renew the cookie: GET /favicon.ico sent no cookie, so ${who} cookie still expires ${LIFETIME_MINUTES} minutes after the last request that changed the session${keyToo}. The policy: a session ends ${LIFETIME_MINUTES} minutes after the last request, whatever the request, in the cookie and in the key alike; so the cookie is sent again with every answer (a rolling cookie), and the key's TTL moves with it`;
+}
+
+function storeRule(step: S) {
+  const { action: a, yours: y, reference: r, before, referenceSide } = step;
+  const unchanged = unchangedSays(step);
+  const said: string[] = unchanged ? [unchanged] : [];
   const rig = rigOf(referenceSide);
   const lost = Object.keys(r.store).filter((label) => !(label in y.store));
   const elsewhere = Object.keys(((y.body as Body).keysElsewhere ?? {}) as object).length > 0;
@@ -557,7 +746,7 @@ function storeRule({ action: a, yours: y, reference: r, before, referenceSide }:
     }
     const mine = y.store[label] as ReturnType<typeof session>;
     const theirs = r.store[label] as ReturnType<typeof session>;
-    if (mine.ttl !== theirs.ttl) {
+    if (mine.ttl !== theirs.ttl && !unchanged) {
       said.push(
         mine.ttl === "never expires"
           ? `the session's key never expires: ${PREFIX}${label} has no TTL, so Redis keeps it for ever`
@@ -575,20 +764,21 @@ function storeRule({ action: a, yours: y, reference: r, before, referenceSide }:
   return said.join("\n") || undefined;
 }
 
-function cookieRule({ yours: y, reference: r }: S) {
-  if (same(y.cookies, r.cookies) || y.status !== r.status) return undefined;
+function cookieRule(step: S) {
+  const { yours: y, reference: r } = step;
+  if (same(y.cookies, r.cookies) || y.status !== r.status || unchangedSays(step)) return undefined;
   type C = ReturnType<typeof cookie>;
   const mine = (y.cookies as C[]).find((c) => c.name === COOKIE_NAME);
   const theirs = (r.cookies as C[]).find((c) => c.name === COOKIE_NAME);
   if (y.status >= 500 && mine && !theirs)
     return `a session Redis could not read was taken for no session: GET / answered ${y.status} with a new session cookie, which replaces the visitor's own, so their session is lost once Redis is back; a read error is an error (pass it on), not "no session"`;
-  if (y.status >= 400) return undefined;
+  if (y.status >= 500) return undefined;
   if (mine && theirs && mine.lifetime !== theirs.lifetime) {
     return mine.lifetime === "until the browser closes"
       ? `the cookie has no expiry: it lives until the browser closes, where the policy says ${LIFETIME_MINUTES} minutes after the last request`
       : `the cookie does not live ${LIFETIME_MINUTES} minutes: it expires in ${mine.lifetime}`;
   }
-  return `GET / sets cookies differently: ${JSON.stringify(y.cookies)} where ${JSON.stringify(r.cookies)} was expected`;
+  return `GET ${path(step.action)} sets cookies differently: ${JSON.stringify(y.cookies)} where ${JSON.stringify(r.cookies)} was expected`;
 }
 
 function bodyRule({ action: a, yours: y, reference: r, referenceSide }: S) {
@@ -663,14 +853,25 @@ async function rigFor(
   admin: RedisClient,
   cable: Relay,
   clients: RedisClient[],
+  shared: Shared,
   build: (client: RedisClient) => Express,
 ): Promise<Express> {
   cable.set("up");
   await admin.configSet("maxmemory", "0");
+  // A read-only Redis is a primary again when the scenario ends (before the next one empties
+  // the databases): both sides say so, the same way.
+  side.after(async () => {
+    if (shared.replica) {
+      shared.replica = false;
+      shared.primaryAgain = replica(shared, false);
+    }
+    await shared.primaryAgain; // the other side's cleanup may have sent it
+  });
   await until(true, clients);
   for (const [key, value, seconds] of NEIGHBOURS) {
     await admin.set(key, value, seconds ? { EX: seconds } : {});
   }
+  const deniedBefore = await denied(admin, side.name); // before the apps are built
   const rig: Rig = {
     build,
     cable,
@@ -684,7 +885,11 @@ async function rigFor(
     restarted: false,
     hadOutage: false,
     full: false,
+    shared,
+    deniedBefore,
     openedDuring: 0,
+    leadAtRequest: [],
+    awayMs: 0,
     elapsedMs: Promise.resolve(0),
   };
   rigs.set(side, rig);
@@ -706,10 +911,11 @@ async function clientsOf(
   clients: RedisClient[],
   cable: Relay,
   admin: RedisClient,
+  user: string,
 ): Promise<RedisClient[]> {
   const database = await databaseOf(admin);
   for (let i = 0; i < PROCESSES; i++) {
-    if (!clients[i]?.isOpen) clients[i] = await appClient(cable, database);
+    if (!clients[i]?.isOpen) clients[i] = await appClient(cable, database, user);
   }
   return clients;
 }
@@ -727,7 +933,20 @@ async function model(
     reference: await Relay.open(redis.url, HOLD),
   };
   const clients: Record<Side["name"], RedisClient[]> = { yours: [], reference: [] };
+  // The "read-only" fault's primary: a server that takes connections and closes them at once.
+  const master = createServer((socket) => socket.destroy());
+  master.listen(0, "127.0.0.1");
+  await once(master, "listening");
+  const address = master.address();
+  const shared: Shared = {
+    admin: sides.admin("yours"),
+    masterPort: typeof address === "object" && address ? address.port : 1,
+    replica: false,
+    writers: 0,
+  };
+  await createAppUsers(shared.admin);
   after(async () => {
+    master.close();
     for (const client of [...clients.yours, ...clients.reference])
       if (client.isOpen) client.destroy();
     await Promise.all([cables.yours.close(), cables.reference.close()]);
@@ -735,15 +954,15 @@ async function model(
   const rig = async (side: Side, build: (client: RedisClient) => Express) => {
     const admin = sides.admin(side.name);
     const cable = cables[side.name];
-    const own = await clientsOf(clients[side.name], cable, admin);
-    return rigFor(side, admin, cable, own, build);
+    const own = await clientsOf(clients[side.name], cable, admin, appUser(side.name));
+    return rigFor(side, admin, cable, own, shared, build);
   };
   return {
     visitors: VISITORS,
     action: actions,
     examples: EXAMPLES,
     describe,
-    actor: (a) => (a.do === "visit" ? a.who : undefined),
+    actor: (a) => (a.do === "visit" || a.do === "asset" ? a.who : undefined),
     perform,
     body,
     cookie,
@@ -751,7 +970,7 @@ async function model(
     allowed: [
       {
         name: "what a failure's page says",
-        apply: (o) => (o.status >= 400 ? { ...o, cookies: [] } : o),
+        apply: (o) => (o.status >= 500 ? { ...o, cookies: [] } : o),
       },
       {
         name: "reads of the visitor's own key, renewals of its TTL, commands grouped in a transaction or a script",
@@ -762,6 +981,23 @@ async function model(
             if (k) traffic[k] = (traffic[k] ?? 0) + n;
           }
           return { ...o, traffic };
+        },
+      },
+      {
+        name: "while Redis is down, a 503 for a request that needs no session (GET /favicon.ico without a cookie) too",
+        apply: (o, a, side) =>
+          a.do === "asset" && o.status === 404 && rigOf(side).cable.state === "down"
+            ? { ...o, status: 503, cookies: [] }
+            : o,
+      },
+      {
+        name: "on a request that leaves the session unchanged, moving the key's TTL by writing the session again, answering before that is done",
+        apply: (o, a) => {
+          if (a.do !== "asset") return o;
+          const { SET: _set, ...traffic } = o.traffic;
+          // Nothing changed in the session: a 404 sent before its unchanged copy is written
+          // again is no promise broken.
+          return { ...o, traffic, early: false };
         },
       },
     ],
@@ -802,6 +1038,8 @@ const B = 1;
 const json = (who: number, process = 0): Action => ({ do: "visit", who, process, page: false });
 const pageOf = (who: number, process = 0): Action => ({ do: "visit", who, process, page: true });
 const fault = (kind: Fault, on: boolean): Action => ({ do: "fault", fault: kind, on });
+const asset = (who: number, process = 0): Action => ({ do: "asset", who, process });
+const away = (minutes: number): Action => ({ do: "away", minutes });
 
 /** The lesson's classic scenarios, tried first. */
 const EXAMPLES: Action[][] = [
@@ -817,6 +1055,18 @@ const EXAMPLES: Action[][] = [
   [pageOf(A), json(A), pageOf(A), json(A, 1), pageOf(A, 1)],
   // What reached Redis when the connection was lost mid-request still expires.
   [json(A), fault("cut", true), json(A), fault("cut", false), json(B), fault("cut", true), json(B)],
+  // A request that changes nothing is a request too: the cookie and the key start again.
+  [json(A), away(30), asset(A), away(20), json(A, 1)],
+  // A Redis that refuses writes another way (a replica), while time passes.
+  [
+    json(A),
+    fault("readonly", true),
+    json(A),
+    away(46),
+    json(B, 1),
+    fault("readonly", false),
+    json(A),
+  ],
 ];
 
 export default defineCheck<Module>({

@@ -27,6 +27,7 @@ export function createApp(redis: RedisClient) {
       secret: sessionSecrets(),
       resave: false,
       saveUninitialized: false,
+      rolling: true,
       // TODO 2: the cookie follows the policy too.
       cookie: { httpOnly: true, sameSite: "lax", secure: "auto", maxAge: IDLE_MINUTES * 60_000 },
     }),

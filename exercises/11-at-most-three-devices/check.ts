@@ -22,8 +22,8 @@ import { pathToFileURL } from "node:url";
 import express, { type Express } from "express";
 import type session from "express-session";
 import fc from "fast-check";
-import type { RedisClient } from "../../steps/shared/redis-client.ts";
 import { FinalLogoutStore } from "../../steps/05-login-logout/final-logout.ts";
+import type { RedisClient } from "../../steps/shared/redis-client.ts";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 import {
   type Answer,

@@ -6,9 +6,10 @@
  *
  * A differential check (test/checks/differential.ts): fast-check draws scenarios of three
  * visitors (logins as alice or bob, visits, confirmations with the right password, as JSON or
- * from a form, a wrong one, one nearly right (spaces, capitals, full-width letters), none, or
+ * from a form, a wrong one, one nearly right (spaces, capitals, full-width letters, a zero-width space), none, or
  * one in the URL only, the sensitive page, logouts, copied cookies, a second device of the same user,
- * other cookies, minutes passing on the app's clock, a store whose destroy or set fails); each
+ * other cookies, minutes passing on the app's clock, a store whose destroy or set fails, and in a
+ * classic scenario a user deleted from the database); each
  * runs on step 05's app with your routes and with the reference's, side by side, each with a
  * Redis database (test/checks/redis-probe.ts) and a PostgreSQL pool of its own. After every
  * request they must answer alike (status, body, Set-Cookie), leave alike sessions in Redis
@@ -17,7 +18,7 @@
  * Cheap on purpose: a login is made the way POST /login makes it (the session written into
  * Redis, its signed cookie in the visitor's jar), without hashing a password; and the users'
  * password check (step 05's Users.verify, scrypt: slow on purpose) is remembered per name and
- * password for the run. Runs: the 21 classic scenarios at the end of this file (they alone
+ * password for the run. Runs: the 22 classic scenarios at the end of this file (they alone
  * reject every kept wrong answer), then 6 drawn ones; CHECK_RUNS and CHECK_DRAW draw more, or
  * others.
  */
@@ -81,6 +82,8 @@ interface SideState {
   failing?: "destroy" | "set";
   /** When the app last restarted, in the clock's minutes. */
   restartedAt?: number;
+  /** The ids of the users deleted from the database in this scenario. */
+  deleted: Set<string>;
 }
 const states = new WeakMap<Side, SideState>();
 const stateOf = (side: Side): SideState => {
@@ -109,6 +112,7 @@ async function world({ redis, postgres, after, dir }: CheckContext<Module>): Pro
   ]);
   const pools = { yours: createPool(url), reference: createPool(url) };
   after(() => Promise.all([pools.yours.end(), pools.reference.end()]));
+  for (const [i, id] of ids.entries()) userIds.set(id, i);
   return { redis: sides, pools, ids, verified, clients: {}, after, dir };
 }
 
@@ -130,13 +134,16 @@ async function usersIn(url: string, pool: Promise<Pool>) {
 }
 
 /** Step 05's users table for SIDE, its password checks counted (and remembered). */
-function usersFor(side: Side, { pools, verified }: World): UserStore {
+function usersFor(side: Side, w: World): UserStore {
+  const { pools, verified } = w;
   const users = new Users(pools[side.name]);
   return {
     register: (username, password) => users.register(username, password),
-    findById: (id) => users.findById(id),
+    findById: (id) => (stateOf(side).deleted.has(id) ? Promise.resolve(null) : users.findById(id)),
     verify: (username, password) => {
       side.probe.count("password checks");
+      const user = USERS.findIndex((u) => u.username === username);
+      if (stateOf(side).deleted.has(w.ids[user] ?? "")) return Promise.resolve(null);
       const key = JSON.stringify([username, password]);
       let result = verified.get(key);
       if (!result) {
@@ -167,7 +174,13 @@ let copies = 0;
  * A restart imports FILE again: a new process keeps nothing of the old one's memory.
  */
 async function appFor(side: Side, routes: Module["stepUpRoutes"], file: string, w: World) {
-  const state: SideState = { minutes: 0, knows: [], confirmedAt: [], sessionsBefore: 0 };
+  const state: SideState = {
+    minutes: 0,
+    knows: [],
+    confirmedAt: [],
+    sessionsBefore: 0,
+    deleted: new Set(),
+  };
   states.set(side, state);
   const client = await clientFor(side, w);
   const now = () => CLOCK_START + state.minutes * MINUTE;
@@ -238,6 +251,7 @@ type Password =
   | "trailing"
   | "shouted"
   | "wide"
+  | "zero-width"
   | "form"
   | "in the URL";
 type Action =
@@ -251,7 +265,9 @@ type Action =
   | { do: "other-cookie"; who: number }
   | { do: "wait"; minutes: number }
   | { do: "fail"; op: "destroy" | "set"; on: boolean }
-  | { do: "restart" };
+  | { do: "restart" }
+  /** The user is deleted from the database (an administrator removed the account). */
+  | { do: "delete-user"; as: number };
 
 const name = (i: number) => "ABC"[i] ?? "?";
 const JSON_CLIENT = { accept: "application/json" };
@@ -280,6 +296,8 @@ function describe(a: Action): string {
           '{password: "<the password of whom they logged in as>\\n"} (a line break after it, as a pasted line ends)',
         shouted: "{password: <the password of whom they logged in as, in capitals>}",
         wide: "{password: <the password of whom they logged in as, in full-width letters: ａｌｉｃｅ…>}",
+        "zero-width":
+          '{password: "<the password of whom they logged in as>\\u200B"} (an invisible zero-width space after it, as a paste may bring)',
         form: "password=<the password of whom they logged in as> (a browser's form, application/x-www-form-urlencoded)",
         "in the URL":
           "{} to /confirm?password=<the password of whom they logged in as> (in the URL only)",
@@ -302,6 +320,8 @@ function describe(a: Action): string {
         : `${Math.round(a.minutes * MINUTE)} ms pass (${a.minutes.toFixed(5)} minutes)`;
     case "fail":
       return a.on ? `the store starts failing ${a.op}() (a broken store)` : "the store works again";
+    case "delete-user":
+      return `${USERS[a.as]?.username}'s account is deleted from the database (an administrator removed it)`;
     case "restart":
       return "the app restarts (a new process: nothing kept in the old one's memory), on the same Redis";
   }
@@ -318,6 +338,9 @@ async function perform(a: Action, side: Side, w: World): Promise<Answer | undefi
       return undefined;
     case "wait":
       state.minutes += a.minutes;
+      return undefined;
+    case "delete-user":
+      state.deleted.add(w.ids[a.as] ?? "");
       return undefined;
     case "restart":
       await restarts.get(side)?.();
@@ -365,6 +388,7 @@ async function perform(a: Action, side: Side, w: World): Promise<Answer | undefi
         trailing: `${known}\n`,
         shouted: known.toUpperCase(),
         wide: fullWidth(known),
+        "zero-width": `${known}\u200B`,
         wrong: WRONG_PASSWORD,
       }[a.password as string];
       const { path, extra, body } =
@@ -494,6 +518,17 @@ const FIELDS: Record<string, string> = {
   confirmedAt: "when the password was confirmed (confirmedAt)",
 };
 
+/** The user the visitor of A logged in as, if the scenario deleted that user. */
+function deletedUserOf(side: Side, a: Action): number | undefined {
+  const state = stateOf(side);
+  const user = "who" in a ? state.knows[a.who] : undefined;
+  return user !== undefined && [...state.deleted].some((id) => userIds.get(id) === user)
+    ? user
+    : undefined;
+}
+/** Users' ids → their index in USERS (filled when the world is made). */
+const userIds = new Map<string, number>();
+
 function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   if (y.status === r.status) return undefined;
   const state = stateOf(referenceSide);
@@ -509,6 +544,11 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   }
   if (r.status === 503 && y.status >= 500) {
     return `${route(a)} answered ${y.status} while the store failed: the store is out of order, not the app; let the error reach Express, whose store error handler answers 503 (Service Unavailable: try again later)`;
+  }
+  if (a.do === "account" && r.status === 401 && y.status === 200) {
+    const user = deletedUserOf(referenceSide, a);
+    if (user !== undefined)
+      return `a deleted user still opens the page: ${actor(a)}'s GET /account answered 200 (the reference: 401) after ${USERS[user]?.username}'s account was deleted from the database; the session only says who logged in, whether that user still exists is the users table's to say, on every request`;
   }
   if (a.do === "account" && r.status === 403 && y.status === 200 && "who" in a) {
     const at = state.confirmedAt[a.who];
@@ -733,6 +773,7 @@ const clientActions: [fc.Arbitrary<Action>, number][] = [
         "trailing",
         "shouted",
         "wide",
+        "zero-width",
         "form",
         "in the URL",
       ),
@@ -921,7 +962,15 @@ export default defineCheck<Module>({
             [login(A), wait(1 / 120), confirm(A), wait(5 - 1 / MINUTE), account(A)],
             // A password as typed: every character of it, from JSON or a form, never a URL.
             [login(A, 1), confirm(A), account(A)],
-            [login(A), confirm(A, "shouted"), confirm(A, "trailing"), confirm(A, "wide")],
+            [
+              login(A),
+              confirm(A, "shouted"),
+              confirm(A, "trailing"),
+              confirm(A, "wide"),
+              confirm(A, "zero-width"),
+            ],
+            // The session says who logged in; the database says whether that user still is.
+            [login(A), confirm(A), { do: "delete-user", as: 0 }, account(A)],
             [login(A), confirm(A, "in the URL"), confirm(A, "form"), account(A)],
             // A browser that holds other cookies too; a logout after the confirmation.
             [login(A), { do: "other-cookie", who: A }, confirm(A), account(A)],

@@ -69,7 +69,8 @@ interface Through {
   /** What the visitor wrote in X-Forwarded-For themselves. */
   spoofed: string[];
   /**
-   * What the visitor wrote in X-Real-IP, CF-Connecting-IP and True-Client-IP (the proxies pass
+   * What the visitor wrote in X-Real-IP, CF-Connecting-IP, True-Client-IP, X-Client-IP,
+   * Fastly-Client-IP and X-Cluster-Client-IP (the proxies pass
    * them on untouched), if anything.
    */
   realIp?: string | undefined;
@@ -143,11 +144,18 @@ function forwarded(t: Through): Record<string, string> {
     // Headers some proxies set with the client's address: a visitor can write them all.
     ...(t.realIp === undefined
       ? {}
-      : { "x-real-ip": t.realIp, "cf-connecting-ip": t.realIp, "true-client-ip": t.realIp }),
+      : {
+          "x-real-ip": t.realIp,
+          "cf-connecting-ip": t.realIp,
+          "true-client-ip": t.realIp,
+          "x-client-ip": t.realIp,
+          "fastly-client-ip": t.realIp,
+          "x-cluster-client-ip": t.realIp,
+        }),
     ...(t.forwardedFor === undefined ? {} : { forwarded: `for="${t.forwardedFor}"` }),
   };
 }
-/** Whether the visitor wrote ADDRESS themselves, in X-Forwarded-For, X-Real-IP or Forwarded. */
+/** Whether the visitor wrote ADDRESS themselves, in X-Forwarded-For, X-Real-IP (and the like) or Forwarded. */
 const wroteIt = (a: Through, address: unknown) =>
   a.spoofed.includes(String(address)) || a.realIp === address || a.forwardedFor === address;
 
@@ -163,7 +171,7 @@ function describe(a: Action): string {
       const realIp =
         a.realIp === undefined
           ? ""
-          : `, X-Real-IP, CF-Connecting-IP and True-Client-IP: ${a.realIp} (the visitor's own)`;
+          : `, X-Real-IP, CF-Connecting-IP, True-Client-IP, X-Client-IP, Fastly-Client-IP and X-Cluster-Client-IP: ${a.realIp} (the visitor's own)`;
       const own =
         a.forwardedFor === undefined ? "" : `, Forwarded: ${headers.forwarded} (the visitor's own)`;
       return `${name(a.who)} (at ${a.address}, over ${a.proto}): ${route}, delivered with X-Forwarded-For: ${headers["x-forwarded-for"]}, X-Forwarded-Proto: ${a.proto}${realIp}${own}`;
@@ -298,7 +306,7 @@ function whose(address: unknown, a: Action): string {
     const header = a.spoofed.includes(String(address))
       ? "X-Forwarded-For"
       : a.realIp === address
-        ? "X-Real-IP (or CF-Connecting-IP, True-Client-IP)"
+        ? "X-Real-IP (or CF-Connecting-IP, True-Client-IP, X-Client-IP, Fastly-Client-IP, X-Cluster-Client-IP)"
         : "Forwarded";
     return `${String(address)}, which the visitor wrote in ${header} themselves`;
   }
@@ -334,6 +342,10 @@ function addressRule({ action: a, yours: y, reference: r }: S) {
     } else if (ip === BALANCER) {
       said.push(
         `the app sees the balancer's address, not the visitor's: ${head} ${BALANCER}; it believes no proxy's X-Forwarded-For`,
+      );
+    } else if (expected === a.address && ADDRESSES.some((other) => other === ip)) {
+      said.push(
+        `the address is not this request's: ${head} ${String(ip)}, an address an earlier request came from, where ${whose(expected, a)} was expected; a visitor may come back from another network, and each request is seen from the address it came from`,
       );
     } else {
       said.push(`${head} ${whose(ip, a)} where ${whose(expected, a)} was expected`);
@@ -583,6 +595,8 @@ const visit = (t: Through, page = false): Action => ({ do: "visit", page, ...t }
 /** The lesson's classic scenarios, tried first. */
 const EXAMPLES: Action[][] = [
   [visit(from(A)), whoami(from(A, { spoofed: ["6.6.6.6"] }))],
+  // The same visitor, come back from another address: the address is the request's, not the session's.
+  [visit(from(A)), whoami(from(A, { address: "198.51.100.23" }))],
   [visit(from(A)), visit(from(A)), visit(from(A)), whoami(from(A, { edge: 200 }))],
   [visit(from(A)), visit(from(B)), visit(from(A)), visit(from(B))],
   [visit(from(A), true)],

@@ -13,6 +13,7 @@ import nodeTimers from "node:timers";
 import timers from "node:timers/promises";
 import { promisify } from "node:util";
 import express from "express";
+import type session from "express-session";
 import fc from "fast-check";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
 import { SESSION_MAX_AGE } from "../../steps/shared/workshop-session.ts";
@@ -32,10 +33,20 @@ import * as reference from "./solution/app.ts";
 type Module = typeof import("./solution/app.ts");
 
 const VISITORS = 3;
+/** A regular's visits, more than anyone counts by hand (and than 99). */
+const REGULAR = 120;
 type Action =
   | { do: "visit"; who: number; times: number }
   | { do: "hello"; who: number; accept: "json" | "html" | "any" }
-  | { do: "reset"; who: number; method: Method; naming: number | undefined }
+  | {
+      do: "reset";
+      who: number;
+      method: Method;
+      naming: number | undefined;
+      accept?: "json" | "html" | "any";
+    }
+  | { do: "resets"; who: number; also: number }
+  | { do: "regular"; who: number }
   | { do: "copy"; who: number; of: number }
   | { do: "forge"; who: number; of: number }
   | { do: "other-cookie"; who: number }
@@ -72,8 +83,15 @@ const ONES = (
   "fifteen sixteen seventeen eighteen nineteen"
 ).split(" ");
 const TENS = ["", "", ..."twenty thirty forty fifty sixty seventy eighty ninety".split(" ")];
-/** N (under 100) in words, as a pattern: "three", "twenty[- ]one", and "once", "twice", "thrice". */
+/**
+ * N (under 1000) in words, as a pattern: "three", "twenty[- ]one", "one hundred( and)? twenty",
+ * and "once", "twice", "thrice".
+ */
 function inWords(n: number): string {
+  if (n >= 100) {
+    const rest = n % 100 ? `(,? and)?[- ]${inWords(n % 100)}` : "";
+    return `${ONES[Math.floor(n / 100)]}[- ]hundred${rest}`;
+  }
   const word =
     n < 20 ? ONES[n] : `${TENS[Math.floor(n / 10)]}${n % 10 ? `[- ]${ONES[n % 10]}` : ""}`;
   const times = ["", "once", "twice", "thrice"][n];
@@ -81,7 +99,7 @@ function inWords(n: number): string {
 }
 /** Whether MESSAGE says N visits: "3", "3x", "three", "twice", "twenty-one"… */
 const says = (message: string, n: number) =>
-  new RegExp(`\\b(${n}x?${n < 100 ? `|${inWords(n)}` : ""})\\b`, "i").test(message);
+  new RegExp(`\\b(${n}x?${n < 1000 ? `|${inWords(n)}` : ""})\\b`, "i").test(message);
 
 // Mostly A, so that one visitor's requests follow each other; B and C to tell visitors apart.
 const who = fc.constantFrom(0, 0, 0, 1, 1, 2);
@@ -111,6 +129,8 @@ const clientActions: fc.Arbitrary<Action>[] = [
       "PATCH",
     ),
     naming: fc.option(who, { nil: undefined, freq: 3 }),
+    // A browser's form asks for HTML: still a 204, never a redirect.
+    accept: fc.constantFrom("json", "json", "any", "html"),
   }),
   fc.record({ do: fc.constant("copy" as const), who, of: who }),
   fc.record({ do: fc.constant("forge" as const), who, of: who }),
@@ -129,8 +149,12 @@ function describe(a: Action): string {
       return `${name(a.who)}: GET /${a.times > 1 ? ` ×${a.times}` : ""}`;
     case "hello":
       return `${name(a.who)}: GET /hello (Accept: ${ACCEPT[a.accept]})`;
+    case "regular":
+      return `${name(a.who)} is a regular: the store's record of its session says ${REGULAR} visits`;
+    case "resets":
+      return `${name(a.who)} and ${name(a.also)}: POST /reset at the same time (a double click, two tabs)`;
     case "reset":
-      return `${name(a.who)}: ${a.method} /reset${a.naming === undefined || a.method !== "POST" ? "" : ` naming ${name(a.naming)}'s session id in the body {"sessionId", "sid"}, the query (?sessionId=, ?sid=) and an X-Session-Id header`}`;
+      return `${name(a.who)}: ${a.method} /reset${a.accept && a.accept !== "json" ? ` (Accept: ${ACCEPT[a.accept]})` : ""}${a.method === "POST" ? "" : ` (with ?_method=POST and X-HTTP-Method-Override: POST)`}${a.naming === undefined || a.method !== "POST" ? "" : ` naming ${name(a.naming)}'s session id in the body {"sessionId", "sid"}, the query (?sessionId=, ?sid=) and an X-Session-Id header`}`;
     case "copy":
       return `${name(a.who)} gets a copy of ${name(a.of)}'s session cookie (a shared computer, a stolen cookie)`;
     case "forge":
@@ -153,6 +177,12 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
     else side.probe.slow.delete(a.op);
     return undefined;
   }
+  if (a.do === "resets") {
+    const both = [side.visitors[a.who], side.visitors[a.also]];
+    side.notes.sentSessionCookie = both.every((v) => v?.cookies.has(COOKIE_NAME));
+    const answers = await Promise.all(both.map((v) => v?.send("POST", "/reset", JSON_CLIENT)));
+    return answers[1];
+  }
   const visitor = side.visitors[a.who];
   if (!visitor) return undefined;
   const jar = visitor.cookies;
@@ -170,17 +200,37 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
       const sent = jar.get(COOKIE_NAME);
       const own = sent?.endsWith(encodeURIComponent(FORGED)) ? undefined : idIn(sent);
       side.notes.heldSession = own !== undefined && own in (await side.probe.sessions());
-      if (a.method !== "POST") return visitor.send(a.method, "/reset", JSON_CLIENT);
+      const client = { accept: ACCEPT[a.accept ?? "json"] };
+      // A method override (?_method=, X-HTTP-Method-Override) must not turn a link into a POST.
+      if (a.method !== "POST")
+        return visitor.send(a.method, "/reset?_method=POST", {
+          ...client,
+          "x-http-method-override": "POST",
+        });
       const named =
         a.naming === undefined ? undefined : idIn(side.visitors[a.naming]?.cookie(COOKIE_NAME));
-      if (!named) return visitor.send("POST", "/reset", JSON_CLIENT);
+      if (!named) return visitor.send("POST", "/reset", client);
       const query = `?sessionId=${encodeURIComponent(named)}&sid=${encodeURIComponent(named)}`;
       return visitor.send(
         "POST",
         `/reset${query}`,
-        { ...JSON_CLIENT, "x-session-id": named },
+        { ...client, "x-session-id": named },
         { sessionId: named, sid: named },
       );
+    }
+    case "regular": {
+      // Not a request: the store is told, as after as many visits, without as many requests.
+      const id = idIn(jar.get(COOKIE_NAME));
+      const store = side.probe.store;
+      if (!id || !store) return undefined;
+      const data = await new Promise<session.SessionData | null | undefined>((resolve) =>
+        store.get(id, (_error, found) => resolve(found)),
+      );
+      if (!data) return undefined;
+      await new Promise<void>((resolve) =>
+        store.set(id, { ...data, visits: REGULAR } as session.SessionData, () => resolve()),
+      );
+      return undefined;
     }
     case "copy": {
       const value = side.visitors[a.of]?.cookie(COOKIE_NAME);
@@ -357,7 +407,9 @@ const route = (a: Action) =>
       ? "GET /hello"
       : a.do === "reset"
         ? `${a.method} /reset`
-        : a.do;
+        : a.do === "resets"
+          ? "POST /reset (two at the same time)"
+          : a.do;
 const actor = (a: Action) => ("who" in a ? name(a.who) : "");
 const count = (o: Observation, op: keyof Observation["traffic"]) => o.traffic[op] ?? 0;
 const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
@@ -370,7 +422,7 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
     }
     const failing = referenceSide.probe.failing;
     const what =
-      a.do === "reset" && failing.has("destroy")
+      (a.do === "reset" || a.do === "resets") && failing.has("destroy")
         ? failing.has("get")
           ? "read or forget the session"
           : "forget the session"
@@ -380,7 +432,7 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   if (r.status >= 500 && y.status < 500) {
     return `${route(a)} answered ${y.status} while the store failed: the error was not passed on (next(error)), so the visitor is told something else went wrong`;
   }
-  if (a.do === "reset")
+  if (a.do === "reset" || a.do === "resets")
     return `POST /reset does not answer 204 No Content (it answered ${y.status})`;
   if (a.do === "hello") return `GET /hello does not answer 200 (it answered ${y.status})`;
   return `${route(a)} answered ${y.status} where ${r.status} was expected`;
@@ -392,7 +444,7 @@ function storeRule({ action: a, yours: y, reference: r, before, owners }: S) {
     if (label in r.store) continue;
     if (label in before) {
       said.push(
-        a.do === "reset"
+        a.do === "reset" || a.do === "resets"
           ? `the old cookie still names a live session: after ${route(a)}, ${owners.get(label)}'s session (${label}) is still in the store, so a kept copy of the cookie still works`
           : `${route(a)} left ${owners.get(label)}'s session (${label}) in the store where it should be gone`,
       );
@@ -658,6 +710,14 @@ function inTime(side: Side, app: express.Express): express.Express {
       ];
       return writeHead(...args);
     }) as typeof res.writeHead;
+    // An app that gives up on a slow store with req/res.setTimeout: its timeout runs out at once.
+    for (const target of [req, res] as const) {
+      const real = target.setTimeout.bind(target) as (ms: number, run?: () => void) => unknown;
+      (target as { setTimeout: unknown }).setTimeout = (ms: number, run?: () => void) => {
+        real(side.probe.slow.size && ms > 0 ? 1 : ms, run);
+        return target;
+      };
+    }
     handling.run(side, () => app(req, res, next));
   });
 }
@@ -703,6 +763,7 @@ const C = 2;
 const visit = (who: number, times = 1): Action => ({ do: "visit", who, times });
 const hello = (who: number): Action => ({ do: "hello", who, accept: "json" });
 const reset = (who: number): Action => ({ do: "reset", who, method: "POST", naming: undefined });
+const bothReset = (who: number, also: number): Action => ({ do: "resets", who, also });
 
 export default defineCheck<Module>({
   entry: "app.ts",
@@ -719,11 +780,18 @@ export default defineCheck<Module>({
               [hello(A)],
               [visit(A, 2), hello(A), visit(A), hello(A), visit(A)],
               [visit(A, 2), { do: "copy", who: B, of: A }, reset(A), visit(B), hello(C)],
-              [visit(A, 2), reset(A), visit(A)],
+              // A browser's form (Accept: text/html) resets too: 204, like any client.
+              [
+                visit(A, 2),
+                { do: "reset", who: A, method: "POST", naming: undefined, accept: "html" },
+                visit(A),
+              ],
               [reset(A)],
               // A regular, greeted after more visits than anyone counts by hand.
               [visit(A, 4), visit(A, 2), hello(A)],
               [visit(A, 12), hello(A), visit(A, 25), hello(A)],
+              // And after more than a hundred: said exactly (not "99+").
+              [visit(A), { do: "regular", who: A }, hello(A)],
               // A link or a prefetch (GET), a monitor (HEAD), a preflight (OPTIONS), and the
               // methods the task does not offer (DELETE, PUT, PATCH): not POST.
               [
@@ -759,6 +827,7 @@ export default defineCheck<Module>({
         const examples = [
           [visit(A), broken, reset(A), hello(A)],
           [visit(A), slowThenBroken, reset(A), hello(A)],
+          [visit(B), visit(C), slowThenBroken, bothReset(B, C)],
           // A store that cannot read the visitor's session: neither a newcomer nor back.
           [visit(A), unreadable, hello(A)],
         ];

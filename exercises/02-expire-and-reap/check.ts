@@ -24,8 +24,10 @@
  * "now". An operator's view of reads: before each request the access times of the folder and
  * its files are set far back, so that afterwards they show what the request listed or read.
  *
- * The 14 classic scenarios below (in one, another server writes a live session file named to
- * come first in the folder; in another, 60 live sessions are saved at once), then 20 drawn ones
+ * The 16 classic scenarios below (in one, another server writes a live session file named to
+ * come first in the folder; in two, 60 live sessions are saved (in one, all
+ * ending at the same moment); in one, browser A asks
+ * for /favicon.ico too), then 20 drawn ones
  * of up to 7 steps (CHECK_RUNS, CHECK_DRAW to draw others).
  */
 
@@ -114,7 +116,7 @@ type Action =
   | { do: "visit"; who: number }
   | { do: "asset"; who: number }
   | { do: "plant" }
-  | { do: "crowd" }
+  | { do: "crowd"; atOnce?: boolean }
   | { do: "wait"; minutes: number }
   | { do: "forget"; who: number }
   | { do: "disk"; full: boolean }
@@ -568,7 +570,7 @@ function describe(a: Action): string {
     case "plant":
       return "another server on the same folder saves a session (its file's name sorts first)";
     case "crowd":
-      return `a busy hour: ${CROWD} visitors' live sessions are saved in the folder, the last requests 10 seconds apart`;
+      return `a busy hour: ${CROWD} visitors' live sessions are saved in the folder, the last requests ${a.atOnce ? "all at the same moment" : "10 seconds apart"}`;
     case "wait":
       return `${minutes(a.minutes)} pass`;
     case "forget":
@@ -628,7 +630,10 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
       }
       for (let i = 0; a.do === "crowd" && i < CROWD; i++) {
         const id = `crowd-${String(i).padStart(2, "0")}`.padEnd(32, "x");
-        writeFileSync(join(clock.dir, `${id}.json`), JSON.stringify(stored(now - i * 10_000)));
+        writeFileSync(
+          join(clock.dir, `${id}.json`),
+          JSON.stringify(stored(now - (a.atOnce ? 0 : i * 10_000))),
+        );
       }
       forgetAccess(clock.dir);
       // Not a request: the operator looks at the folder once the file is written.
@@ -1039,6 +1044,8 @@ export default defineCheck<Module>({
             [visit(A), wait(19), { do: "plant" }, wait(7.5)],
             // A busy hour: many live files, and none may go before its session ends.
             [{ do: "crowd" }, wait(5.25)],
+            // The busy hour over: every one of its files must go, however many.
+            [{ do: "crowd", atOnce: true }, wait(26.5)],
             // An ended file, and another visitor's request: the reaper deletes it, not the request.
             [wait(1), visit(A), visit(A), wait(21.5), visit(B)],
             // A script keeps its cookie: a request that changes nothing still counts, and an
@@ -1048,6 +1055,9 @@ export default defineCheck<Module>({
             [visit(A), wait(12), visit(B), { do: "restart" }, wait(15), visit(B)],
             // A full disk: the visit is not kept, and the visitor must learn it.
             [{ do: "disk", full: true }, visit(A)],
+            // A browser's request that changes nothing is a request too: the cookie lives on
+            // with the file, 20 minutes from it.
+            [visit(A), wait(12), { do: "asset", who: A }, wait(12), visit(A)],
           ]),
           { runs: 20, maxActions: 7, shrinkTries: 30 },
         );

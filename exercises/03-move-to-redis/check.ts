@@ -22,7 +22,7 @@
  * redis-server refuse writes (maxmemory: OOM), "read-only" makes it a replica of a server that
  * never answers (READONLY; lifted while the check itself ages the keys). The page's record is
  * compared too, and TTLs to 5 s.
- * Runs: the 12 examples, then 9 drawn scenarios of up to 6 steps.
+ * Runs: the 13 examples, then 9 drawn scenarios of up to 6 steps.
  */
 import { once } from "node:events";
 import { createServer } from "node:net";
@@ -1057,6 +1057,8 @@ const EXAMPLES: Action[][] = [
   [json(A), fault("cut", true), json(A), fault("cut", false), json(B), fault("cut", true), json(B)],
   // A request that changes nothing is a request too: the cookie and the key start again.
   [json(A), away(30), asset(A), away(20), json(A, 1)],
+  // Soon after: the key starts again at 45 minutes too, not only once most of it has gone.
+  [json(A), away(0.75), asset(A), json(A)],
   // A Redis that refuses writes another way (a replica), while time passes.
   [
     json(A),

@@ -12,11 +12,12 @@
  * failed), and what your code sent PostgreSQL (writes inside one transaction that ends, values
  * never pasted into the SQL). New passwords have spaces at their ends and letters Unicode
  * normalization would change: stored and compared as sent. Faults: one of your writes fails in
- * PostgreSQL mid-transaction (or your read, or your COMMIT), or the session store fails as the
- * id is renewed after the change. Races: another browser's request, already under way, writes
- * its session back (nine minutes) after the change (in one scenario, a session that was two
- * minutes from expiry); and two browsers of one user change the password at the same moment,
- * with the right current password: exactly one change may succeed. On PostgreSQL the check
+ * PostgreSQL mid-transaction (or your read, or your COMMIT; again in a transaction begun again),
+ * or the session store fails as the id is renewed after the change. Races: another browser's
+ * request, already under way, writes its session back (nine minutes) after the change (in one
+ * scenario, a session that had two minutes left: expired before the change, its row not yet
+ * pruned); and two browsers of one user change the password at the same moment, with the right
+ * current password: exactly one change may succeed. On PostgreSQL the check
  * holds the first user's row lock while both requests reach it (seen in pg_stat_activity), so
  * the first one sent wins; the change of another user must not wait behind it. When the first
  * one's current password is wrong, its transaction is held instead right after its first
@@ -112,6 +113,11 @@ interface Db {
    * statement; Infinity: its COMMIT).
    */
   failNth: number;
+  /**
+   * The fault of this change, again for every transaction it begins after the fault struck
+   * (PostgreSQL stays away for the whole request: a transaction tried again fails the same way).
+   */
+  refault: number;
   /** Makes the session store's next deletion of a session fail (the renewal of the id). */
   storeFault: boolean;
   /** The SQL texts your code sent during this change (to find a salt or hash pasted in). */
@@ -182,6 +188,11 @@ function watch(db: Db, client: pg.PoolClient): void {
       state.open = true;
       state.wrote = false;
       state.failed = false;
+      if (db.refault !== 0 && (db.refault === -1 ? db.failNth === 0 : db.writes >= db.failNth)) {
+        // The fault struck already in this change: the transaction begun again meets it again.
+        db.failNth = db.refault;
+        db.writes = 0;
+      }
       const gate = db.beginGate;
       if (gate && !gate.caught) {
         gate.caught = true;
@@ -301,6 +312,7 @@ async function openDb(url: string, schema: string, admin: pg.Pool): Promise<Db> 
     loggedInAs: new Map(),
     changes: 0,
     failNth: 0,
+    refault: 0,
     storeFault: false,
     texts: [],
     writes: 0,
@@ -377,6 +389,7 @@ async function reset(db: Db, starting: Starting): Promise<void> {
   db.sids.clear();
   db.changes = 0;
   db.failNth = 0;
+  db.refault = 0;
   db.storeFault = false;
   db.gate = undefined;
 }
@@ -444,7 +457,7 @@ async function perform(
   if (a.do === "both") return changeAtOnce(db, engine, a, side);
   if (a.do === "fail") {
     if (a.nth === "store") db.storeFault = true;
-    else db.failNth = a.nth === "commit" ? Number.POSITIVE_INFINITY : a.nth;
+    else db.failNth = db.refault = a.nth === "commit" ? Number.POSITIVE_INFINITY : a.nth;
     side.notes.fault = a.nth;
     return undefined;
   }
@@ -489,11 +502,19 @@ async function perform(
     underWay = racing.send("GET", "/", JSON_CLIENT);
     await Promise.race([caught, new Promise((r) => setTimeout(r, 1500))]);
     db.gate = undefined;
+    // A session that had two minutes left expires while the request is under way, before the
+    // change: its row is still there (not yet pruned), and the request still writes it back.
+    await db.app
+      .query(
+        `UPDATE ${db.schema}.session SET expire = now() - interval '1 second' WHERE expire < now() + interval '3 minutes'`,
+      )
+      .catch(() => {});
     db.writes = 0;
     const answer = await visitor
       .send("POST", "/password", JSON_CLIENT, body, CHANGE_WITHIN_MS)
       .finally(async () => {
         db.failNth = 0;
+        db.refault = 0;
         db.storeFault = false;
         db.countClosed = false;
         // The held request took nine minutes (a slow upload): what ended the id must outlast
@@ -511,6 +532,7 @@ async function perform(
   db.writes = 0;
   const answer = await visitor.send("POST", "/password", JSON_CLIENT, body).finally(() => {
     db.failNth = 0;
+    db.refault = 0;
     db.storeFault = false;
     db.countClosed = false;
   });
@@ -1242,7 +1264,8 @@ export default defineCheck<Module>({
             // Two browsers of ada, one of bob: the change ends ada's other browser only.
             [login(A, 0), login(B, 0), login(C, 1), change(A), me(B), me(A), me(C)],
             // The other browser's request was under way (for nine minutes): its session must not
-            // come back, though it had only two minutes left when it was ended.
+            // come back, though it had only two minutes left (and expired, its row still there, before
+            // the change).
             [login(A, 0), login(B, 0, true), change(A, { inFlight: B }), me(B)],
             // A wrong current password (and the right one with spaces around it), a missing one,
             // a short new one, nobody logged in.

@@ -633,7 +633,7 @@ export default defineCheck<Module>({
       run: ({ module }) => differential(model(module, EXAMPLES), { runs: 15, maxActions: 5 }),
     },
     {
-      name: "who is a frontend comes from the list the app is given: without the partners' pattern, no partner; without front.example, not front.example; *.example, one label",
+      name: "who is a frontend comes from the list the app is given: without the partners' pattern, no partner; without front.example, not front.example; *.example, one label; a pattern's own scheme and port; each of two patterns",
       timeoutMs: 30_000,
       run: async ({ module }) => {
         // Each list, and a frontend it leaves out: that one is another site to this app.
@@ -664,25 +664,64 @@ export default defineCheck<Module>({
             await close();
           }
         }
-        // A pattern of another length: one label in place of the * there too.
-        const { site: other, close: closeOther } = await serveApp(
-          module.createApp(new session.MemoryStore(), ["https://*.example"]),
-        );
-        try {
-          for (const [origin, frontend] of [
-            ["https://acme.example", true],
-            ["https://a.b.example", false],
-          ] as const) {
-            const read = await fetch(`${other.url}/basket`, {
-              headers: { ...PROXY, origin, "sec-fetch-site": "cross-site" },
-            });
-            if (Boolean(read.headers.get("access-control-allow-origin")) !== frontend)
-              wrong(
-                `given ["https://*.example"] as its frontends (FRONTEND_ORIGINS), the app ${frontend ? "refused" : "let in"} ${origin}: a pattern's * is one label, whatever the number of labels after it`,
-              );
+        // Other patterns: another length (one label in place of the * there too), a scheme and
+        // a port of their own, two patterns (each counts). Each list, an origin, whether it is
+        // a frontend, and the rule.
+        const ONE_LABEL = "a pattern's * is one label, whatever the number of labels after it";
+        const ITS_OWN =
+          "a pattern's scheme and port are its own, as an origin's are: the origin must have the very same, not https and the default port always";
+        const EACH = "every pattern in the list counts, not only the first one";
+        const patterns: [string[], [string, boolean][], string][] = [
+          [
+            ["https://*.example"],
+            [
+              ["https://acme.example", true],
+              ["https://a.b.example", false],
+            ],
+            ONE_LABEL,
+          ],
+          [
+            ["https://*.partners.example:8443"],
+            [
+              ["https://acme.partners.example:8443", true],
+              [PARTNER, false],
+            ],
+            ITS_OWN,
+          ],
+          [
+            ["http://*.dev.example:5173"],
+            [
+              ["http://x.dev.example:5173", true],
+              ["https://x.dev.example:5173", false],
+            ],
+            ITS_OWN,
+          ],
+          [
+            ["https://*.shops.example", "https://*.partners.example"],
+            [
+              ["https://x.shops.example", true],
+              [PARTNER, true],
+            ],
+            EACH,
+          ],
+        ];
+        for (const [list, origins, rule] of patterns) {
+          const { site: other, close: closeOther } = await serveApp(
+            module.createApp(new session.MemoryStore(), list),
+          );
+          try {
+            for (const [origin, frontend] of origins) {
+              const read = await fetch(`${other.url}/basket`, {
+                headers: { ...PROXY, origin, "sec-fetch-site": "cross-site" },
+              });
+              if (Boolean(read.headers.get("access-control-allow-origin")) !== frontend)
+                wrong(
+                  `given ${JSON.stringify(list)} as its frontends (FRONTEND_ORIGINS), the app ${frontend ? "refused" : "let in"} ${origin}: ${rule}`,
+                );
+            }
+          } finally {
+            await closeOther();
           }
-        } finally {
-          await closeOther();
         }
       },
     },

@@ -15,7 +15,7 @@
  * answered: the count, the sessions, or an error) and to the operator (every key of the database,
  * its value and TTL, a key under a prefix that holds no session aside; and what each call cost
  * Redis: no KEYS, no command over every key, no command per key, no other app's key touched, no
- * refused command sent again and again). The 21 classic scenarios (`examples`), then 6 drawn
+ * refused command sent again and again). The 23 classic scenarios (`examples`), then 6 drawn
  * ones; CHECK_RUNS and CHECK_DRAW draw more, or others.
  *
  * What a call cost is read from a MONITOR of the check's own that keeps each command's arguments
@@ -59,6 +59,8 @@ const PREFIXES = [
   "shop[eu][v2]:sess:",
   // No wildcard for MATCH, but "." is one to a RegExp: a prefix is text, not a pattern.
   "app.v2:sess:",
+  // "+" and "(...)" mean something to a RegExp too: "a+b(1)" as a pattern matches "aab1".
+  "a+b(1):sess:",
 ] as const;
 /** The app's own prefix: the visitors' sessions. */
 const APP_PREFIX = PREFIXES[0];
@@ -82,6 +84,7 @@ const OTHERS: { key: string; value: string; ttl?: number }[] = [
   { key: "shop[eu]v:sess:cart-9", value: '{"cookie":{},"cart":9}' },
   { key: "shop[eu]2:sess:cart-8", value: '{"cookie":{},"cart":8}' },
   { key: "app-v2:sess:1", value: '{"cookie":{},"app":"v2"}' },
+  { key: "aab1:sess:x", value: '{"cookie":{},"app":"aab1"}' },
 ];
 /** Sessions written under one prefix at once: enough that a walk needs several pages. */
 const MANY = 300;
@@ -1216,7 +1219,7 @@ function model(module: Module, env: Environment, examples: Action[][]): Model<Ac
 
 const A = 0;
 const B = 1;
-const [SESS, SHOP, V2, EU, APP, DASH, TWO_CLASSES, DOT] = [0, 1, 2, 3, 4, 5, 6, 7];
+const [SESS, SHOP, V2, EU, APP, DASH, TWO_CLASSES, DOT, PLUS] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
 const visit = (who: number): Action => ({ do: "visit", who });
 const sessions = (prefix: number, count = MANY): Action => ({ do: "sessions", prefix, count });
 const length = (prefix: number, via: "callback" | "await" = "callback"): Action => ({
@@ -1273,8 +1276,18 @@ export default defineCheck<Module>({
             [sessions(DASH, 3), all(DASH), clear(DASH, "await"), length(DASH)],
             [sessions(TWO_CLASSES, 5), length(TWO_CLASSES), all(TWO_CLASSES), clear(TWO_CLASSES)],
             [sessions(DOT, 40), length(DOT, "await"), all(DOT), clear(DOT)],
+            [sessions(PLUS, 40), length(PLUS), all(PLUS, "await"), clear(PLUS)],
             [sessions(SHOP), sessions(SESS, 3), all(SHOP), clear(SESS), length(SHOP, "await")],
             [sessions(SESS), fault("down"), all(SESS, "await"), length(SESS)],
+            // Answers first, then Redis down: what the calls answered before is no answer now.
+            [
+              sessions(SESS, 40),
+              length(SESS),
+              all(SESS),
+              fault("down"),
+              length(SESS, "await"),
+              all(SESS),
+            ],
             // A few sessions among thousands of other keys: most pages of a walk hold none of them.
             [sessions(DASH, 2000), sessions(SESS, 3), length(SESS), all(SESS), clear(SESS)],
             // A key under the prefix that holds no session.

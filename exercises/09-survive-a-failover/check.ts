@@ -8,10 +8,10 @@
  * session is shown; as a script, a browser's page or an image asks, with the Accept and
  * Sec-Fetch-* headers a browser sends; with a cookie or not) run on your app and on the
  * reference side by side, each over a Redis connection of its own that the check cuts or freezes
- * at any point, as a failover does. Time passes for the app: its clock (Date) moves on and its
- * timers fire, 35 s as a failover starts, and 10 minutes or 90 s between steps (during an
- * outage or not). After every request: the status, body (a 503's Retry-After: a wait of
- * 1 to 60 s), cookies, the sessions in Redis, the store's calls and the commands Redis ran. The
+ * at any point, as a failover does. Time passes for the app: its clocks (Date, performance.now)
+ * move on and its timers (and intervals set at any point) fire, 35 s as a failover starts, and 10 minutes or 90 s between steps (during an
+ * outage or not). After every request: the status, body (a 503's Retry-After, seconds or an HTTP date:
+ * a wait of 1 to 60 s), cookies, the sessions in Redis, the store's calls and the commands Redis ran. The
  * lesson's 11 classic scenarios (`examples`), then 13 drawn ones of up to 8 steps.
  */
 import { availableParallelism, loadavg } from "node:os";
@@ -131,12 +131,12 @@ function template(url: string): RedisClient {
 const clients = new WeakMap<Side, RedisClient>();
 
 /**
- * The timers each side's app scheduled as it was made (a poller of its own, say): they never
- * fire on their own during a check; the check runs them when time passes in a failover.
+ * The timers each side's app scheduled as it was made (a poller of its own, say), and the
+ * intervals it set later on (its clock catches those): they never fire on their own during a
+ * check; the check runs them when time passes in a failover.
  */
 const timers = new WeakMap<Side, (() => void)[]>();
-function catchTimers<T>(side: Side, make: () => T): T {
-  const caught: (() => void)[] = [];
+function catchTimers<T>(side: Side, caught: (() => void)[], make: () => T): T {
   timers.set(side, caught);
   const { setInterval: realInterval, setTimeout: realTimeout } = globalThis;
   const keep = ((run: (...args: unknown[]) => void, _ms?: number, ...args: unknown[]) => {
@@ -212,9 +212,12 @@ const RETRY_AFTER_MAX_S = 60;
 function retryAfter(answer: Answer, side: Side): string | undefined {
   const value = answer.header("retry-after");
   if (value === undefined) return undefined;
+  // A number of seconds, or an HTTP date (IMF-fixdate: "Tue, 08 Dec 2026 10:00:02 GMT").
   const seconds = /^\d+$/.test(value.trim())
     ? Number(value.trim())
-    : Math.ceil((Date.parse(value) - (Date.now() + (clocks.get(side)?.aheadMs ?? 0))) / 1000);
+    : /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(value.trim())
+      ? Math.ceil((Date.parse(value) - (Date.now() + (clocks.get(side)?.aheadMs ?? 0))) / 1000)
+      : Number.NaN;
   return seconds >= 1 && seconds <= RETRY_AFTER_MAX_S ? "a few seconds" : value;
 }
 
@@ -266,7 +269,7 @@ function retryRule({ action: a, yours: y, reference: r }: S) {
   if (y.status !== 503 || r.status !== 503 || !theirs || mine === theirs) return;
   if (mine === undefined)
     return `the 503 of ${where(a)} has no Retry-After header: the visitor (and a crawler) cannot tell when to come back`;
-  return `the 503 of ${where(a)} says Retry-After: ${mine}: the header gives a number of seconds (or a date), and a failover is over in seconds, so the visitor should be told to come back within 1 to ${RETRY_AFTER_MAX_S} seconds`;
+  return `the 503 of ${where(a)} says Retry-After: ${mine}: the header gives a number of seconds (or an HTTP date, as toUTCString() writes it), and a failover is over in seconds, so the visitor should be told to come back within 1 to ${RETRY_AFTER_MAX_S} seconds`;
 }
 
 function trafficRule(s: S) {
@@ -372,11 +375,12 @@ function model(
     clients.set(side, client);
     side.after(() => (client.isOpen ? client.destroy() : undefined));
     side.notes.state = "up";
-    const clock: AppClock = { aheadMs: 0 };
+    const caught: (() => void)[] = [];
+    const clock: AppClock = { aheadMs: 0, intervals: caught };
     clocks.set(side, clock);
     // On the app's clock too: what the client tells the app (its events) happens in its time.
     await withClock(clock, () => client.connect());
-    const app = withClock(clock, () => catchTimers(side, () => make(client, deadlineMs())));
+    const app = withClock(clock, () => catchTimers(side, caught, () => make(client, deadlineMs())));
     // The app reads its own clock (Date), which time passing in a failover moves on.
     const front = express();
     front.use((req, res, next) => withClock(clock, () => app(req, res, next)));
@@ -435,8 +439,9 @@ function model(
       [visit(0), down, visit(0), get(1, "/health")],
       // Many visits waiting at once: the health check answers all the same.
       [visit(0), freeze, { ...get(1, "/health"), crowd: 25 }],
-      // ... and once they all got their 503: the visits failed, this process still answers.
-      [visit(0), freeze, { ...get(1, "/health"), crowd: 25, crowdAnswered: true }],
+      // ... and once they all got their 503 (a hundred and more): the visits failed, this
+      // process still answers.
+      [visit(0), freeze, { ...get(1, "/health"), crowd: 150, crowdAnswered: true }],
       // Minutes of quiet, then a long outage: the health check answers all along.
       [
         visit(0),

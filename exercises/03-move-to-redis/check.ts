@@ -40,7 +40,13 @@ import {
   type Step,
   setCookieParts,
 } from "../../test/checks/differential.ts";
-import { appRedisClient, type CheckRedis, defineCheck, Wrong } from "../../test/checks/kit.ts";
+import {
+  appRedisClient,
+  type CheckRedis,
+  defineCheck,
+  SLOWER_MS,
+  Wrong,
+} from "../../test/checks/kit.ts";
 import { type HeldSession, RedisSides } from "../../test/checks/redis-probe.ts";
 import { Relay, startsWithRead } from "../../test/checks/relay.ts";
 import * as reference from "./solution/app.ts";
@@ -201,13 +207,6 @@ async function started(side: Side): Promise<void> {
     await side.probe.settle();
   }
 }
-
-/**
- * How much longer than the reference a request may take while Redis fails and still be
- * "quick". Both apps answer the same request at the same time on the same machine, so a busy
- * machine slows both: the margin is for a pause of one of them, not for the machine.
- */
-const SLOWER_MS = 500;
 
 // ---- What clients do.
 const who = fc.constantFrom(0, 0, 0, 1, 1, 2);

@@ -55,7 +55,7 @@ import {
   type Side,
   type Step,
 } from "../../test/checks/differential.ts";
-import { type CheckContext, defineCheck } from "../../test/checks/kit.ts";
+import { type CheckContext, defineCheck, SLOWER_MS } from "../../test/checks/kit.ts";
 import { RedisSides, SCRIPT_WITHOUT_KEYS } from "../../test/checks/redis-probe.ts";
 import { READS, Relay } from "../../test/checks/relay.ts";
 import { StoreProbe } from "../../test/checks/store-probe.ts";
@@ -76,12 +76,6 @@ const PROCESS_HEADER = "x-check-process";
  * (a window's end as PTTL, TTL or the app's clock sees it, rounded up or down).
  */
 const RETRY_AFTER_S = 3;
-/**
- * How much longer than the reference a request may take while Redis fails and still be
- * "quick". Both apps answer the same request at the same time on the same machine, so a busy
- * machine slows both: the margin is for a pause of one of them, not for the machine.
- */
-const SLOWER_MS = 500;
 
 /** FULL: the Redis server refuses writes (out of memory: OOM), as a running Redis can for now. */
 type Fault = "down" | "frozen" | "cut" | "full";

@@ -98,7 +98,7 @@ const JSON_CLIENT = { accept: "application/json" };
 
 // ---- The network between one side's two processes and Redis: passes bytes, or fails as a
 // Redis that is down (connections cut, new ones refused) or frozen (silence, then cut) would.
-// (kit.ts's crash() and freeze() act on the whole server, which both sides share.)
+// (Redis itself is shared by both sides: a fault of the server would hit both.)
 
 /**
  * A client as createRedisClient (steps/shared/redis-client.ts) makes it, failing at once while

@@ -96,9 +96,17 @@ export function redisUrlForStep(log: (line: string) => void = console.log): Prom
   return findOrStart(redis, log);
 }
 
-/** A redis-server of a test's own: free port, own temporary folder, AOF on. */
 export type PrivateRedis = PrivateServer;
 
-export function startPrivateRedis(): Promise<PrivateRedis> {
-  return startPrivate(redis);
+/** A redis-server of a test's own: free port, own temporary folder; AOF on unless not ON_DISK. */
+export function startPrivateRedis({ onDisk = true } = {}): Promise<PrivateRedis> {
+  if (onDisk) return startPrivate(redis);
+  // Everything in memory only: for a server that is never restarted with its data.
+  return startPrivate({
+    ...redis,
+    program: async (port, dir) => {
+      const program = await redis.program(port, dir);
+      return { ...program, args: [...program.args, "--appendonly", "no"] };
+    },
+  });
 }

@@ -32,6 +32,8 @@ export interface CheckResult {
 export interface CheckTarget {
   exercise: Exercise;
   dir: string;
+  /** Stop once a case's message contains this (scripts/check/protocol.ts). */
+  until?: string | undefined;
 }
 
 const RUNNER = join("test", "checks", "run.ts");
@@ -52,12 +54,12 @@ export function runChecks(
   const started = Date.now();
   const results = new Map<string, CheckResult>();
   const runnable: CheckTarget[] = [];
-  for (const { exercise, dir } of targets) {
+  for (const { exercise, dir, until } of targets) {
     const result: CheckResult = { exercise, dir, passed: false, cases: [], output: "", ms: 0 };
     results.set(dir, result);
     const missing = [exercise.checkFile, dir].find((path) => !existsSync(join(repoRoot, path)));
     if (missing) result.problem = `${missing} does not exist (yet), so there is nothing to check`;
-    else runnable.push({ exercise, dir });
+    else runnable.push({ exercise, dir, until });
   }
   const ordered = () => targets.map(({ dir }) => results.get(dir) as CheckResult);
   if (runnable.length === 0) return Promise.resolve(ordered());
@@ -69,7 +71,7 @@ export function runChecks(
       RUNNER,
       "--concurrency",
       String(concurrency),
-      ...runnerArgs(runnable.map(({ exercise, dir }) => ({ exercise: exercise.name, dir }))),
+      ...runnerArgs(runnable.map((target) => ({ ...target, exercise: target.exercise.name }))),
     ],
     {
       cwd: repoRoot,

@@ -96,7 +96,7 @@ let mongo: Promise<PrivateMongo> | undefined;
 let sharedPostgres: Promise<PrivatePostgres> | undefined;
 let databases = 0;
 
-async function runTarget({ exercise, dir }: RunTarget): Promise<void> {
+async function runTarget({ exercise, dir, until }: RunTarget): Promise<void> {
   const started = Date.now();
   running.add(dir);
   const absolute = join(repoRoot, dir);
@@ -179,6 +179,7 @@ async function runTarget({ exercise, dir }: RunTarget): Promise<void> {
         }
         break;
       }
+      if (until && outcome?.includes(until)) break;
     }
   } catch (error) {
     problem(dir, crashMessage(error));

@@ -24,8 +24,9 @@
  * "now". An operator's view of reads: before each request the access times of the folder and
  * its files are set far back, so that afterwards they show what the request listed or read.
  *
- * The 16 classic scenarios below (in one, another server writes a live session file named to
- * come first in the folder; in two, 60 live sessions are saved (in one, all
+ * The 17 classic scenarios below (in one, another server writes a live session file named to
+ * come first in the folder; in one, another server leaves a half-written file, there at the
+ * next walk only; in two, 60 live sessions are saved (in one, all
  * ending at the same moment); in one, browser A asks
  * for /favicon.ico too), then 20 drawn ones
  * of up to 7 steps (CHECK_RUNS, CHECK_DRAW to draw others).
@@ -63,7 +64,7 @@ import {
   type Step,
   setCookieParts,
 } from "../../test/checks/differential.ts";
-import { defineCheck } from "../../test/checks/kit.ts";
+import { defineCheck, Wrong } from "../../test/checks/kit.ts";
 import { StoreProbe } from "../../test/checks/store-probe.ts";
 import * as reference from "./solution/app.ts";
 
@@ -109,6 +110,11 @@ const VISITORS = 3;
 const SCRIPT = 2;
 /** The id of the session file another server writes into the folder: it sorts before any other. */
 const PLANTED = "-".repeat(32);
+/**
+ * The id of a half-written session file (another server crashed while writing it): it is in the
+ * folder at the next walk of the folder, and its writer deletes it after that walk.
+ */
+const TORN = "_".repeat(32);
 /** How many live sessions a busy hour saves at once: more than a cap a store might set. */
 const CROWD = 60;
 
@@ -116,6 +122,7 @@ type Action =
   | { do: "visit"; who: number }
   | { do: "asset"; who: number }
   | { do: "plant" }
+  | { do: "torn" }
   | { do: "crowd"; atOnce?: boolean }
   | { do: "wait"; minutes: number }
   | { do: "forget"; who: number }
@@ -151,6 +158,9 @@ interface SideClock {
   started: number;
   /** In the last wait, the file kept longest past its end at a moment a timer fired: minutes, and that moment. */
   late: { minutes: number; at: number } | undefined;
+  /** Whether a half-written file (TORN) is in the folder now, and whether one was this scenario. */
+  torn: boolean;
+  hadTorn: boolean;
   /** In the last wait, the longest delay (ms) of a timer that walked the folder when it ran, if over the grace. */
   slowWalk: number | undefined;
   /**
@@ -192,6 +202,9 @@ const REF_AT_MOST = 10_000;
 /** The traffic counted when a request deleted another visitor's file. */
 const OTHERS_DELETED = "other visitors' files deleted";
 const ENOSPC = "ENOSPC: no space left on device (a fault the check injected)";
+/** Said first when ended files stay too long in a scenario with a half-written file. */
+const UNREADABLE = "one file that cannot be read must not stop the reaper";
+const STUCK = `${UNREADABLE}: a half-written file (another server crashed while writing it) was in the folder at one walk, and ended files were not deleted after it; `;
 
 const clocks = new WeakMap<StoreProbe, SideClock>();
 /** How to restart each side's app: a new one on the same folder and clock. */
@@ -415,15 +428,23 @@ async function pass(side: Side, ms: number): Promise<number> {
     if (timer.ranIn !== minute) {
       timer.ranIn = minute;
       const files = noteLate(clock);
-      silencingStoreLog(() => catchTimers(clock, side, timer.run, true));
+      try {
+        silencingStoreLog(() => catchTimers(clock, side, timer.run, true));
+      } catch (error) {
+        throw new Wrong(
+          `${clock.hadTorn ? `${UNREADABLE}: a half-written file (another server crashed while writing it) was in the folder, and ` : ""}a timer of yours threw an error as it ran (${String(error)}): in a server, an error thrown by a timer and caught by nobody ends the process, and every visitor's requests with it`,
+        );
+      }
       await quiet(clock.dir, files);
+      const walked = statSync(clock.dir).atimeMs > LONG_AGO.getTime() + MINUTE;
+      // The half-written file has been seen by a walk: its writer deletes it now.
+      if (walked && clock.torn) {
+        rmSync(join(clock.dir, `${TORN}.json`), { force: true });
+        clock.torn = false;
+      }
       // Listed the folder (a reaper's walk) though set for longer than the grace: a file that
       // ends just after one walk stays until the next.
-      if (
-        statSync(clock.dir).atimeMs > LONG_AGO.getTime() + MINUTE &&
-        timer.delay > WALK_AT_MOST &&
-        timer.delay > (clock.slowWalk ?? 0)
-      ) {
+      if (walked && timer.delay > WALK_AT_MOST && timer.delay > (clock.slowWalk ?? 0)) {
         clock.slowWalk = timer.delay;
       }
     }
@@ -507,7 +528,8 @@ function look(clock: SideClock, probe: StoreProbe): Record<string, unknown> {
   );
   if (gone.length > 0) probe.count(OTHERS_DELETED, gone.length);
   for (const file of now.sort()) {
-    if (!file.endsWith(".json")) continue;
+    // A half-written file is no session: the reaper may delete it or leave it to its writer.
+    if (!file.endsWith(".json") || file === `${TORN}.json`) continue;
     const id = file.slice(0, -".json".length);
     const path = join(clock.dir, file);
     try {
@@ -569,6 +591,8 @@ function describe(a: Action): string {
       return `${name(a.who)}: GET /favicon.ico (a request that leaves the session unchanged)`;
     case "plant":
       return "another server on the same folder saves a session (its file's name sorts first)";
+    case "torn":
+      return "another server on the same folder crashes while writing a session file: a half-written file, which it deletes after the next walk of the folder";
     case "crowd":
       return `a busy hour: ${CROWD} visitors' live sessions are saved in the folder, the last requests ${a.atOnce ? "all at the same moment" : "10 seconds apart"}`;
     case "wait":
@@ -610,6 +634,15 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
       // Not a request: the operator looks at the folder once the time has passed.
       return { status: 200, ...NO_ANSWER };
     }
+    case "torn": {
+      const half = JSON.stringify({ cookie: { originalMaxAge: LIFETIME * MINUTE }, visits: 1 });
+      writeFileSync(join(clock.dir, `${TORN}.json`), half.slice(0, half.length / 2));
+      clock.torn = true;
+      clock.hadTorn = true;
+      forgetAccess(clock.dir);
+      // Not a request: the operator looks at the folder once the file is written.
+      return { status: 200, ...NO_ANSWER };
+    }
     case "plant":
     case "crowd": {
       const now = Date.now();
@@ -648,7 +681,9 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
       clock.request = {
         own: new Set(before ? [before] : []),
         idle: last === undefined ? undefined : (clock.now - last) / MINUTE,
-        files: readdirSync(clock.dir).filter((file) => file.endsWith(".json")),
+        files: readdirSync(clock.dir).filter(
+          (file) => file.endsWith(".json") && file !== `${TORN}.json`,
+        ),
       };
       forgetAccess(clock.dir); // the listing above is the check's, not the request's
       clock.lastRequest[a.who] = clock.now;
@@ -780,7 +815,7 @@ const storeRule =
       if (typeof ends === "number" && ends < 0) {
         const never = clockOf(referenceSide).timers.length > 0 && memo.timers === 0;
         said.push(
-          `${never ? "expired files are never deleted: nothing the app schedules deletes them; " : ""}expired files stay on disk too long: the file of ${whose(label)} is still there ${minutes(-ends)} after the session ended (the policy: gone within ${GRACE} minutes)`,
+          `${never ? "expired files are never deleted: nothing the app schedules deletes them; " : ""}${memo.clock?.hadTorn ? STUCK : ""}expired files stay on disk too long: the file of ${whose(label)} is still there ${minutes(-ends)} after the session ended (the policy: gone within ${GRACE} minutes)`,
         );
       } else {
         said.push(
@@ -838,7 +873,7 @@ const trafficRule =
     const late = memo.clock?.late;
     if (a.do === "wait" && more(LATE) && late) {
       said.push(
-        `expired files stay on disk too long: ${minutes(late.at)} into the scenario, as a timer of yours fired, the file of an ended session had been on disk ${minutes(late.minutes)} since its end (the policy: gone within ${GRACE} minutes, so a reaper that reads every file runs at least every ${GRACE} minutes)`,
+        `${memo.clock?.hadTorn ? STUCK : ""}expired files stay on disk too long: ${minutes(late.at)} into the scenario, as a timer of yours fired, the file of an ended session had been on disk ${minutes(late.minutes)} since its end (the policy: gone within ${GRACE} minutes, so a reaper that reads every file runs at least every ${GRACE} minutes)`,
       );
     }
     if (a.do === "wait" && more(SLOW_WALK) && memo.clock?.slowWalk) {
@@ -908,6 +943,8 @@ function model(module: Module, root: string, examples: Action[][]): Model<Action
       started: 0,
       late: undefined,
       slowWalk: undefined,
+      torn: false,
+      hadTorn: false,
       request: undefined,
     };
     if (sideName === "yours") memo.clock = clock;
@@ -1042,6 +1079,8 @@ export default defineCheck<Module>({
             [wait(2.25), visit(A), wait(1.75), visit(B), wait(26.5)],
             // A live file that comes first in the folder: the ended ones after it still go.
             [visit(A), wait(19), { do: "plant" }, wait(7.5)],
+            // A half-written file at the first walk: the walks after it still delete ended files.
+            [visit(A), { do: "torn" }, wait(26.5)],
             // A busy hour: many live files, and none may go before its session ends.
             [{ do: "crowd" }, wait(5.25)],
             // The busy hour over: every one of its files must go, however many.

@@ -20,12 +20,13 @@
  * the scenario cuts (new connections wait), cuts just after the next command that writes
  * reached Redis (a process that dies mid-request), and mends; "full" makes the shared
  * redis-server refuse writes (maxmemory: OOM), "read-only" makes it a replica of a server that
- * never answers (READONLY; lifted while the check itself ages the keys). The page's record is
- * compared too, and TTLs to 5 s.
- * Runs: the 13 examples, then 9 drawn scenarios of up to 6 steps.
+ * never answers (READONLY; lifted while the check itself ages the keys); in one example, a gate
+ * of the check's own between the relay and Redis answers every command LOADING (a Redis
+ * restarting), then BUSY (a long script). The page's record is compared too, and TTLs to 5 s.
+ * Runs: the 14 examples, then 9 drawn scenarios of up to 6 steps.
  */
 import { once } from "node:events";
-import { createServer } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import express, { type Express } from "express";
 import type { Store } from "express-session";
 import fc from "fast-check";
@@ -71,9 +72,146 @@ type Action =
  * replica: it refuses every write, READONLY), or lost just after the next command that writes
  * reached it (a process that dies mid-request): then down.
  */
-type Fault = "down" | "full" | "readonly" | "cut";
-/** How a running Redis refuses writes for now. */
-type Refusal = "full" | "readonly";
+type Fault = "down" | "full" | "readonly" | "cut" | Busy;
+/**
+ * How a running Redis refuses every command for now, with an error reply that names why:
+ * restarted and still loading its data (LOADING), running a long script (BUSY). Played by the
+ * side's gate (below): the redis-server itself, shared with the check, stays as it is.
+ */
+type Busy = "loading" | "busy";
+/** How a running Redis refuses writes (or every command) for now. */
+type Refusal = "full" | "readonly" | Busy;
+
+/** The error replies of a Redis that refuses every command for now (Busy). */
+const BUSY_REPLIES: Record<Busy, string> = {
+  loading: "LOADING Redis is loading the dataset in memory",
+  busy: "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
+};
+
+/**
+ * Where the RESP value (a command, or a reply) that starts at AT in BUFFER ends; -1: not all
+ * there yet. RESP2, and RESP3's types; a line that starts otherwise is an inline command.
+ */
+function respEnd(buffer: Buffer, at: number): number {
+  const line = buffer.indexOf("\r\n", at);
+  if (at >= buffer.length || line < 0) return -1;
+  const type = String.fromCharCode(buffer[at] ?? 0);
+  const n = Number(buffer.toString("latin1", at + 1, line));
+  if ("$=!".includes(type)) {
+    const end = n < 0 ? line + 2 : line + 2 + n + 2;
+    return end <= buffer.length ? end : -1;
+  }
+  if ("*~>%".includes(type)) {
+    let end = line + 2;
+    for (let i = 0; i < (type === "%" ? 2 * n : n) && end >= 0; i++) end = respEnd(buffer, end);
+    return end;
+  }
+  return line + 2;
+}
+
+/**
+ * A TCP gate between a side's relay and the redis-server: it passes every command through, or,
+ * while REFUSING, answers each one itself with the error reply of a Redis that refuses every
+ * command for now (BUSY_REPLIES). Answers keep the order of the commands, as Redis's do.
+ */
+class Gate {
+  refusing: Busy | undefined;
+  /** Commands passed on to Redis and not answered yet, on the connections still open. */
+  private inFlight = 0;
+  private readonly server: Server;
+  private readonly target: URL;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(server: Server, target: URL) {
+    this.server = server;
+    this.target = target;
+    server.on("connection", (socket) => this.accept(socket));
+  }
+
+  static async open(url: string): Promise<Gate> {
+    const server = createServer();
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    return new Gate(server, new URL(url));
+  }
+
+  /** The redis-server's URL, through the gate. */
+  get url(): string {
+    const address = this.server.address();
+    const url = new URL(this.target);
+    url.hostname = "127.0.0.1";
+    url.port = String(typeof address === "object" && address ? address.port : 0);
+    return url.href;
+  }
+
+  /**
+   * Once the commands already sent through the gate have their answers from Redis (200 ms at
+   * most): the hop through the gate adds no delay to what the check then sees in Redis.
+   */
+  async passed(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const deadline = Date.now() + 200; this.inFlight > 0 && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
+  close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(app: Socket): void {
+    const redis = connect(Number(this.target.port), this.target.hostname);
+    // The answers owed, in the order of the commands: one of the gate's own, or Redis's to come.
+    const owed: { answer?: Buffer }[] = [];
+    for (const socket of [app, redis]) {
+      this.sockets.add(socket);
+      socket.setNoDelay(true);
+      socket.on("error", () => {});
+      socket.on("close", () => {
+        this.sockets.delete(socket);
+        app.destroy();
+        redis.destroy();
+        // Commands that will have no answer now: no longer in flight.
+        const lost = owed.filter((entry) => !entry.answer).length;
+        owed.splice(0);
+        this.inFlight -= lost;
+      });
+    }
+    let asked = Buffer.alloc(0);
+    let answered = Buffer.alloc(0);
+    const flush = () => {
+      while (owed[0]?.answer) app.write(owed.shift()?.answer ?? "");
+    };
+    app.on("data", (chunk: Buffer) => {
+      asked = Buffer.concat([asked, chunk]);
+      for (let end = respEnd(asked, 0); end > 0; end = respEnd(asked, 0)) {
+        const command = asked.subarray(0, end);
+        asked = asked.subarray(end);
+        if (this.refusing) {
+          owed.push({ answer: Buffer.from(`-${BUSY_REPLIES[this.refusing]}\r\n`) });
+        } else {
+          owed.push({});
+          this.inFlight++;
+          redis.write(command);
+        }
+      }
+      flush();
+    });
+    redis.on("data", (chunk: Buffer) => {
+      answered = Buffer.concat([answered, chunk]);
+      for (let end = respEnd(answered, 0); end > 0; end = respEnd(answered, 0)) {
+        const slot = owed.find((entry) => !entry.answer);
+        if (slot) {
+          slot.answer = answered.subarray(0, end);
+          this.inFlight--;
+        }
+        answered = answered.subarray(end);
+      }
+      flush();
+    });
+  }
+}
 
 /**
  * The redis-server both sides share, as the "read-only" fault leaves it: a replica of MASTER, a
@@ -99,6 +237,8 @@ interface Rig {
   /** A new app (a process starting) over CLIENT: yours or the reference. */
   build(client: RedisClient): Express;
   cable: Relay;
+  /** Between the cable and the redis-server: it plays a Redis that refuses every command. */
+  gate: Gate;
   admin: RedisClient;
   instances: Express[];
   clients: RedisClient[];
@@ -131,7 +271,7 @@ interface Rig {
 const rigs = new WeakMap<Side, Rig>();
 /** Whether (and why) Redis refuses writes now: out of memory, or a replica. */
 const refusal = (rig: Rig): Refusal | undefined =>
-  rig.full ? "full" : rig.shared.replica ? "readonly" : undefined;
+  rig.gate.refusing ?? (rig.full ? "full" : rig.shared.replica ? "readonly" : undefined);
 const rigOf = (side: Side): Rig => {
   const rig = rigs.get(side);
   if (!rig) throw new Error("no rig for this side");
@@ -257,6 +397,14 @@ function describe(a: Action): string {
         return a.on
           ? "the next command that writes reaches Redis, and then Redis is gone (the connection lost mid-request)"
           : "Redis is back";
+      if (a.fault === "loading")
+        return a.on
+          ? "Redis restarts, and is still loading its data (it answers every command LOADING)"
+          : "Redis has loaded its data";
+      if (a.fault === "busy")
+        return a.on
+          ? "Redis runs a long script (it answers every other command BUSY)"
+          : "the script is over";
       if (a.fault === "readonly")
         return a.on
           ? "Redis is made a replica (read-only: it refuses every write)"
@@ -324,7 +472,9 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
     }
     case "fault": {
       if (a.on) rig.hadOutage = true;
-      if (a.fault === "full") {
+      if (a.fault === "loading" || a.fault === "busy") {
+        rig.gate.refusing = a.on ? a.fault : undefined;
+      } else if (a.fault === "full") {
         rig.full = a.on;
         // The same redis-server for both sides: both set it, the same way, at the same step.
         await rig.admin.configSet("maxmemory", a.on ? "1" : "0");
@@ -377,10 +527,12 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
                 accept: a.page ? "text/html" : "application/json",
               });
       } catch (error) {
-        if (error instanceof Wrong && rig.cable.state === "down") {
+        const failing =
+          rig.cable.state === "down" ? "was down" : refusal(rig) && "refused commands";
+        if (error instanceof Wrong && failing) {
           throw new Wrong(
-            `an outage of Redis is not a quick 503: GET ${path(a)} never answered while Redis was down`,
-            "a 503 at once (the client fails its commands while Redis is down)",
+            `an outage of Redis is not a quick 503: GET ${path(a)} never answered while Redis ${failing}`,
+            "a 503 at once (the client fails its commands while Redis is down, and Redis answers each one with an error while it refuses them)",
             "no answer: something waits for Redis to come back",
           );
         }
@@ -388,6 +540,7 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
       } finally {
         took(Date.now() - started);
       }
+      await rig.gate.passed();
       rig.openedDuring = (rig.served[a.process] ?? 0) > 0 ? rig.cable.opened - opened : 0;
       rig.served[a.process] = (rig.served[a.process] ?? 0) + 1;
       keepCookieExpiry(rig, a.who, answer);
@@ -624,11 +777,16 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   const refused = {
     full: "refused the write (out of memory: OOM)",
     readonly: "refused the write (a replica now: READONLY)",
+    loading: "refused every command (restarted, still loading its data: LOADING)",
+    busy: "refused every command (running a long script: BUSY)",
   };
   const get = `GET ${path(a)}`;
   const refuses = refusal(rig);
   if ((down || refuses) && y.status < 300) {
     return `claimed success while Redis ${refuses ? refused[refuses] : "was down"}: ${get} answered ${y.status}; the visit was kept nowhere the other processes can see, and the visitor must learn it did not work (a 503)`;
+  }
+  if ((refuses === "loading" || refuses === "busy") && y.status === 500) {
+    return `an outage of Redis is not a 503: ${get} answered 500 while Redis ${refused[refuses]}; a running Redis that refuses commands for now (still loading its data after a restart, busy with a long script: LOADING, BUSY…) is out for a moment, as a Redis that is down, not a bug of the app's: a 503 says "try again in a moment"`;
   }
   if (refuses && y.status === 500) {
     return `an outage of Redis is not a 503: ${get} answered 500 while Redis ${refused[refuses]}; a running Redis that refuses writes for now (out of memory, a replica, a failed save: OOM, READONLY, MISCONF…) is an outage too, not a bug of the app's: a 503 says "try again in a moment"`;
@@ -851,11 +1009,13 @@ async function rigFor(
   side: Side,
   admin: RedisClient,
   cable: Relay,
+  gate: Gate,
   clients: RedisClient[],
   shared: Shared,
   build: (client: RedisClient) => Express,
 ): Promise<Express> {
   cable.set("up");
+  gate.refusing = undefined;
   await admin.configSet("maxmemory", "0");
   // A read-only Redis is a primary again when the scenario ends (before the next one empties
   // the databases): both sides say so, the same way.
@@ -874,6 +1034,7 @@ async function rigFor(
   const rig: Rig = {
     build,
     cable,
+    gate,
     admin,
     instances: clients.map(build),
     clients,
@@ -927,9 +1088,10 @@ async function model(
   const sides = await RedisSides.start(redis);
   // While Redis is down, new connections wait, unanswered, as a SYN to a dead host would.
   const HOLD = { whileDown: "hold" } as const;
+  const gates = { yours: await Gate.open(redis.url), reference: await Gate.open(redis.url) };
   const cables = {
-    yours: await Relay.open(redis.url, HOLD),
-    reference: await Relay.open(redis.url, HOLD),
+    yours: await Relay.open(gates.yours.url, HOLD),
+    reference: await Relay.open(gates.reference.url, HOLD),
   };
   const clients: Record<Side["name"], RedisClient[]> = { yours: [], reference: [] };
   // The "read-only" fault's primary: a server that takes connections and closes them at once.
@@ -949,12 +1111,13 @@ async function model(
     for (const client of [...clients.yours, ...clients.reference])
       if (client.isOpen) client.destroy();
     await Promise.all([cables.yours.close(), cables.reference.close()]);
+    await Promise.all([gates.yours.close(), gates.reference.close()]);
   });
   const rig = async (side: Side, build: (client: RedisClient) => Express) => {
     const admin = sides.admin(side.name);
     const cable = cables[side.name];
     const own = await clientsOf(clients[side.name], cable, admin, appUser(side.name));
-    return rigFor(side, admin, cable, own, shared, build);
+    return rigFor(side, admin, cable, gates[side.name], own, shared, build);
   };
   return {
     visitors: VISITORS,
@@ -1066,6 +1229,17 @@ const EXAMPLES: Action[][] = [
     away(46),
     json(B, 1),
     fault("readonly", false),
+    json(A),
+  ],
+  // A Redis that refuses every command for a moment (restarting, a long script): a 503 too.
+  [
+    json(A),
+    fault("loading", true),
+    json(A),
+    fault("loading", false),
+    fault("busy", true),
+    pageOf(B, 1),
+    fault("busy", false),
     json(A),
   ],
 ];

@@ -54,11 +54,11 @@ type Module = typeof import("./solution/step-up.ts");
 
 const USERS = [
   { username: "alice", password: "alice-correct-horse" },
-  // Capitals, letters beyond ASCII, spaces inside, more than 72 characters: a password as typed.
+  // Capitals, letters beyond ASCII, spaces inside, as long as step 05 allows (128 characters,
+  // 360 bytes of UTF-8: far more than 72 bytes, or 128): a password as typed.
   {
     username: "bob",
-    password:
-      "Bob’s Battery Staple: crème brûlée, café au lait, and a passphrase longer than 72 characters",
+    password: `Bob’s brûlée: ${"電池とホチキスと正しい馬、".repeat(10)}`.slice(0, 128),
   },
 ] as const;
 const WRONG_PASSWORD = "not-the-password";
@@ -584,6 +584,9 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   }
   if (a.do === "confirm" && r.status === 200 && y.status !== 200) {
     return `the user's own password was refused: POST /confirm ${describe(a).split("/confirm ")[1]} answered ${y.status} (the reference: 200); every character counts, however long the password (up to 128) and whatever its letters, and a browser's form is as good as JSON`;
+  }
+  if (a.do === "confirm" && y.status === 400 && r.status !== 400 && r.status < 500) {
+    return `a password was refused unchecked: POST /confirm ${describe(a).split("/confirm ")[1]} answered 400 (the reference checked it: ${r.status}); step 05 lets a password be up to 128 characters in any script (up to 512 bytes of UTF-8), and every password sent is checked`;
   }
   if (r.status === 401 && y.status === 200) {
     return `${route(a)} answered 200 where the reference answers 401: ${actor(a)}'s cookie names a session that should be gone (the session from before a confirmation, or a logged-out one)`;

@@ -13,13 +13,18 @@
  * workers (each its own copy of the module, as each process loads its own, and its own client
  * on the side's Redis database, test/checks/redis-probe.ts) stand behind an in-process
  * round-robin, so a session moves between processes; a worker restarts now and then (a new
- * copy of the module: nothing kept of the old one's memory). After every request your app and the
+ * copy of the module: nothing kept of the old one's memory). The workers run on a clock of the
+ * check's (test/checks/app-clock.ts): it stands still while a request is handled, so a request
+ * drawn "in the same millisecond as the one before" is just that; minutes pass on it now and
+ * then (and for the TTLs in Redis); and now and then Redis stops answering the workers (every
+ * command fails) for a while. After every request your app and the
  * reference are compared: status, body (GET /whoami's address and protocol, the visits, the
  * page), the cookie and its attributes, what the app believes of the request (req.ip,
  * req.protocol, req.secure: what logs and rate limits use), the sessions in Redis with their
- * TTL, the other keys, and the commands Redis received. Runs: the 12 examples, then 12 drawn
+ * TTL, the other keys, and the commands Redis received. Runs: the 16 examples, then 12 drawn
  * scenarios of up to 6 steps.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import express, { type Express, type Request } from "express";
@@ -35,6 +40,7 @@ import {
   type Step,
   setCookieParts,
 } from "../../test/checks/differential.ts";
+import { type AppClock, withClock } from "../../test/checks/app-clock.ts";
 import { appRedisClient, type CheckRedis, defineCheck } from "../../test/checks/kit.ts";
 import { type HeldSession, RedisSides } from "../../test/checks/redis-probe.ts";
 
@@ -77,12 +83,18 @@ interface Through {
   /** The address the visitor wrote in a Forwarded header (RFC 7239: for=…), if any. */
   forwardedFor?: string | undefined;
   proto: "https" | "http";
+  /** Sent in the same millisecond as the request before it (a busy site's visitors arrive so). */
+  together: boolean;
 }
 type Action =
   | ({ do: "visit"; page: boolean } & Through)
   | ({ do: "whoami" } & Through)
   | { do: "health" }
-  | { do: "restart"; worker: number };
+  | { do: "restart"; worker: number }
+  /** Minutes pass on the workers' clock (and for what Redis holds). */
+  | { do: "wait"; minutes: number }
+  /** Redis stops answering the workers (an outage), or answers again. */
+  | { do: "redis"; down: boolean };
 
 const name = (i: number) => "ABC"[i] ?? "?";
 const edgeOf = (t: Through) => `192.0.2.${t.edge}`;
@@ -97,8 +109,19 @@ interface Rig {
   next: number;
   /** The worker that answered the last request. */
   answered: number;
+  /** The check's client on the side's database. */
+  admin: RedisClient;
   /** What the app believed of the last request: what its logs and rate limits use. */
   seen: { ip: unknown; protocol: unknown; secure: unknown } | undefined;
+  /** The workers' clock (test/checks/app-clock.ts): ahead by the minutes waited, frozen during a request. */
+  clock: AppClock;
+  /** Minutes waited, in ms. */
+  ahead: number;
+  /** The moment of the request under way (its Date.now()), and of the one before. */
+  moment: number | undefined;
+  lastMoment: number | undefined;
+  /** Whether Redis answers the workers. */
+  down: boolean;
 }
 const rigs = new WeakMap<Side, Rig>();
 const rigOf = (side: Side): Rig => {
@@ -123,6 +146,7 @@ const through = {
     { arbitrary: fc.constantFrom(...SPOOFS), weight: 1 },
   ),
   proto: fc.constantFrom("https", "https", "https", "http"),
+  together: fc.constantFrom(false, false, false, true),
 } as const;
 const actions: fc.Arbitrary<Action> = fc.oneof(
   {
@@ -135,6 +159,14 @@ const actions: fc.Arbitrary<Action> = fc.oneof(
     arbitrary: fc.record({ do: fc.constant("restart" as const), worker: fc.constantFrom(0, 1) }),
     weight: 1,
   },
+  {
+    arbitrary: fc.record({
+      do: fc.constant("wait" as const),
+      minutes: fc.constantFrom(10, 25, 45),
+    }),
+    weight: 1,
+  },
+  { arbitrary: fc.record({ do: fc.constant("redis" as const), down: fc.boolean() }), weight: 1 },
 );
 
 function forwarded(t: Through): Record<string, string> {
@@ -165,6 +197,12 @@ function describe(a: Action): string {
       return "the balancer's health check: GET /whoami from 127.0.0.1, no X-Forwarded-* headers";
     case "restart":
       return `worker ${a.worker + 1} restarts`;
+    case "wait":
+      return `${a.minutes} minutes pass`;
+    case "redis":
+      return a.down
+        ? "Redis stops answering (an outage: every command fails)"
+        : "Redis answers again";
     default: {
       const route = a.do === "whoami" ? "GET /whoami" : `GET / ${a.page ? "(the page)" : "(JSON)"}`;
       const headers = forwarded(a);
@@ -174,23 +212,55 @@ function describe(a: Action): string {
           : `, X-Real-IP, CF-Connecting-IP, True-Client-IP, X-Client-IP, Fastly-Client-IP and X-Cluster-Client-IP: ${a.realIp} (the visitor's own)`;
       const own =
         a.forwardedFor === undefined ? "" : `, Forwarded: ${headers.forwarded} (the visitor's own)`;
-      return `${name(a.who)} (at ${a.address}, over ${a.proto}): ${route}, delivered with X-Forwarded-For: ${headers["x-forwarded-for"]}, X-Forwarded-Proto: ${a.proto}${realIp}${own}`;
+      const when = a.together ? " in the same millisecond as the request before" : "";
+      return `${name(a.who)} (at ${a.address}, over ${a.proto})${when}: ${route}, delivered with X-Forwarded-For: ${headers["x-forwarded-for"]}, X-Forwarded-Proto: ${a.proto}${realIp}${own}`;
     }
   }
 }
 
+/** The real time, read outside any clock of the check's (test/checks/app-clock.ts). */
+const outside = AsyncLocalStorage.snapshot();
+const realNow = () => outside(() => Date.now());
+
 async function perform(a: Action, side: Side): Promise<Answer | undefined> {
   const rig = rigOf(side);
   rig.seen = undefined;
+  rig.moment = undefined;
   switch (a.do) {
     case "restart": {
       const client = rig.clients[a.worker];
-      if (client) rig.workers[a.worker] = (await loadAgain(rig.file)).createApp(client);
+      if (client) rig.workers[a.worker] = await startWorker(rig, client);
       await side.probe.settle();
       return undefined;
     }
+    case "wait": {
+      const ms = a.minutes * 60_000;
+      rig.ahead += ms;
+      // What Redis holds ages as much: each key's time to live shortened, or the key gone.
+      const admin = rig.admin;
+      const keys: string[] = [];
+      for await (const batch of admin.scanIterator({ COUNT: 1000 })) keys.push(...batch);
+      await Promise.all(
+        keys.map(async (key) => {
+          const left = await admin.pTTL(key);
+          if (left < 0) return;
+          await (left <= ms ? admin.del(key) : admin.pExpire(key, left - ms));
+        }),
+      );
+      return undefined;
+    }
+    case "redis":
+      rig.down = a.down;
+      return undefined;
     case "health": // the balancer's own client: no cookie, no forwarding
       return side.visitors[VISITORS]?.send("GET", "/whoami", { accept: "application/json" });
+  }
+  // The request's moment: the workers' clock stands still while it is handled.
+  // Any other request comes at least a millisecond after the one before.
+  const later = Math.max(realNow() + rig.ahead, (rig.lastMoment ?? 0) + 1);
+  rig.moment = a.together && rig.lastMoment !== undefined ? rig.lastMoment : later;
+  rig.lastMoment = rig.moment;
+  switch (a.do) {
     case "whoami":
       return side.visitors[a.who]?.send("GET", "/whoami", {
         accept: "application/json",
@@ -205,7 +275,9 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
 }
 
 // ---- What is compared.
-const minutesUntil = (time: number) => Math.round((time - Date.now()) / 60_000);
+/** Minutes from now until TIME, on a clock AHEAD ms ahead of the real one. */
+const minutesUntil = (time: number, ahead: number) =>
+  Math.round((time - Date.now() - ahead) / 60_000);
 const ttlShown = (ttlMs: number) =>
   ttlMs < 0 ? "never expires" : `${Math.round(ttlMs / 60_000)} min`;
 
@@ -260,7 +332,8 @@ async function body(a: Action, answer: Answer, side: Side, admin: RedisClient) {
   };
 }
 
-function cookie(line: string) {
+/** A Set-Cookie line as compared; its lifetime read on the workers' clock, AHEAD ms ahead. */
+function cookie(line: string, ahead: number) {
   const { pair, attributes } = setCookieParts(line);
   const expires = attributes.get("expires");
   return {
@@ -269,7 +342,9 @@ function cookie(line: string) {
     httpOnly: attributes.has("httponly"),
     sameSite: attributes.get("samesite")?.toLowerCase() ?? "(none)",
     path: attributes.get("path") ?? "(none)",
-    lifetime: expires ? `${minutesUntil(Date.parse(expires))} min` : "until the browser closes",
+    lifetime: expires
+      ? `${minutesUntil(Date.parse(expires), ahead)} min`
+      : "until the browser closes",
   };
 }
 
@@ -298,7 +373,7 @@ const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y)
 
 /** Who ADDRESS is, for request A: the visitor, something the visitor wrote, the CDN, the balancer. */
 function whose(address: unknown, a: Action): string {
-  if (a.do === "health" || a.do === "restart") return `${String(address)}`;
+  if (!("address" in a)) return `${String(address)}`;
   if (address === a.address) return `${address}, the visitor's own address`;
   if (address === edgeOf(a)) return `${address}, the CDN edge server's`;
   if (address === BALANCER) return `${address}, the load balancer's`;
@@ -327,7 +402,7 @@ function addressRule({ action: a, yours: y, reference: r }: S) {
       "ip" in mine
         ? "GET /whoami answers"
         : "the app believes (req.ip, what logs and rate limits use)";
-    if (a.do === "health") {
+    if (!("address" in a)) {
       said.push(
         `${head} ${String(ip)} for the balancer's own health check, which came from ${BALANCER} with no X-Forwarded-For`,
       );
@@ -371,12 +446,24 @@ function addressRule({ action: a, yours: y, reference: r }: S) {
   return said.join("\n") || undefined;
 }
 
-function cookieRule({ action: a, yours: y, reference: r }: S) {
+function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
+  if (y.status === r.status) return undefined;
+  const route = a.do === "visit" ? "GET /" : "GET /whoami";
+  if (rigOf(referenceSide).down && r.status >= 500 && y.status < 400) {
+    return `kept serving while Redis was down: ${route} answered ${y.status} where the reference answers ${r.status}; a session a worker keeps elsewhere meanwhile (its own memory) is that worker's alone, so the balancer's next request, on the other worker, knows nothing of it, and it is gone when Redis is back; when the shared store fails, the request fails (let the error reach the store error handler: 503)`;
+  }
+  if (rigOf(referenceSide).down && r.status === 503) {
+    return `${route} answered ${y.status} while Redis was down, where the reference answers 503: let the store's error reach Express, whose store error handler answers 503 (Service Unavailable: try again later)`;
+  }
+  return undefined;
+}
+
+function cookieRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   if (same(y.cookies, r.cookies) || y.status !== r.status) return undefined;
   type C = ReturnType<typeof cookie>;
   const mine = (y.cookies as C[]).find((c) => c.name === COOKIE_NAME);
   const theirs = (r.cookies as C[]).find((c) => c.name === COOKIE_NAME);
-  const overHttp = a.do !== "restart" && a.do !== "health" && a.proto === "http";
+  const overHttp = "proto" in a && a.proto === "http";
   if (theirs && !mine) {
     return "no session cookie behind the proxies: the app believes the request came over plain HTTP, and express-session never sends a Secure cookie over HTTP";
   }
@@ -387,6 +474,10 @@ function cookieRule({ action: a, yours: y, reference: r }: S) {
   }
   if (mine && theirs && mine.secure !== theirs.secure) {
     return "the session cookie is not marked Secure: the visitor only ever talks HTTPS to the CDN, so the cookie must never travel in clear";
+  }
+  const waited = rigOf(referenceSide).ahead / 60_000;
+  if (mine && theirs && mine.lifetime !== theirs.lifetime && waited > 0) {
+    return `the session cookie's end was fixed in advance: a session started ${waited} minutes into the scenario gets a cookie that lasts ${mine.lifetime} where ${theirs.lifetime} was expected; each session's 30 minutes count from when that session starts (maxAge), not from when the worker started`;
   }
   return `the session cookie differs: ${JSON.stringify(y.cookies)} where ${JSON.stringify(r.cookies)} was expected`;
 }
@@ -402,7 +493,9 @@ function bodyRule(yoursSide: () => Side | undefined) {
       const owner = yoursSide()?.owners.get(String(mine.session));
       if (owner && owner !== name(a.who)) {
         said.push(
-          `another visitor's session: ${name(a.who)} was given ${String(mine.session)}, the session ${owner} started; two workers handed out the same session id`,
+          a.together
+            ? `another visitor's session: ${name(a.who)} was given ${String(mine.session)}, the session ${owner} started, having come in the same millisecond; an id made from the time (or a count) is the same for visitors who come together, and anyone who knows when a visitor came can work it out: an id must be random (express-session's own: 24 random bytes)`
+            : `another visitor's session: ${name(a.who)} was given ${String(mine.session)}, the session ${owner} started; two workers handed out the same session id`,
         );
       }
     }
@@ -476,21 +569,57 @@ let loads = 0;
 const loadAgain = async (file: string) =>
   (await import(`${pathToFileURL(file).href}?process-${++loads}`)) as Module;
 
+/** What node-redis throws when Redis stops answering: an outage (a 503 by the store error handler). */
+class SocketClosedUnexpectedlyError extends Error {}
+const EVENTS = new Set(["on", "once", "off", "addListener", "removeListener", "emit"]);
+
+/** CLIENT as a worker gets it: while RIG says Redis is down, every command fails. */
+function faulty(client: RedisClient, rig: Rig): RedisClient {
+  return new Proxy(client, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== "function") return value;
+      if (rig.down && typeof key === "string" && !EVENTS.has(key)) {
+        return () =>
+          Promise.reject(
+            new SocketClosedUnexpectedlyError("Socket closed unexpectedly (the check's outage)"),
+          );
+      }
+      return value.bind(target);
+    },
+  });
+}
+
+/** A worker process: the module loaded anew and its app made, on the workers' clock. */
+const startWorker = (rig: Rig, client: RedisClient) =>
+  withClock(rig.clock, async () => (await loadAgain(rig.file)).createApp(faulty(client, rig)));
+
 /**
  * SIDE's app for a scenario: two workers behind a round-robin that also notes what the app
  * believed of each request. Each worker is a process of its own: its own copy of the module
  * in FILE, loaded anew for the scenario, and its own client of CLIENTS.
  */
-async function rigFor(side: Side, clients: RedisClient[], file: string) {
-  const modules = await Promise.all(clients.map(() => loadAgain(file)));
+async function rigFor(side: Side, clients: RedisClient[], file: string, admin: RedisClient) {
   const rig: Rig = {
     file,
     clients,
-    workers: clients.map((client, i) => (modules[i] as Module).createApp(client)),
+    admin,
+    workers: [],
     next: 0,
     answered: 0,
     seen: undefined,
+    clock: { aheadMs: 0 },
+    ahead: 0,
+    moment: undefined,
+    lastMoment: undefined,
+    down: false,
   };
+  rig.clock = {
+    get aheadMs() {
+      return rig.moment === undefined ? rig.ahead : rig.moment - realNow();
+    },
+  };
+  rig.workers = await Promise.all(clients.map((client) => startWorker(rig, client)));
   rigs.set(side, rig);
   const balancer = express();
   balancer.use((req: Request, res, next) => {
@@ -502,7 +631,7 @@ async function rigFor(side: Side, clients: RedisClient[], file: string) {
       rig.seen = { ip: req.ip, protocol: req.protocol, secure: req.secure };
     });
     const app = rig.workers[worker];
-    if (app) app(req, res, next);
+    if (app) withClock(rig.clock, () => app(req, res, next));
     else next();
   });
   return balancer;
@@ -541,6 +670,7 @@ async function model(
     return own;
   };
   let yours: Side | undefined;
+  let reference: Side | undefined;
   return {
     visitors: VISITORS + 1, // and the balancer's health check
     action: actions,
@@ -549,7 +679,8 @@ async function model(
     actor: (a) => ("who" in a ? a.who : undefined),
     perform,
     body: (a, answer, side) => body(a, answer, side, sides.admin(side.name)),
-    cookie,
+    // The minutes waited are alike on both sides: read on the reference's clock.
+    cookie: (line) => cookie(line, reference ? rigOf(reference).ahead : 0),
     session,
     allowed: [
       {
@@ -568,14 +699,21 @@ async function model(
         },
       },
     ],
-    rules: [addressRule, cookieRule, bodyRule(() => yours), storeRule, trafficRule],
+    rules: [statusRule, addressRule, cookieRule, bodyRule(() => yours), storeRule, trafficRule],
     probe: (side) => sides.probe(side, PREFIX),
     createApp: async (side) => {
       yours = side;
-      return rigFor(side, await clientsOf(side), file);
+      return rigFor(side, await clientsOf(side), file, sides.admin(side.name));
     },
-    createReference: async (side) =>
-      rigFor(side, await clientsOf(side), join(import.meta.dirname, "solution", "app.ts")),
+    createReference: async (side) => {
+      reference = side;
+      return rigFor(
+        side,
+        await clientsOf(side),
+        join(import.meta.dirname, "solution", "app.ts"),
+        sides.admin(side.name),
+      );
+    },
   };
 }
 
@@ -583,6 +721,7 @@ const A = 0;
 const B = 1;
 const from = (who: number, more: Partial<Through> = {}): Through => ({
   who,
+  together: false,
   address: ADDRESSES[0] ?? "",
   edge: 50,
   spoofed: [],
@@ -621,6 +760,12 @@ const EXAMPLES: Action[][] = [
     whoami(from(A, { address: "2001:db8::7", spoofed: ["127.0.0.1", "6.6.6.6"] })),
     { do: "health" },
   ],
+  // A session begun when the workers have been up a while lasts as long as one begun at once.
+  [{ do: "wait", minutes: 10 }, visit(from(A)), visit(from(B))],
+  // Visitors who come in the same millisecond, on one worker and the other, get sessions of their own.
+  [visit(from(A)), visit(from(B, { together: true })), visit(from(2, { together: true }))],
+  // Redis down: no worker keeps sessions of its own meanwhile.
+  [visit(from(A)), { do: "redis", down: true }, visit(from(A)), visit(from(B))],
 ];
 
 export default defineCheck<Module>({

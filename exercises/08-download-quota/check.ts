@@ -6,7 +6,8 @@
  *
  * A differential check (test/checks/differential.ts, test/checks/redis-probe.ts): scenarios of
  * three visitors, drawn at random, run on your app and on the reference side by side. Each side
- * runs as TWO processes (two copies of app.ts, each with its own memory and Redis connection)
+ * runs as TWO processes (two copies of app.ts, each with its own memory, Redis connection and
+ * process id, process.pid)
  * over one Redis database of its own; a request goes to one of them. After every request the
  * two sides must look the same to a visitor (status, downloadsLeft, Retry-After, cookies) and
  * to an operator (the sessions, the windows Redis holds and how long each has left, whether a
@@ -27,22 +28,30 @@
  *   signs its cookie).
  * - Faults: Redis goes down, or stops answering, just after a visitor's session was read (so
  *   that what fails is your count, not the session): the visitor must get a 503, quickly (at
- *   most SLOWER_MS later than the reference's). Or the app loses Redis after its first, second
- *   or third command that writes for the count reached it (a process that dies mid-request):
- *   what reached Redis must not leave a count that never expires. Or Redis refuses every write
- *   for one download (out of memory: OOM; both sides' databases are on one redis-server, so it
- *   is set once both sides are ready and lifted once both have their answer): a 503 too.
+ *   most SLOWER_MS later than the reference's). A Redis that stops answering ends, FREEZE_MS
+ *   later, in the app's client timing out (SocketTimeoutError, as createRedisClient's socket
+ *   timeout ends a hung connection). Or the app loses Redis after its first, second or third
+ *   command that writes for the count reached it (a process that dies mid-request): what
+ *   reached Redis must not leave a count that never expires; in a classic scenario, Redis is
+ *   back at once (a blip): the count ran, and sent again it counts the download twice. Or
+ *   Redis refuses every write for one download (out of memory: OOM; in a classic scenario, a
+ *   read-only replica: READONLY; both sides' databases are on one redis-server, so it is set
+ *   once both sides are ready and lifted once both have their answer): a 503 too.
  * - A key of the quota's under the session store's prefix (sess:) is seen as such.
  *
- * Runs: the 11 classic scenarios below, then 7 drawn ones of up to 6 steps (CHECK_DRAW, CHECK_RUNS
+ * Runs: the 13 classic scenarios below, then 7 drawn ones of up to 6 steps (CHECK_DRAW, CHECK_RUNS
  * to draw others).
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { createHmac } from "node:crypto";
+import { subscribe } from "node:diagnostics_channel";
+import type { Socket } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import express, { type Express } from "express";
 import type session from "express-session";
 import fc from "fast-check";
+import { SocketTimeoutError } from "redis";
 import { redisClient } from "../../lib/services/redis.ts";
 import type { RedisClient } from "../../steps/shared/redis-client.ts";
 import { COOKIE_NAME, sessionSecrets } from "../../steps/shared/session-secret.ts";
@@ -63,6 +72,27 @@ import * as reference from "./solution/app.ts";
 
 type Module = typeof import("./solution/app.ts");
 
+// ---- Two processes in one: each copy of app.ts sees a process id of its own (process.pid), as
+// two processes of a cluster do, while it loads and while it answers a request.
+const realPid = process.pid;
+const processIndex = new AsyncLocalStorage<number>();
+Object.defineProperty(process, "pid", {
+  configurable: true,
+  enumerable: true,
+  get: () => realPid + (processIndex.getStore() ?? 0),
+});
+
+/**
+ * The client sockets this process opens (node:net's "net.client.socket" channel): a frozen
+ * Redis ends in the app's client timing out on those connected to a tap's relay.
+ */
+const clientSockets = new Set<Socket>();
+subscribe("net.client.socket", (message) => {
+  const { socket } = message as { socket: Socket };
+  clientSockets.add(socket);
+  socket.once("close", () => clientSockets.delete(socket));
+});
+
 const QUOTA = 3;
 const VISITORS = 3;
 /** How long a frozen Redis keeps a connection open without answering before it is cut. */
@@ -77,8 +107,12 @@ const PROCESS_HEADER = "x-check-process";
  */
 const RETRY_AFTER_S = 3;
 
-/** FULL: the Redis server refuses writes (out of memory: OOM), as a running Redis can for now. */
-type Fault = "down" | "frozen" | "cut" | "full";
+/**
+ * FULL: the Redis server refuses writes (out of memory: OOM), as a running Redis can for now;
+ * READONLY: it refuses them as a replica does (READONLY), as during a failover. BLIP: a cut after
+ * the first write, with Redis back at once (the connection lost, not Redis).
+ */
+type Fault = "down" | "frozen" | "cut" | "blip" | "full" | "readonly";
 /** How a browser may spell the same signed session cookie: the value express-session reads is the same. */
 type Spelling = "s:" | "%73%3A" | "s%3a";
 type Action =
@@ -140,6 +174,8 @@ class Tap {
   private clients: RedisClient[] = [];
   /** A freeze's end, when a scenario froze Redis. */
   private thaw: NodeJS.Timeout | undefined;
+  /** Watches for a blip's cut, to bring Redis back at once. */
+  private back: NodeJS.Timeout | undefined;
 
   private constructor(relay: Relay, database: number) {
     this.relay = relay;
@@ -158,6 +194,7 @@ class Tap {
     }
     this.destroyClients();
     clearTimeout(this.thaw);
+    clearInterval(this.back);
     this.relay.set("down"); // what a freeze held back is dropped, never sent late
     this.relay.set("up");
     this.clients = await Promise.all(
@@ -189,23 +226,48 @@ class Tap {
     this.relay.downAfterNextRequest((chunk) => notTheDownloads(chunk) || before-- > 0);
   }
 
-  /** Redis stops answering; FREEZE_MS later its connections are cut, and it stays down. */
+  /**
+   * The connections are lost just after the first command that writes for a download reached
+   * Redis, before it answers; Redis itself is back at once, and the app's clients reconnect.
+   */
+  blip(): void {
+    this.cut(1);
+    clearInterval(this.back);
+    this.back = setInterval(() => {
+      if (this.relay.state !== "down") return;
+      clearInterval(this.back);
+      this.relay.set("up");
+    }, 5);
+  }
+
+  /**
+   * Redis stops answering; FREEZE_MS later the app's clients give up waiting (a socket timeout,
+   * as createRedisClient's socketTimeout ends a hung connection: SocketTimeoutError), and Redis
+   * stays down.
+   */
   freeze(): void {
     this.relay.set("frozen");
-    this.thaw = setTimeout(() => this.down(), FREEZE_MS);
+    this.thaw = setTimeout(() => {
+      for (const socket of clientSockets)
+        if (socket.remotePort === this.relay.port)
+          socket.destroy(new SocketTimeoutError(FREEZE_MS));
+      this.down();
+    }, FREEZE_MS);
   }
 
   close(): Promise<void> {
     clearTimeout(this.thaw);
+    clearInterval(this.back);
     this.destroyClients();
     return this.relay.close();
   }
 }
 
 /**
- * A Redis that refuses writes (maxmemory: OOM) for both sides at once: the two sides' databases
- * are on one redis-server, so "full" is the server's, set once both sides are ready for the
- * download (their sessions made) and lifted once both have had their answer.
+ * A Redis that refuses writes (maxmemory: OOM; or, made a replica of a primary it cannot reach,
+ * READONLY) for both sides at once: the two sides' databases are on one redis-server (of this
+ * check's own), so "full" is the server's, set once both sides are ready for the download
+ * (their sessions made) and lifted once both have had their answer.
  */
 class Full {
   private readonly admin: RedisClient;
@@ -213,17 +275,28 @@ class Full {
   private waiting: (() => void) | undefined;
   /** Sides that have yet to hear their answer while Redis is full. */
   private pending = 0;
+  /** Whether the server was made a replica (READONLY). */
+  private replica = false;
 
   constructor(admin: RedisClient) {
     this.admin = admin;
   }
 
-  /** Redis is full, once both sides are here (or MEET_MS later: the other side failed). */
-  async fill(): Promise<void> {
+  /**
+   * Redis refuses writes (HOW: out of memory, or a replica's READONLY), once both sides are
+   * here (or MEET_MS later: the other side failed).
+   */
+  async fill(how: "full" | "readonly"): Promise<void> {
     const other = this.waiting;
     if (other) {
       this.waiting = undefined;
-      await this.admin.configSet("maxmemory", "1");
+      if (how === "full") await this.admin.configSet("maxmemory", "1");
+      else {
+        // A replica of a primary that is not there (port 1): it keeps its data, answers reads,
+        // and refuses writes.
+        this.replica = true;
+        await this.admin.sendCommand(["REPLICAOF", "127.0.0.1", "1"]);
+      }
       this.pending = 2;
       other();
       return;
@@ -249,6 +322,8 @@ class Full {
   async empty(): Promise<void> {
     this.pending = 0;
     await this.admin.configSet("maxmemory", "0");
+    if (this.replica) await this.admin.sendCommand(["REPLICAOF", "NO", "ONE"]);
+    this.replica = false;
   }
 }
 /** How long a side waits for the other before Redis is full (it failed, or hangs). */
@@ -261,6 +336,8 @@ interface SideState {
   armed: { kind: Fault; nth: number } | undefined;
   /** Visitors who have downloaded in this scenario. */
   downloaded: Set<number>;
+  /** Which processes (1, 2) each visitor's downloads went to. */
+  processes: Map<number, Set<number>>;
   /** Visitors whose browser sends one more cookie since their last download. */
   newCookie: Set<number>;
   /** Visitors whose browser spells its session cookie another way. */
@@ -323,6 +400,7 @@ async function twoProcesses(
   const state: SideState = {
     armed: undefined,
     downloaded: new Set(),
+    processes: new Map(),
     newCookie: new Set(),
     respelled: new Set(),
     cut: false,
@@ -369,11 +447,14 @@ async function twoProcesses(
             if (fault?.kind === "down") tap.down();
             if (fault?.kind === "frozen") tap.freeze();
             if (fault?.kind === "cut") tap.cut(fault.nth);
+            if (fault?.kind === "blip") tap.blip();
             callback(error, data);
           });
       },
     });
-    withClock(state.clock, () => (apps[index] as Express)(req, res, next));
+    processIndex.run(index, () =>
+      withClock(state.clock, () => (apps[index] as Express)(req, res, next)),
+    );
   });
   return front;
 }
@@ -472,7 +553,9 @@ async function twin(side: Side, admin: RedisClient, who: number, of: number): Pr
 
 function download(side: Side, who: number, on: 1 | 2, proxied = false): Promise<Answer> {
   const headers: Record<string, string> = { ...JSON_CLIENT, [PROCESS_HEADER]: String(on) };
-  if (proxied) headers["x-forwarded-for"] = `203.0.113.${++stateOf(side).forwarded}`;
+  const state = stateOf(side);
+  if (proxied) headers["x-forwarded-for"] = `203.0.113.${++state.forwarded}`;
+  state.processes.set(who, (state.processes.get(who) ?? new Set()).add(on));
   const visitor = side.visitors[who];
   if (!visitor) throw new Error(`no visitor ${who}`);
   return visitor.send("POST", "/download", headers);
@@ -508,9 +591,13 @@ function describe(a: Action): string {
     case "fault":
       if (a.kind === "full")
         return `${name(a.who)}: POST /download while Redis refuses every write (it is out of memory: OOM), though it answers reads; then it has room again`;
+      if (a.kind === "readonly")
+        return `${name(a.who)}: POST /download while Redis refuses every write as a read-only replica does (READONLY: during a failover, the old primary is now a replica), though it answers reads; then it is a primary again`;
+      if (a.kind === "blip")
+        return `${name(a.who)}: POST /download; once ${name(a.who)}'s session was read, the first command the app sends that writes for the download reaches Redis, then the connection is lost before Redis answers; Redis itself is back at once (a network blip: the app's client reconnects within 0.1 s), then goes down once the app has answered`;
       return a.kind === "cut"
         ? `${name(a.who)}: POST /download; once ${name(a.who)}'s session was read, the ${["first", "second", "third"][a.nth - 1]} command the app sends that writes for the download reaches Redis, then the connection is lost before Redis answers (as when the app's process dies; if the app writes fewer, once it has answered)`
-        : `${name(a.who)}: POST /download, and ${a.kind === "down" ? "Redis goes down" : "Redis stops answering (its connections cut 0.3 s later)"} just after ${name(a.who)}'s session was read`;
+        : `${name(a.who)}: POST /download, and ${a.kind === "down" ? "Redis goes down" : "Redis stops answering (0.3 s later the app's client gives up waiting: a socket timeout, SocketTimeoutError; then Redis is down)"} just after ${name(a.who)}'s session was read`;
   }
 }
 
@@ -596,17 +683,18 @@ async function act(
     }
     case "fault": {
       await withSession(side, a.who);
-      if (a.kind === "full") {
-        await full.fill();
+      if (a.kind === "full" || a.kind === "readonly") {
+        await full.fill(a.kind);
         state.started = Date.now(); // the wait for the other side is not the app's
         return await download(side, a.who, 1).finally(() => full.answered());
       }
       state.armed = { kind: a.kind, nth: a.nth };
-      if (a.kind === "cut") state.cut = true;
+      if (a.kind === "cut" || a.kind === "blip") state.cut = true;
       const answer = await download(side, a.who, 1).finally(() => {
         state.armed = undefined;
-        // The process is gone (or Redis is): nothing more reaches Redis in this scenario.
-        if (a.kind === "cut") tap.down();
+        // The process is gone (or Redis is): nothing more reaches Redis in this scenario. After
+        // a blip, whether the lost download was counted is the app's choice: Redis goes down too.
+        if (a.kind === "cut" || a.kind === "blip") tap.down();
       });
       return answer;
     }
@@ -750,6 +838,15 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
       return `a download was let through though Redis refused to count it (it answered ${y.status}): Redis was out of memory and answered the count with an error (OOM). An error reply is Redis failing as surely as no reply: nothing was counted, so the visitor must hear "not now" (503 Service Unavailable), not "here is your file"`;
     return `answered ${y.status} where Redis refused the write (out of memory: OOM): a running Redis that refuses writes for now (OOM, READONLY, MISCONF…) is an outage too, to be answered 503 Service Unavailable (try again later), not a crash of the app (500) nor anything else`;
   }
+  if (a.do === "fault" && a.kind === "readonly") {
+    if (y.status < 400)
+      return `a download was let through though Redis refused to count it as a read-only replica (it answered ${y.status}): during a failover the old primary answers writes with READONLY, and what it still answers to reads is no count of this download. Nothing was counted, so the visitor must hear "not now" (503 Service Unavailable), not "here is your file"`;
+    return `answered ${y.status} where Redis refused the write as a read-only replica (READONLY): a running Redis that refuses writes for now (OOM, READONLY, MISCONF…) is an outage too, to be answered 503 Service Unavailable (try again later), not a crash of the app (500) nor anything else`;
+  }
+  if (a.do === "fault" && a.kind === "blip" && y.status < 500 && r.status >= 500)
+    return `the download was counted twice (it answered ${y.status}): the connection was lost just after the count reached Redis, which ran it, and the app sent it again once it had reconnected. When an answer is lost, the command may well have run: sent again, it counts the download a second time, and the visitor loses a download it never had. Answer 503 (the visitor can try again), rather than sending the count again`;
+  if (a.do === "fault" && a.kind === "frozen" && y.status < 400)
+    return `a download was let through though Redis failed (it answered ${y.status}): Redis stopped answering, and the app's client gave up waiting (a timeout), which says nothing of whether the count was made. Nothing is known to be counted, so the visitor must hear "not now" (503 Service Unavailable), not "here is your file"`;
   if (a.do === "fault" || (r.status === 503 && a.do !== "burst")) {
     if (y.status < 400)
       return `a download was let through though Redis failed (it answered ${y.status}): the quota could not be counted, so the visitor must hear "not now" (503 Service Unavailable), not "here is your file"`;
@@ -776,6 +873,8 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
 
 /** Why VISITOR (a letter) got more downloads than the reference, from the scenario so far. */
 function escaped(a: Action, state: SideState): string {
+  if ("who" in a && (state.processes.get(a.who)?.size ?? 0) > 1)
+    return `: ${name(a.who)}'s downloads went to both processes of the app. ${ONCE_PER_PROCESS}`;
   if (a.do === "download" && a.proxied)
     return ": this request came with an X-Forwarded-For header, which any client can send with any value it likes; the quota must follow the visitor's session";
   if ("who" in a && state.respelled.has(a.who))
@@ -786,6 +885,9 @@ function escaped(a: Action, state: SideState): string {
     return ": time passed, and the quota started again before the visitor's window was over (the app's clock began 20 s before a midnight, so it crossed the end of a minute, ten minutes, hour and day). A window begins at the visitor's first download and lasts 10 minutes; one that follows the clock (12:00 to 12:10, 12:10 to 12:20…) lets a visitor take 3 at 12:09 and 3 more at 12:10";
   return "";
 }
+
+const ONCE_PER_PROCESS =
+  "If each process counts apart (in its memory, or under a key of its own: its process id…), a visitor gets the quota once per process: every process must count under the same key, one that names the visitor only";
 
 function answerRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   if (y.status !== r.status) return undefined;
@@ -802,7 +904,7 @@ function answerRule({ action: a, yours: y, reference: r, referenceSide }: S) {
       if (!mb) continue;
       if (mb.granted !== tb.granted) {
         said.push(
-          `${a.n} downloads sent at once let the wrong number through: ${visitor} got ${mb.granted} where ${tb.granted} ${tb.granted === 1 ? "was" : "were"} left in the window. Requests that overlap must not be able to undo each other's count: in one process or in two, each one's check and count must be one step that nobody else's can come between`,
+          `${a.n} downloads sent at once let the wrong number through: ${visitor} got ${mb.granted} where ${tb.granted} ${tb.granted === 1 ? "was" : "were"} left in the window. Requests that overlap must not be able to undo each other's count: in one process or in two, each one's check and count must be one step that nobody else's can come between${a.both && mb.granted > tb.granted ? `. These went to both processes in turn. ${ONCE_PER_PROCESS}` : ""}`,
         );
       } else if (!same(mb.downloadsLeft, tb.downloadsLeft)) {
         said.push(
@@ -1041,7 +1143,9 @@ async function setUp({ module, dir, redis, after }: CheckContext<Module>): Promi
     Tap.open(server.url, await database("reference")),
   ]);
   after(() => Promise.all([yours.close(), theirs.close()]));
-  const again = (file: string) => import(`${pathToFileURL(file).href}?second-process`);
+  // The second process's copy loads as a process of its own: process.pid is another.
+  const again = (file: string) =>
+    processIndex.run(1, () => import(`${pathToFileURL(file).href}?second-process`));
   return {
     copies: [module, (await again(join(dir, "app.ts"))) as Module],
     references: [
@@ -1173,6 +1277,11 @@ export default defineCheck<Module>({
             [{ do: "fault", who: A, kind: "down", nth: 1 }],
             // Redis refuses the count with an error (out of memory) for one download.
             [{ do: "fault", who: A, kind: "full", nth: 1 }],
+            // ...or as a read-only replica does (READONLY), as during a failover.
+            [{ do: "fault", who: A, kind: "readonly", nth: 1 }],
+            // A download's count reaches Redis, its answer is lost with the connection, and
+            // Redis is back at once: the count ran, and must not run again.
+            [dl(A), { do: "fault", who: A, kind: "blip", nth: 1 }],
             // A script Redis no longer holds: EVALSHA answers NOSCRIPT, and the app sends it again.
             [dl(A), { do: "forget-scripts" }, dl(A)],
             // What a client can send: one more cookie, an X-Forwarded-For header, the session

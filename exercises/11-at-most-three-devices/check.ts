@@ -9,14 +9,17 @@
  * requests in turn (twoProcesses). Logins one at a time, or two or three of ada's sent at once
  * (or the others sent while the first one's login is ending a session); visits (GET /me)
  * between them, which change who was seen last; logouts; a store whose destroy() fails.
- * Classic scenarios add a store whose destroy() is slow, a session Redis drops on its own (its
- * index entry left behind) and a session that ran out (its key gone, its entry's score past).
+ * Classic scenarios add a store whose destroy() is slow, one whose destroy() hangs (a minute
+ * without an answer, during which the timers the app set run; then it fails), the others' logins
+ * sent once the first one has read the index, a session Redis drops on its own (its index entry
+ * left behind) and a session that ran out (its key gone, its entry's score past).
  * After every step the check compares the answers, the sessions in Redis (which live, so which
  * browsers are still logged in), each user's index (user-sessions:<user>), the tombstones of
  * ended sessions (step 05's ended:<id>: a late write cannot bring them back), whether a login
  * answered before its destroy() calls and its changes to the index were confirmed, and the
  * commands sent (no SCAN or KEYS over every session).
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import express, { type Express } from "express";
@@ -51,20 +54,26 @@ const JSON_CLIENT = { accept: "application/json" };
 type Action =
   | { do: "login"; who: number }
   // Logins of several browsers, sent at the same moment; or, STAGGERED, the first alone, the
-  // others once it is ending a session (its destroy() held until they have answered).
-  | { do: "together"; who: number[]; staggered?: boolean }
+  // others once it is ending a session (its destroy() held until they have answered), or,
+  // AT READ, once it has read the user's index (that answer held until they have answered).
+  | { do: "together"; who: number[]; staggered?: boolean; atRead?: boolean }
   | { do: "visit"; who: number }
   | { do: "logout"; who: number }
   | { do: "store"; fault: Fault }
   | { do: "evict"; who: number } // Redis drops this browser's session on its own
   | { do: "expire"; who: number }; // this browser's session ran out (its expiry is past)
 
-/** How the store's destroy() behaves: as it should, failing, or slow (then as it should). */
-type Fault = "works" | "fails" | "slow";
+/**
+ * How the store's destroy() behaves: as it should, failing, slow (then as it should), or hanging
+ * (a minute without an answer, during which the app's timers run; then it fails).
+ */
+type Fault = "works" | "fails" | "slow" | "hangs";
 /** How long a slow store's destroy() takes (ms): an answer that stops waiting sooner is seen. */
 const SLOW_MS = 300;
 /** At most this long (ms), a staggered step holds the first login's destroy() for the others. */
 const HOLD_MS = 200;
+/** How long a hanging store's destroy() goes without an answer, on the app's clock (ms). */
+const HANG_MS = 60_000;
 
 /** The session id inside a session cookie's value (s%3A<id>.<signature>). */
 const idIn = (value: string | undefined) =>
@@ -78,6 +87,8 @@ function describe(a: Action): string {
     case "together": {
       const [first = 0, ...rest] = a.who;
       const as = `POST /login as ${USERS[first]}`;
+      if (a.staggered && a.atRead)
+        return `${name(first)}: ${as}, and ${rest.map(name).join(", ")} the same once ${name(first)}'s login has read ${USERS[first]}'s index (the answer it read held until they have answered); then each GET /me, in turn`;
       return a.staggered
         ? `${name(first)}: ${as}, and ${rest.map(name).join(", ")} the same while ${name(first)}'s login is ending a session; then each GET /me, in turn`
         : `${a.who.map(name).join(", ")} at the same moment: ${as}; then each GET /me, in turn`;
@@ -91,6 +102,8 @@ function describe(a: Action): string {
         fails: "the store starts failing destroy() (a broken store)",
         works: "the store works again",
         slow: `the store becomes slow: each destroy() takes ${SLOW_MS} ms, then succeeds`,
+        hangs:
+          "the store hangs: each destroy() gets no answer for a minute (the app's timers run as it passes), then fails",
       }[a.fault];
     case "evict":
       return `Redis drops ${name(a.who)}'s session on its own (evicted: out of memory); the index still lists it`;
@@ -132,6 +145,51 @@ const breakable = new WeakMap<object, { side: Side; sides: RedisSides }>();
 const faultOf = (side: Side): Fault => (side.notes.fault as Fault | undefined) ?? "works";
 /** A staggered step under way on a side: FIRE sends the other logins; ANSWERED, once they have. */
 const staggers = new WeakMap<Side, { fire: () => void; answered: Promise<void> }>();
+/** The same, at the first read of a user's index (watchIndexWrites holds its answer). */
+const readStaggers = new WeakMap<Side, { fire: () => void; answered: Promise<void> }>();
+
+/**
+ * The app's time while the store hangs: each request runs in its side's context (watched), and
+ * while SIDE's store hangs, each timer the app sets there is also noted, so that the minute of a
+ * hanging destroy() fires it (passTime); it fires on its own too, as usual, if sooner.
+ */
+const inApp = new AsyncLocalStorage<Side>();
+type Noted = { ms: number; fire: () => void; done: boolean };
+const notedTimers = new WeakMap<Side, Noted[]>();
+const notedByHandle = new WeakMap<object, Noted>();
+const realTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+const noting = ((run: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+  const side = inApp.getStore();
+  if (!side || faultOf(side) !== "hangs") return realTimeout(run, ms, ...args);
+  const noted: Noted = { ms: Number(ms ?? 0), done: false, fire: () => {} };
+  const handle = realTimeout(() => noted.fire(), ms);
+  noted.fire = () => {
+    if (noted.done) return;
+    noted.done = true;
+    realClearTimeout(handle);
+    run(...args);
+  };
+  notedByHandle.set(handle, noted);
+  notedTimers.set(side, [...(notedTimers.get(side) ?? []), noted]);
+  return handle;
+}) as unknown as typeof setTimeout;
+globalThis.setTimeout = Object.assign(noting, { __promisify__: realTimeout.__promisify__ });
+globalThis.clearTimeout = ((handle?: Parameters<typeof clearTimeout>[0]) => {
+  const noted = handle !== null && typeof handle === "object" && notedByHandle.get(handle);
+  if (noted) noted.done = true;
+  realClearTimeout(handle);
+}) as typeof clearTimeout;
+const settle = (ms: number) => new Promise((resolve) => realTimeout(resolve, ms));
+/** MS pass for SIDE's app: the timers it set that are due by then fire, soonest first. */
+async function passTime(side: Side, ms: number): Promise<void> {
+  for (let round = 0; round < 5; round++) {
+    const due = (notedTimers.get(side) ?? []).filter((t) => !t.done && t.ms <= ms);
+    if (!due.length) return;
+    for (const timer of due.sort((x, y) => x.ms - y.ms)) timer.fire();
+    await settle(5); // what they started, under way
+  }
+}
 function breakableDestroy(
   this: session.Store,
   destroy: session.Store["destroy"],
@@ -166,6 +224,15 @@ function breakableDestroy(
       }
       if (fault === "fails")
         return done(new Error("the session store failed to destroy (a fault the check injected)"));
+      if (fault === "hangs") {
+        // What the app starts alongside, started; then a minute passes for it, without an answer.
+        await settle(20);
+        await passTime(side, HANG_MS);
+        await settle(20);
+        return done(
+          new Error("the session store gave destroy() no answer (a fault the check injected)"),
+        );
+      }
       if (fault === "slow") await new Promise((resolve) => setTimeout(resolve, SLOW_MS));
       destroy.call(this, id, done);
     })
@@ -202,8 +269,19 @@ function watchIndexWrites(client: RedisClient, side: Side): RedisClient {
   queue.addCommand = ((args, options) => {
     const promise = add(args, options);
     const command = String(args[0]).toUpperCase();
-    if (READS.has(command) || !args.slice(1).some((arg) => INDEX_KEY.test(String(arg))))
-      return promise;
+    if (!args.slice(1).some((arg) => INDEX_KEY.test(String(arg)))) return promise;
+    if (READS.has(command)) {
+      // A staggered step at read: the first read of an index (the first login's, then alone)
+      // answers once the other logins have answered.
+      const stagger = readStaggers.get(side);
+      if (!stagger) return promise;
+      readStaggers.delete(side);
+      return promise.then(async (reply) => {
+        stagger.fire();
+        await stagger.answered;
+        return reply;
+      });
+    }
     side.notes.indexWrites = Number(side.notes.indexWrites ?? 0) + 1;
     const settled = () => {
       side.notes.indexWrites = Number(side.notes.indexWrites) - 1;
@@ -264,7 +342,7 @@ function watched(app: Express, side: Side, sides: RedisSides): Express {
       if (Number(side.notes.indexWrites ?? 0) > 0) side.notes.earlyIndex = true;
       return (writeHead as (...a: unknown[]) => typeof res).apply(this, args);
     } as typeof res.writeHead;
-    next();
+    inApp.run(side, next);
   });
   outer.use(app);
   return outer;
@@ -327,6 +405,8 @@ function model(
       return undefined;
     }
     await later(side);
+    // A destroy() an earlier login stopped waiting for (a hanging store's), settled first.
+    for (let tries = 0; Number(side.notes.pending ?? 0) > 0 && tries < 40; tries++) await settle(5);
     side.notes.early = false;
     side.notes.earlyIndex = false;
     const browsers = a.do === "together" ? a.who : [a.who];
@@ -351,10 +431,11 @@ function model(
         answered = resolve;
         setTimeout(resolve, HOLD_MS);
       });
-      staggers.set(side, { fire, answered: held });
+      (a.atRead ? readStaggers : staggers).set(side, { fire, answered: held });
       const firstAnswer = send(first).finally(fire);
       await fired;
       staggers.delete(side);
+      readStaggers.delete(side);
       const others = await Promise.all(rest.map(send)).finally(answered);
       answers = [await firstAnswer, ...others];
     } else answers = await Promise.all(browsers.map(send));
@@ -522,7 +603,9 @@ function storeRule({ action: a, yours: y, reference: r, owners }: S) {
       );
     } else if (n < expected && n < LIMIT) {
       said.push(
-        `${user} has ${n} live sessions where ${expected} should be left: fewer than the limit of ${LIMIT} allows`,
+        a.do === "together"
+          ? `logins at the same moment left ${user} with ${n} live sessions where ${expected} should be left, fewer than the limit of ${LIMIT} allows: choose what to end from one reading of the index (a count read, then a range read in another command, lets another login end sessions in between, and the range then reaches newer ones)`
+          : `${user} has ${n} live sessions where ${expected} should be left: fewer than the limit of ${LIMIT} allows`,
       );
     }
   }
@@ -584,9 +667,16 @@ const login = (who: number): Action => ({ do: "login", who });
 const visit = (who: number): Action => ({ do: "visit", who });
 const together = (...who: number[]): Action => ({ do: "together", who });
 const staggered = (...who: number[]): Action => ({ do: "together", who, staggered: true });
+const staggeredAtRead = (...who: number[]): Action => ({
+  do: "together",
+  who,
+  staggered: true,
+  atRead: true,
+});
 const broken: Action = { do: "store", fault: "fails" };
 const fixed: Action = { do: "store", fault: "works" };
 const slow: Action = { do: "store", fault: "slow" };
+const hangs: Action = { do: "store", fault: "hangs" };
 const evict = (who: number): Action => ({ do: "evict", who });
 const expire = (who: number): Action => ({ do: "expire", who });
 
@@ -615,6 +705,9 @@ export default defineCheck<Module>({
               // A ran out, its entry still listed (the lowest score): it counts among the four
               // at D's login and goes; at E's, B is the least recently seen of four live ones.
               [login(A), login(B), login(C), expire(A), login(D), login(E), visit(B)],
+              // D's login has read the index (four) when E's comes, finds five and ends two: D
+              // then ends what it read, never a third (C stays).
+              [login(A), login(B), login(C), staggeredAtRead(D, E), visit(C)],
             ],
           ),
           { runs: 6, maxActions: 8 },
@@ -652,6 +745,11 @@ export default defineCheck<Module>({
                 fixed,
                 visit(B),
               ],
+              // At E's login, A (the least recently seen) cannot be ended, B (dropped by Redis)
+              // can: one failure among them is enough, the login is no success.
+              [login(A), login(B), login(C), broken, login(D), evict(B), login(E), fixed, visit(A)],
+              // A destroy() that hangs, then fails: the login waits for it, it is no success.
+              [login(A), login(B), login(C), hangs, login(D), fixed, visit(A)],
             ],
           ),
           { runs: 3, maxActions: 8 },

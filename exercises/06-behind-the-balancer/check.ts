@@ -31,6 +31,7 @@ import express, { type Express, type Request } from "express";
 import fc from "fast-check";
 import type { RedisClient } from "../../steps/shared/redis-client.ts";
 import { COOKIE_NAME } from "../../steps/shared/session-secret.ts";
+import { type AppClock, withClock } from "../../test/checks/app-clock.ts";
 import {
   type Answer,
   differential,
@@ -40,7 +41,6 @@ import {
   type Step,
   setCookieParts,
 } from "../../test/checks/differential.ts";
-import { type AppClock, withClock } from "../../test/checks/app-clock.ts";
 import { appRedisClient, type CheckRedis, defineCheck } from "../../test/checks/kit.ts";
 import { type HeldSession, RedisSides } from "../../test/checks/redis-probe.ts";
 

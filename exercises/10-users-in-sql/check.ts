@@ -11,7 +11,8 @@
  * users table now holds, the clients of the pool still checked out (or closed where nothing
  * failed), and what your code sent PostgreSQL (writes inside one transaction that ends, values
  * never pasted into the SQL). New passwords have spaces at their ends and letters Unicode
- * normalization would change: stored and compared as sent. Faults: one of your writes fails in
+ * normalization would change: stored and compared as sent (the right one in lowercase, or in
+ * NFKC, is refused). Faults: one of your writes fails in
  * PostgreSQL mid-transaction (or your read, or your COMMIT; again in a transaction begun again),
  * or the session store fails as the id is renewed after the change. Races: another browser's
  * request, already under way, writes its session back (nine minutes) after the change (in one
@@ -69,8 +70,12 @@ type Action =
   | {
       do: "change";
       who: Who;
-      /** padded: the right one with a space before and after (a different password). */
-      current: "right" | "wrong" | "missing" | "padded";
+      /**
+       * padded: the right one with a space before and after (a different password); lowercased,
+       * nfkc: the right one in lowercase, or in Unicode's compatibility form (NFKC): other
+       * passwords too, once the current one has capitals, or an "ö" of two code points and "ﬁ".
+       */
+      current: "right" | "wrong" | "missing" | "padded" | "lowercased" | "nfkc";
       next: "fresh" | "short";
       /** A browser whose GET / is under way: read its session before, writes it back after. */
       inFlight: Who | undefined;
@@ -478,6 +483,8 @@ async function perform(
   const currentPassword = {
     right: user.password,
     padded: ` ${user.password} `,
+    lowercased: user.password.toLowerCase(),
+    nfkc: user.password.normalize("NFKC"),
     wrong: "not-the-password",
     missing: undefined,
   }[a.current];
@@ -893,7 +900,13 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
     if (r.status >= 500 && y.status < 400)
       return `claimed success though a write failed: POST /password answered ${y.status} while PostgreSQL refused part of the change (a write, or its COMMIT); the visitor must learn it did not happen: answer only once the COMMIT has succeeded, and let an error through, after a ROLLBACK (once a statement of a transaction has failed, its COMMIT writes nothing)`;
     if (r.status === 403 && y.status < 400)
-      return `a wrong current password was accepted: POST /password answered ${y.status} where 403 was expected${a.current === "padded" ? " (the current password was sent with a space before and after it: that is another password; every character counts, as typed)" : ""}`;
+      return `a wrong current password was accepted: POST /password answered ${y.status} where 403 was expected${
+        a.current === "padded"
+          ? " (the current password was sent with a space before and after it: that is another password; every character counts, as typed)"
+          : a.current === "lowercased" || a.current === "nfkc"
+            ? ` (the current password was sent ${a.current === "nfkc" ? 'in Unicode\'s compatibility form (NFKC: its "ﬁ" as "fi", its "o" and two dots as one "ö")' : "in lowercase"}: that is another password; passwords are taken exactly as sent, every code point, never case-folded or normalized)`
+            : ""
+      }`;
     if (r.status === 200 && y.status === 403 && a.current === "right")
       return "the right current password was refused: POST /password answered 403 where 200 was expected (when the password was changed before, what that change stored must verify the password it set, exactly as it was sent: spaces at its ends, capitals, accents and ligatures count, in the very code points typed, never normalized; the new salt and the new hash, both)";
     if (r.status === 401)
@@ -1147,7 +1160,11 @@ function describe(a: Action): string {
           ? "no currentPassword"
           : a.current === "padded"
             ? "the right current password with a space before and after it"
-            : `the ${a.current} current password`;
+            : a.current === "lowercased"
+              ? "the right current password in lowercase"
+              : a.current === "nfkc"
+                ? "the right current password in Unicode's compatibility form (NFKC)"
+                : `the ${a.current} current password`;
       const next =
         a.next === "fresh"
           ? "a new password (with spaces at its ends)"
@@ -1279,8 +1296,16 @@ export default defineCheck<Module>({
               change(A, { next: "short" }),
               change(D),
             ],
-            // A second change, with the password the first one set: its salt and hash were stored.
-            [login(A, 0), change(A), change(A), me(A)],
+            // A second change, with the password the first one set: its salt and hash were stored;
+            // the same one in lowercase, or in NFKC, is another password (403).
+            [
+              login(A, 0),
+              change(A),
+              change(A),
+              change(A, { current: "lowercased" }),
+              change(A, { current: "nfkc" }),
+              me(A),
+            ],
             // Two browsers of ada change it at the same moment: one wins, the other gets 403.
             [login(A, 0), login(B, 0), login(C, 1), both(A, B), me(A), me(B), me(C)],
             // A's current password is wrong, B's is right: B's change must wait for A's to end

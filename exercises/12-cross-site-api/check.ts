@@ -10,7 +10,7 @@
  * same way, spellings of both that no browser writes, null, a page of the API's own site, the API's own page, browsers that send no
  * Sec-Fetch-Site or no Origin) call the API with fetch(…, { credentials: "include" }) or post a
  * form, with the visitor's cookie; a script (no browser) calls it too; now and then a PUT, PATCH,
- * DELETE, PROPFIND or JSON POST arrives from another origin with no preflight of the API's (a
+ * DELETE, PROPFIND, QUERY or JSON POST arrives from another origin with no preflight of the API's (a
  * gateway in front answered it). The check sends the
  * preflight when a browser would, and decides from the answers' headers, as a browser does,
  * whether the request goes out and whether the page may read the answer. Your app and the
@@ -71,7 +71,7 @@ const FIXED_PAGES: Page[] = [
   OWN,
 ];
 /** A partner's label: acme, shop-2, 7eleven… (lowercase, as browsers write a host; never xn--). */
-const LABEL = fc.stringMatching(/^[a-z0-9][a-z0-9]{0,7}(-[a-z0-9]{1,4})?$/);
+const LABEL = fc.stringMatching(/^[a-z0-9][a-z0-9]{0,7}(-{1,3}[a-z0-9]{1,4})?$/);
 const partner = (label: string) => `https://${label}.partners.example`;
 /** Look-alikes of a partner's site: each a way a match goes wrong. */
 const LOOK_ALIKES: ((label: string) => Page)[] = [
@@ -105,6 +105,10 @@ const SPELLINGS = (origin: string): Page[] => {
     `${origin}?x`,
     `${origin}#x`,
     `https://x@${host}`,
+    `https:${host}`,
+    `https:/${host}`,
+    `https:\\${host}`,
+    `https://${label.slice(0, 1)}\t${host.slice(1)}`,
     `https://${label.slice(0, -1)}%${label.charCodeAt(label.length - 1).toString(16)}${host.slice(label.length)}`,
   ];
 };
@@ -125,7 +129,7 @@ type Sends = "both" | "no Sec-Fetch-Site" | "no Origin";
  * preflight (any method but GET, HEAD and POST; a POST with a JSON body): the API refuses them
  * by itself all the same, whoever answered that preflight.
  */
-type Unsafe = "PUT" | "PATCH" | "DELETE" | "PROPFIND" | "POST (JSON)";
+type Unsafe = "PUT" | "PATCH" | "DELETE" | "PROPFIND" | "QUERY" | "POST (JSON)";
 /** "add-form": fetch with a URLSearchParams body, a request that needs no preflight. */
 type Call = "read" | "add" | "add-form" | "empty";
 type Action =
@@ -494,7 +498,14 @@ function model(module: Module, examples: Action[][]): Model<Action> {
         arbitrary: fc.record({
           do: fc.constant("unchecked" as const),
           page: PAGE,
-          method: fc.constantFrom<Unsafe>("PUT", "PATCH", "DELETE", "PROPFIND", "POST (JSON)"),
+          method: fc.constantFrom<Unsafe>(
+            "PUT",
+            "PATCH",
+            "DELETE",
+            "PROPFIND",
+            "QUERY",
+            "POST (JSON)",
+          ),
         }),
         weight: 1,
       },
@@ -621,6 +632,7 @@ const EXAMPLES: Action[][] = [
     fetchFrom(FRONT, "add"),
     { do: "unchecked", page: "https://evil-front.example", method: "PUT" },
     { do: "unchecked", page: SIBLING, method: "PATCH" },
+    { do: "unchecked", page: "https://evil-front.example", method: "QUERY" },
   ],
 ];
 
@@ -732,13 +744,17 @@ export default defineCheck<Module>({
         const { site, close } = await serveApp(
           module.createApp(new session.MemoryStore(), FRONTENDS),
         );
-        // The best of two, in ms: a look-alike whose one label has LETTERS letters.
-        const judged = async (letters: number) => {
+        // The best of two, in ms: a look-alike whose one label has LETTERS letters (or an "a"
+        // and a run of LETTERS hyphens).
+        const judged = async (letters: number, fill: string) => {
           const times: number[] = [];
           for (const _ of [1, 2]) {
             const started = performance.now();
             await fetch(`${site.url}/basket`, {
-              headers: { ...PROXY, origin: `https://${"a".repeat(letters)}.partners.examplx` },
+              headers: {
+                ...PROXY,
+                origin: `https://${fill === "a" ? "" : "a"}${fill.repeat(letters)}.partners.examplx`,
+              },
             }).then((answer) => answer.arrayBuffer());
             times.push(performance.now() - started);
           }
@@ -749,20 +765,25 @@ export default defineCheck<Module>({
           // such as ([a-z0-9]+-?)+) takes about twice as long for each letter more. Stopped at
           // the first length that costs 100 ms more than 4 letters (more on a busy machine),
           // twice, and over twice what two letters fewer cost: a growth, not a busy moment.
+          // A run of hyphens too: a label's hyphens repeated inside a repeat, such as
+          // ([a-z0-9]|-+)+, backtrack the same way.
           const slower = boundForLoad(100);
-          let before = await judged(4);
-          for (let letters = 12; letters <= 28; letters += 2) {
-            const ms = await judged(letters);
-            const short = await judged(4);
-            if (
-              ms > short + slower.ms &&
-              (await judged(letters)) > short + slower.ms &&
-              ms > 2 * before
-            )
-              wrong(
-                `an Origin of ${letters} letters took ${ms} ms to judge, where one of 4 took ${short} ms and one of ${letters - 2} ${before} ms: the match backtracks, and each letter more multiplies its time (40 letters: hours of a blocked server). Any site can send such an Origin; match without a repeat inside a repeat (or compare the parts of new URL(origin))`,
-              );
-            before = ms;
+          for (const fill of ["a", "-"]) {
+            const what = fill === "a" ? "letters" : "hyphens in a row";
+            let before = await judged(4, fill);
+            for (let letters = 12; letters <= 28; letters += 2) {
+              const ms = await judged(letters, fill);
+              const short = await judged(4, fill);
+              if (
+                ms > short + slower.ms &&
+                (await judged(letters, fill)) > short + slower.ms &&
+                ms > 2 * before
+              )
+                wrong(
+                  `an Origin of ${letters} ${what} took ${ms} ms to judge, where one of 4 took ${short} ms and one of ${letters - 2} ${before} ms: the match backtracks, and each ${fill === "a" ? "letter" : "hyphen"} more multiplies its time (40 of them: hours of a blocked server). Any site can send such an Origin; match without a repeat inside a repeat (or compare the parts of new URL(origin))`,
+                );
+              before = ms;
+            }
           }
         } finally {
           await close();

@@ -33,8 +33,9 @@ import * as reference from "./solution/app.ts";
 type Module = typeof import("./solution/app.ts");
 
 const VISITORS = 3;
-/** A regular's visits, more than anyone counts by hand (and than 99). */
+/** A regular's visits, more than anyone counts by hand (and than 99); and a loyal one's (over 999). */
 const REGULAR = 120;
+const LOYAL = 1234;
 type Action =
   | { do: "visit"; who: number; times: number }
   | { do: "hello"; who: number; accept: "json" | "html" | "any" }
@@ -46,16 +47,16 @@ type Action =
       accept?: "json" | "html" | "any";
     }
   | { do: "resets"; who: number; also: number }
-  | { do: "regular"; who: number }
+  | { do: "regular"; who: number; visits?: number }
   | { do: "copy"; who: number; of: number }
   | { do: "forge"; who: number; of: number }
   | { do: "other-cookie"; who: number }
   | { do: "fail"; op: "destroy" | "get"; on: boolean; slow?: boolean };
 /**
  * POST ends the session; the others must not (a link, a prefetch, a monitor, a preflight, and the
- * methods the task does not offer: DELETE, PUT, PATCH).
+ * methods the task does not offer: DELETE, PUT, PATCH, and one no list of them names: PROPFIND).
  */
-type Method = "POST" | "GET" | "HEAD" | "OPTIONS" | "DELETE" | "PUT" | "PATCH";
+type Method = "POST" | "GET" | "HEAD" | "OPTIONS" | "DELETE" | "PUT" | "PATCH" | "PROPFIND";
 const NOT_POST: Record<Exclude<Method, "POST">, string> = {
   GET: "a link, a prefetch or an <img src> would end the session",
   HEAD: "a link checker or an uptime monitor (HEAD) would end the session",
@@ -65,6 +66,8 @@ const NOT_POST: Record<Exclude<Method, "POST">, string> = {
   PUT: "the task's way to forget is POST /reset alone, and a PUT that forgets too is one more way to end a session that nobody asked for (answer it without touching the session)",
   PATCH:
     "the task's way to forget is POST /reset alone, and a PATCH that forgets too is one more way to end a session that nobody asked for (answer it without touching the session)",
+  PROPFIND:
+    "every method but POST must leave the session alone, not only the ones a list names: a WebDAV client's PROPFIND, or any method a proxy or a crawler sends, would end the session (answer it without touching the session)",
 };
 
 const JSON_CLIENT = { accept: "application/json" };
@@ -97,9 +100,11 @@ function inWords(n: number): string {
   const times = ["", "once", "twice", "thrice"][n];
   return times ? `${word}|${times}` : `${word}`;
 }
-/** Whether MESSAGE says N visits: "3", "3x", "three", "twice", "twenty-one"… */
+/** N in digits, as a pattern: "1234", or grouped by thousands ("1,234", "1 234", "1.234"). */
+const digits = (n: number) => String(n).replace(/\B(?=(\d{3})+$)/g, "[,. \u00a0\u202f']?");
+/** Whether MESSAGE says N visits: "3", "3x", "three", "twice", "twenty-one", "1,234"… */
 const says = (message: string, n: number) =>
-  new RegExp(`\\b(${n}x?${n < 1000 ? `|${inWords(n)}` : ""})\\b`, "i").test(message);
+  new RegExp(`\\b(${digits(n)}x?${n < 1000 ? `|${inWords(n)}` : ""})\\b`, "i").test(message);
 
 // Mostly A, so that one visitor's requests follow each other; B and C to tell visitors apart.
 const who = fc.constantFrom(0, 0, 0, 1, 1, 2);
@@ -150,7 +155,7 @@ function describe(a: Action): string {
     case "hello":
       return `${name(a.who)}: GET /hello (Accept: ${ACCEPT[a.accept]})`;
     case "regular":
-      return `${name(a.who)} is a regular: the store's record of its session says ${REGULAR} visits`;
+      return `${name(a.who)} is a regular: the store's record of its session says ${a.visits ?? REGULAR} visits`;
     case "resets":
       return `${name(a.who)} and ${name(a.also)}: POST /reset at the same time (a double click, two tabs)`;
     case "reset":
@@ -228,7 +233,9 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
       );
       if (!data) return undefined;
       await new Promise<void>((resolve) =>
-        store.set(id, { ...data, visits: REGULAR } as session.SessionData, () => resolve()),
+        store.set(id, { ...data, visits: a.visits ?? REGULAR } as session.SessionData, () =>
+          resolve(),
+        ),
       );
       return undefined;
     }
@@ -266,7 +273,8 @@ const lasting = (directive: string) => new RegExp(`(^|[,\\s])(${directive})=\\s*
  * Which cache may answer in the app's place from a copy of ANSWER, and so show an old or another
  * visitor's greeting: "shared" (a CDN, a proxy: Cache-Control public, s-maxage, or a max-age
  * without private; or a lifetime in a header only CDNs obey, such as CDN-Cache-Control,
- * Cloudflare-CDN-Cache-Control, Surrogate-Control), "browser" (private with a lifetime), or none.
+ * Cloudflare-CDN-Cache-Control, Surrogate-Control, or nginx's X-Accel-Expires: seconds, or
+ * @<epoch seconds> still to come), "browser" (private with a lifetime), or none.
  * A lifetime: max-age (s-maxage), or else an Expires date still to come, or else a Last-Modified
  * long enough ago for a cache to guess one (a tenth of its age); or a while a stale copy may still
  * be shown (stale-while-revalidate, stale-if-error). CDN_HEADERS: the names of the headers the
@@ -285,9 +293,10 @@ function cacheMayKeep(answer: Answer, cdnHeaders: string[]): "shared" | "browser
         ? expires > Date.now()
         : Date.now() - modified >= 10_000) ||
     lasting("stale-while-revalidate|stale-if-error").test(directives);
-  const cdn = cdnHeaders.some((name) =>
-    lasting("s-maxage|max-age").test(answer.header(name) ?? ""),
-  );
+  const accel = (answer.header("x-accel-expires") ?? "").trim();
+  const cdn =
+    cdnHeaders.some((name) => lasting("s-maxage|max-age").test(answer.header(name) ?? "")) ||
+    (accel.startsWith("@") ? Number(accel.slice(1)) * 1000 > Date.now() : Number(accel) >= 1);
   if (cdn) return "shared";
   if (has("no-store") || has("no-cache") || !(lifetime || has("public"))) return undefined;
   return has("private") ? "browser" : "shared";
@@ -295,7 +304,7 @@ function cacheMayKeep(answer: Answer, cdnHeaders: string[]): "shared" | "browser
 
 /** The headers that let a cache keep an answer, as said in a message. */
 const cacheHeaders = (answer: Answer, cdnHeaders: string[]) =>
-  ["cache-control", "expires", "last-modified", ...cdnHeaders]
+  ["cache-control", "expires", "last-modified", "x-accel-expires", ...cdnHeaders]
     .filter((name) => answer.header(name) !== undefined)
     .map((name) => {
       const said = name
@@ -790,13 +799,19 @@ export default defineCheck<Module>({
               // A regular, greeted after more visits than anyone counts by hand.
               [visit(A, 4), visit(A, 2), hello(A)],
               [visit(A, 12), hello(A), visit(A, 25), hello(A)],
-              // And after more than a hundred: said exactly (not "99+").
-              [visit(A), { do: "regular", who: A }, hello(A)],
-              // A link or a prefetch (GET), a monitor (HEAD), a preflight (OPTIONS), and the
-              // methods the task does not offer (DELETE, PUT, PATCH): not POST.
+              // And after more than a hundred, and a thousand: said exactly (not "99+", "999+").
               [
                 visit(A),
-                ...(["GET", "HEAD", "OPTIONS", "DELETE", "PUT", "PATCH"] as const).map(
+                { do: "regular", who: A },
+                hello(A),
+                { do: "regular", who: A, visits: LOYAL },
+                hello(A),
+              ],
+              // A link or a prefetch (GET), a monitor (HEAD), a preflight (OPTIONS), and the
+              // methods the task does not offer (DELETE, PUT, PATCH, and any other: PROPFIND).
+              [
+                visit(A),
+                ...(["GET", "HEAD", "OPTIONS", "DELETE", "PUT", "PATCH", "PROPFIND"] as const).map(
                   (method): Action => ({ do: "reset", who: A, method, naming: undefined }),
                 ),
                 hello(A),

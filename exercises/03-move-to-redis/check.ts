@@ -22,7 +22,8 @@
  * redis-server refuse writes (maxmemory: OOM), "read-only" makes it a replica of a server that
  * never answers (READONLY; lifted while the check itself ages the keys); in one example, a gate
  * of the check's own between the relay and Redis answers every command LOADING (a Redis
- * restarting), then BUSY (a long script). The page's record is compared too, and TTLs to 5 s.
+ * restarting), then BUSY (a long script), then every write MISCONF (a snapshot it failed to save
+ * to disk). The page's record is compared too, and TTLs to 5 s.
  * Runs: the 14 examples, then 9 drawn scenarios of up to 6 steps.
  */
 import { once } from "node:events";
@@ -74,19 +75,39 @@ type Action =
  */
 type Fault = "down" | "full" | "readonly" | "cut" | Busy;
 /**
- * How a running Redis refuses every command for now, with an error reply that names why:
- * restarted and still loading its data (LOADING), running a long script (BUSY). Played by the
- * side's gate (below): the redis-server itself, shared with the check, stays as it is.
+ * How a running Redis refuses commands for now, with an error reply that names why: restarted
+ * and still loading its data (LOADING), running a long script (BUSY): every command; unable to
+ * save its snapshot to disk (MISCONF): every write (and PING). Played by the side's gate
+ * (below): the redis-server itself, shared with the check, stays as it is.
  */
-type Busy = "loading" | "busy";
+type Busy = "loading" | "busy" | "misconf";
 /** How a running Redis refuses writes (or every command) for now. */
 type Refusal = "full" | "readonly" | Busy;
 
-/** The error replies of a Redis that refuses every command for now (Busy). */
+/** The error replies of a Redis that refuses commands for now (Busy). */
 const BUSY_REPLIES: Record<Busy, string> = {
   loading: "LOADING Redis is loading the dataset in memory",
   busy: "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
+  misconf:
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.",
 };
+
+/** The commands a Redis that cannot save to disk refuses (MISCONF): those that write, and PING. */
+const MISCONF_REFUSES = new Set(
+  (
+    "SET SETEX PSETEX SETNX SETRANGE GETSET GETDEL GETEX MSET MSETNX APPEND INCR INCRBY DECR " +
+    "DECRBY DEL UNLINK EXPIRE PEXPIRE EXPIREAT PEXPIREAT PERSIST RENAME RENAMENX COPY MOVE " +
+    "HSET HSETNX HMSET HDEL HINCRBY SADD SREM ZADD ZREM LPUSH RPUSH LPOP RPOP FLUSHDB FLUSHALL " +
+    "EVAL EVALSHA FCALL PING"
+  ).split(" "),
+);
+
+/** The name of the command (RESP, or inline) in BUFFER, upper case. */
+function commandName(command: Buffer): string {
+  const text = command.toString("latin1");
+  const name = text.startsWith("*") ? text.split("\r\n")[2] : text.trim().split(/\s+/)[0];
+  return (name ?? "").toUpperCase();
+}
 
 /**
  * Where the RESP value (a command, or a reply) that starts at AT in BUFFER ends; -1: not all
@@ -111,8 +132,9 @@ function respEnd(buffer: Buffer, at: number): number {
 
 /**
  * A TCP gate between a side's relay and the redis-server: it passes every command through, or,
- * while REFUSING, answers each one itself with the error reply of a Redis that refuses every
- * command for now (BUSY_REPLIES). Answers keep the order of the commands, as Redis's do.
+ * while REFUSING, answers each one (only the writes, for "misconf") itself with the error reply
+ * of a Redis that refuses it for now (BUSY_REPLIES). Answers keep the order of the commands, as
+ * Redis's do.
  */
 class Gate {
   refusing: Busy | undefined;
@@ -188,7 +210,9 @@ class Gate {
       for (let end = respEnd(asked, 0); end > 0; end = respEnd(asked, 0)) {
         const command = asked.subarray(0, end);
         asked = asked.subarray(end);
-        if (this.refusing) {
+        const refused =
+          this.refusing === "misconf" ? MISCONF_REFUSES.has(commandName(command)) : this.refusing;
+        if (this.refusing && refused) {
           owed.push({ answer: Buffer.from(`-${BUSY_REPLIES[this.refusing]}\r\n`) });
         } else {
           owed.push({});
@@ -405,6 +429,10 @@ function describe(a: Action): string {
         return a.on
           ? "Redis runs a long script (it answers every other command BUSY)"
           : "the script is over";
+      if (a.fault === "misconf")
+        return a.on
+          ? "Redis fails to save its snapshot to disk (it refuses every write: MISCONF)"
+          : "Redis saves to disk again";
       if (a.fault === "readonly")
         return a.on
           ? "Redis is made a replica (read-only: it refuses every write)"
@@ -472,7 +500,7 @@ async function perform(a: Action, side: Side): Promise<Answer | undefined> {
     }
     case "fault": {
       if (a.on) rig.hadOutage = true;
-      if (a.fault === "loading" || a.fault === "busy") {
+      if (a.fault === "loading" || a.fault === "busy" || a.fault === "misconf") {
         rig.gate.refusing = a.on ? a.fault : undefined;
       } else if (a.fault === "full") {
         rig.full = a.on;
@@ -779,6 +807,7 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
     readonly: "refused the write (a replica now: READONLY)",
     loading: "refused every command (restarted, still loading its data: LOADING)",
     busy: "refused every command (running a long script: BUSY)",
+    misconf: "refused the write (unable to save its snapshot to disk: MISCONF)",
   };
   const get = `GET ${path(a)}`;
   const refuses = refusal(rig);
@@ -1231,7 +1260,8 @@ const EXAMPLES: Action[][] = [
     fault("readonly", false),
     json(A),
   ],
-  // A Redis that refuses every command for a moment (restarting, a long script): a 503 too.
+  // A Redis that refuses every command for a moment (restarting, a long script), or every
+  // write (a snapshot it cannot save to disk): a 503 too.
   [
     json(A),
     fault("loading", true),
@@ -1240,6 +1270,9 @@ const EXAMPLES: Action[][] = [
     fault("busy", true),
     pageOf(B, 1),
     fault("busy", false),
+    fault("misconf", true),
+    json(A, 1),
+    fault("misconf", false),
     json(A),
   ],
 ];

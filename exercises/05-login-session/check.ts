@@ -18,7 +18,7 @@
  * Cheap on purpose: a login is made the way POST /login makes it (the session written into
  * Redis, its signed cookie in the visitor's jar), without hashing a password; and the users'
  * password check (step 05's Users.verify, scrypt: slow on purpose) is remembered per name and
- * password for the run. Runs: the 22 classic scenarios at the end of this file (they alone
+ * password for the run. Runs: the 23 classic scenarios at the end of this file (they alone
  * reject every kept wrong answer), then 6 drawn ones; CHECK_RUNS and CHECK_DRAW draw more, or
  * others.
  */
@@ -239,8 +239,9 @@ const idIn = (value: string | undefined) =>
 
 const VISITORS = 3;
 // "another's": another user's name and password in the body, as a login form would send them.
-// "padded", "trailing", "shouted", "wide": the user's own password with spaces around it, a
-// line break after it, in capitals, in full-width letters: each one another password.
+// "padded", "space after", "space before", "trailing", "shouted", "wide": the user's own
+// password with spaces around it, one space after it, one before it, a line break after it, in
+// capitals, in full-width letters: each one another password.
 // "form": the own password from a browser form; "in the URL": only in the query string.
 type Password =
   | "own"
@@ -248,6 +249,8 @@ type Password =
   | "none"
   | "another's"
   | "padded"
+  | "space after"
+  | "space before"
   | "trailing"
   | "shouted"
   | "wide"
@@ -292,6 +295,10 @@ function describe(a: Action): string {
         none: "{}",
         "another's": "{username: <another user>, password: <that user's password>}",
         padded: '{password: " <the password of whom they logged in as> "} (spaces around it)',
+        "space after":
+          '{password: "<the password of whom they logged in as> "} (one space after it, as a phone keyboard adds)',
+        "space before":
+          '{password: " <the password of whom they logged in as>"} (one space before it)',
         trailing:
           '{password: "<the password of whom they logged in as>\\n"} (a line break after it, as a pasted line ends)',
         shouted: "{password: <the password of whom they logged in as, in capitals>}",
@@ -385,6 +392,8 @@ async function perform(a: Action, side: Side, w: World): Promise<Answer | undefi
       const password = {
         own: known,
         padded: ` ${known} `,
+        "space after": `${known} `,
+        "space before": ` ${known}`,
         trailing: `${known}\n`,
         shouted: known.toUpperCase(),
         wide: fullWidth(known),
@@ -773,6 +782,8 @@ const clientActions: [fc.Arbitrary<Action>, number][] = [
         "none",
         "another's",
         "padded",
+        "space after",
+        "space before",
         "trailing",
         "shouted",
         "wide",
@@ -960,6 +971,8 @@ export default defineCheck<Module>({
             // Another user's name and password: the password must be the logged-in user's.
             [login(A), confirm(A, "another's"), account(A)],
             [login(A), confirm(A, "padded"), account(A)],
+            // A double submit: the second confirmation renews the id again, at once.
+            [login(A), confirm(A), { do: "copy", who: B, of: A }, confirm(A), account(B)],
             // The last millisecond of the five minutes is still inside them, from a password
             // typed half a second into a minute: the time is now()'s, to the millisecond.
             [login(A), wait(1 / 120), confirm(A), wait(5 - 1 / MINUTE), account(A)],
@@ -968,6 +981,8 @@ export default defineCheck<Module>({
             [
               login(A),
               confirm(A, "shouted"),
+              confirm(A, "space after"),
+              confirm(A, "space before"),
               confirm(A, "trailing"),
               confirm(A, "wide"),
               confirm(A, "zero-width"),

@@ -455,6 +455,9 @@ function statusRule({ action: a, yours: y, reference: r, referenceSide }: S) {
   if (rigOf(referenceSide).down && r.status === 503) {
     return `${route} answered ${y.status} while Redis was down, where the reference answers 503: let the store's error reach Express, whose store error handler answers 503 (Service Unavailable: try again later)`;
   }
+  if (!rigOf(referenceSide).down && r.status < 400 && y.status >= 500) {
+    return `still failing after Redis answers again: ${route} answered ${y.status} where the reference answers ${r.status}; once the shared store is back, every worker serves again (a worker that stops asking Redis after a failure never finds out that it is back)`;
+  }
   return undefined;
 }
 
@@ -764,8 +767,17 @@ const EXAMPLES: Action[][] = [
   [{ do: "wait", minutes: 10 }, visit(from(A)), visit(from(B))],
   // Visitors who come in the same millisecond, on one worker and the other, get sessions of their own.
   [visit(from(A)), visit(from(B, { together: true })), visit(from(2, { together: true }))],
-  // Redis down: no worker keeps sessions of its own meanwhile.
-  [visit(from(A)), { do: "redis", down: true }, visit(from(A)), visit(from(B))],
+  // Redis down: no worker keeps sessions of its own meanwhile; once it answers again, every
+  // worker serves again.
+  [
+    visit(from(A)),
+    { do: "redis", down: true },
+    visit(from(A)),
+    visit(from(B)),
+    { do: "redis", down: false },
+    visit(from(A)),
+    visit(from(B)),
+  ],
 ];
 
 export default defineCheck<Module>({

@@ -405,6 +405,29 @@ const actions: fc.Arbitrary<Action> = fc.oneof(
   { arbitrary: fc.record({ do: fc.constant("restart" as const), process: onProcess }), weight: 1 },
 );
 
+/** What a fault looks like to the learner: as it starts, and as it ends. */
+const FAULT_TEXT: Record<Fault, [on: string, off: string]> = {
+  down: ["Redis goes down", "Redis is back"],
+  cut: [
+    "the next command that writes reaches Redis, and then Redis is gone (the connection lost mid-request)",
+    "Redis is back",
+  ],
+  loading: [
+    "Redis restarts, and is still loading its data (it answers every command LOADING)",
+    "Redis has loaded its data",
+  ],
+  busy: ["Redis runs a long script (it answers every other command BUSY)", "the script is over"],
+  misconf: [
+    "Redis fails to save its snapshot to disk (it refuses every write: MISCONF)",
+    "Redis saves to disk again",
+  ],
+  readonly: [
+    "Redis is made a replica (read-only: it refuses every write)",
+    "Redis takes writes again",
+  ],
+  full: ["Redis is full (out of memory: it refuses every write)", "Redis has room again"],
+};
+
 function describe(a: Action): string {
   switch (a.do) {
     case "visit":
@@ -415,31 +438,10 @@ function describe(a: Action): string {
       return `everyone is away for ${a.minutes} minutes`;
     case "restart":
       return `process ${a.process + 1} restarts (a new app over the same Redis)`;
-    case "fault":
-      if (a.fault === "down") return a.on ? "Redis goes down" : "Redis is back";
-      if (a.fault === "cut")
-        return a.on
-          ? "the next command that writes reaches Redis, and then Redis is gone (the connection lost mid-request)"
-          : "Redis is back";
-      if (a.fault === "loading")
-        return a.on
-          ? "Redis restarts, and is still loading its data (it answers every command LOADING)"
-          : "Redis has loaded its data";
-      if (a.fault === "busy")
-        return a.on
-          ? "Redis runs a long script (it answers every other command BUSY)"
-          : "the script is over";
-      if (a.fault === "misconf")
-        return a.on
-          ? "Redis fails to save its snapshot to disk (it refuses every write: MISCONF)"
-          : "Redis saves to disk again";
-      if (a.fault === "readonly")
-        return a.on
-          ? "Redis is made a replica (read-only: it refuses every write)"
-          : "Redis takes writes again";
-      return a.on
-        ? "Redis is full (out of memory: it refuses every write)"
-        : "Redis has room again";
+    case "fault": {
+      const [on, off] = FAULT_TEXT[a.fault];
+      return a.on ? on : off;
+    }
   }
 }
 
